@@ -1,0 +1,293 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../data/random';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+
+const TOLERANCE = 1e-4;
+
+interface Result {
+  shape: number[];
+  values: number[];
+}
+
+function uniform(rng: Rng, size: number): Float32Array {
+  return Float32Array.from({ length: size }, () => rng.next() * 2 - 1);
+}
+
+function ints(rng: Rng, size: number, below: number): Int32Array {
+  return Int32Array.from({ length: size }, () => rng.int(below));
+}
+
+/** Runs `build` on one backend, inside a tidy, and reads every returned tensor back. */
+async function runOn(backend: 'cpu' | 'wasm', build: () => tf.Tensor[]): Promise<Result[]> {
+  await tf.setBackend(backend);
+  const tensors = tf.tidy(build);
+  const results = tensors.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+  tf.dispose(tensors);
+  return results;
+}
+
+/** `build` creates its own input tensors, so each backend computes from the same plain arrays. */
+async function expectWasmMatchesCpu(build: () => tf.Tensor[]): Promise<void> {
+  const expected = await runOn('cpu', build);
+  const actual = await runOn('wasm', build);
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((result, i) => {
+    const want = expected[i] as Result;
+    expect(result.shape).toEqual(want.shape);
+    result.values.forEach((value, j) => {
+      const target = want.values[j] as number;
+      expect(Math.abs(value - target), `element ${j} of output ${i}`).toBeLessThanOrEqual(
+        TOLERANCE * Math.max(1, Math.abs(target)),
+      );
+    });
+  });
+}
+
+/** Counts engine tensors and wasm heap buffers: kernel-internal intermediates only show up in the latter. */
+function liveCounts(): { tensors: number; buffers: number } {
+  return { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+}
+
+const VOCAB = 40;
+const LENGTH = 12;
+const SAMPLES = 64;
+
+/** Label 1 iff token 7 occurs: something an Embedding → Conv1D → max-pool model can pick up in a few steps. */
+function tokenData(rng: Rng): { tokens: Int32Array; labels: Int32Array } {
+  const tokens = ints(rng, SAMPLES * LENGTH, VOCAB);
+  const labels = new Int32Array(SAMPLES);
+  for (let s = 0; s < SAMPLES; s++) {
+    if (s % 2 === 0) tokens[s * LENGTH + rng.int(LENGTH)] = 7;
+    labels[s] = tokens.subarray(s * LENGTH, (s + 1) * LENGTH).includes(7) ? 1 : 0;
+  }
+  return { tokens, labels };
+}
+
+/** Seeded initialisers keep the test reproducible: without a seed, tfjs draws initial weights unseeded. */
+function textCnn(activation: 'relu' | 'linear'): tf.Sequential {
+  const model = tf.sequential();
+  model.add(
+    tf.layers.embedding({
+      inputDim: VOCAB,
+      outputDim: 8,
+      inputLength: LENGTH,
+      embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 1 }),
+    }),
+  );
+  model.add(
+    tf.layers.conv1d({
+      filters: 6,
+      kernelSize: 3,
+      padding: 'same',
+      activation,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
+  model.add(tf.layers.globalMaxPooling1d());
+  model.add(
+    tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+  );
+  return model;
+}
+
+/** Trains on wasm and always frees the model, optimizer and data, even when fit throws. */
+async function fitTextCnn(): Promise<number[]> {
+  await tf.setBackend('wasm');
+  const { tokens, labels } = tokenData(new Rng(11));
+  const xs = tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32');
+  const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
+  const optimizer = tf.train.adam(0.02);
+  const model = textCnn('relu');
+  try {
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    const history = await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    return history.history.loss as number[];
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+    tf.dispose([xs, ys]);
+  }
+}
+
+describe('wasm training kernels', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('stock wasm cannot train an Embedding + Conv1D model', async () => {
+    await expect(fitTextCnn()).rejects.toThrow(
+      /Kernel '(UnsortedSegmentSum|Conv2DBackpropFilter)' not registered for backend 'wasm'/,
+    );
+  });
+
+  describe('once registered', () => {
+    beforeAll(() => {
+      registerWasmTrainingKernels();
+      registerWasmTrainingKernels(); // idempotent: no duplicate-registration warnings or double wrapping
+    });
+
+    it('unsortedSegmentSum matches cpu for repeated ids and 2-D / 3-D data', async () => {
+      const rng = new Rng(1);
+      const data2d = uniform(rng, 9 * 4);
+      const data3d = uniform(rng, 6 * 2 * 3);
+      const ids = Int32Array.from([3, 0, 3, 3, 1, 0, 4, 1, 3]);
+      await expectWasmMatchesCpu(() => [
+        tf.unsortedSegmentSum(tf.tensor2d(data2d, [9, 4]), tf.tensor1d(ids), 6),
+        tf.unsortedSegmentSum(tf.tensor3d(data3d, [6, 2, 3]), tf.tensor1d(ids.subarray(0, 6)), 5),
+        tf.unsortedSegmentSum(tf.tensor1d(data2d.subarray(0, 9)), tf.tensor1d(ids), 5),
+      ]);
+    });
+
+    it('unsortedSegmentSum sums int32 data exactly and keeps the dtype', async () => {
+      await tf.setBackend('wasm');
+      const summed = tf.unsortedSegmentSum(tf.tensor1d([5, 7, -2, 4], 'int32'), tf.tensor1d([2, 0, 2, 2], 'int32'), 4);
+      expect(summed.dtype).toBe('int32');
+      expect(Array.from(summed.dataSync())).toEqual([7, 0, 7, 0]);
+      summed.dispose();
+    });
+
+    it('the gradient of an Embedding-like gather matches cpu', async () => {
+      const rng = new Rng(2);
+      const params = uniform(rng, 10 * 3);
+      const indices = ints(rng, 4 * 6, 10);
+      const weights = uniform(rng, 4 * 6 * 3);
+      await expectWasmMatchesCpu(() => {
+        const ids = tf.tensor2d(indices, [4, 6], 'int32');
+        const loss = (p: tf.Tensor) => tf.gather(p, ids).mul(tf.tensor3d(weights, [4, 6, 3])).sum();
+        return [tf.grad(loss)(tf.tensor2d(params, [10, 3]))];
+      });
+    });
+
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        it(`conv1d filter and input gradients match cpu (stride ${stride}, ${pad})`, async () => {
+          const rng = new Rng(3 + stride);
+          const x = uniform(rng, 2 * 11 * 3);
+          const w = uniform(rng, 3 * 3 * 4);
+          const loss = (input: tf.Tensor, filter: tf.Tensor) =>
+            tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, stride, pad).square().sum();
+          await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor3d(x, [2, 11, 3]), tf.tensor3d(w, [3, 3, 4])]));
+        });
+      }
+    }
+
+    it('conv2d gradients match cpu for a 2-D filter and uneven strides', async () => {
+      const rng = new Rng(6);
+      const x = uniform(rng, 2 * 5 * 7 * 2);
+      const w = uniform(rng, 2 * 3 * 2 * 3);
+      const loss = (input: tf.Tensor, filter: tf.Tensor) =>
+        tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, [2, 1], 'same').square().sum();
+      await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor4d(x, [2, 5, 7, 2]), tf.tensor4d(w, [2, 3, 2, 3])]));
+    });
+
+    // The stock wasm Conv2D forward corrupts the heap with numeric padding and strides > 1, so these padding
+    // forms are checked on the gradient kernels alone, with a random dy.
+    for (const pad of [1, [[0, 0], [1, 0], [2, 1], [0, 0]]] as const) {
+      it(`conv2d gradient kernels match cpu for padding ${JSON.stringify(pad)}`, async () => {
+        const rng = new Rng(10);
+        const xShape: [number, number, number, number] = [2, 5, 7, 2];
+        const filterShape: [number, number, number, number] = [2, 3, 2, 3];
+        const strides: [number, number] = [2, 1];
+        const explicitPad = pad as tf.backend_util.ExplicitPadding;
+        const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, explicitPad);
+        const x = uniform(rng, 2 * 5 * 7 * 2);
+        const w = uniform(rng, 2 * 3 * 2 * 3);
+        const dy = uniform(rng, info.outShape.reduce((size, dim) => size * dim, 1));
+        const attrs = { strides, pad, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
+        await expectWasmMatchesCpu(() => {
+          const dyTensor = tf.tensor4d(dy, info.outShape);
+          const filterInputs = { x: tf.tensor4d(x, xShape), dy: dyTensor };
+          const inputInputs = { dy: dyTensor, filter: tf.tensor4d(w, filterShape) };
+          return [
+            tf.engine().runKernel(tf.Conv2DBackpropFilter, filterInputs, { ...attrs, filterShape }) as tf.Tensor,
+            tf.engine().runKernel(tf.Conv2DBackpropInput, inputInputs, { ...attrs, inputShape: xShape }) as tf.Tensor,
+          ];
+        });
+      });
+    }
+
+    it('Conv2DBackpropFilter rejects NCHW with a clear error', async () => {
+      await tf.setBackend('wasm');
+      const run = () =>
+        tf.tidy(() =>
+          tf.engine().runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tf.zeros([1, 2, 1, 4]), dy: tf.zeros([1, 3, 1, 4]) },
+            { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [1, 1, 2, 3] },
+          ),
+        );
+      expect(run).toThrow(/only dataFormat NHWC is supported, got NCHW/);
+    });
+
+    it('matMul and fused matMul with transposed operands match cpu', async () => {
+      const rng = new Rng(7);
+      const a = uniform(rng, 2 * 4 * 5);
+      const b = uniform(rng, 2 * 5 * 3);
+      const bias = uniform(rng, 3);
+      await expectWasmMatchesCpu(() => {
+        const a3 = tf.tensor3d(a, [2, 4, 5]);
+        const b3 = tf.tensor3d(b, [2, 5, 3]);
+        const aT = a3.transpose([0, 2, 1]);
+        const bT = b3.transpose([0, 2, 1]);
+        const a2 = a3.reshape([8, 5]);
+        const loss = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q).sum();
+        return [
+          tf.matMul(a3, b3),
+          tf.matMul(aT, b3, true, false),
+          tf.matMul(a3, bT, false, true),
+          tf.matMul(aT, bT, true, true),
+          tf.fused.matMul({ a: a2.transpose(), b: b3.slice([0], [1]).reshape([5, 3]), transposeA: true, bias }),
+          ...tf.grads(loss)([a3, b3]),
+        ];
+      });
+    });
+
+    it('a full Embedding → Conv1D → GlobalMaxPooling1D → Dense gradient matches cpu', async () => {
+      const { tokens, labels } = tokenData(new Rng(8));
+      await tf.setBackend('cpu');
+      const model = textCnn('linear');
+      const loss = () =>
+        tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), 2),
+          model.apply(tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32')) as tf.Tensor,
+        ) as tf.Scalar;
+      try {
+        await expectWasmMatchesCpu(() => Object.values(tf.variableGrads(loss).grads));
+      } finally {
+        model.dispose();
+      }
+    });
+
+    it('an Embedding + Conv1D model trains on wasm and its loss decreases', async () => {
+      const losses = await fitTextCnn();
+      expect(losses).toHaveLength(2);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[1] as number).toBeLessThan(losses[0] as number);
+    });
+
+    it('repeated kernel calls leak neither tensors nor wasm buffers', async () => {
+      await tf.setBackend('wasm');
+      const rng = new Rng(9);
+      const x = uniform(rng, 2 * 9 * 3);
+      const w = uniform(rng, 3 * 3 * 4);
+      const params = uniform(rng, 10 * 3);
+      const convLoss = (input: tf.Tensor, filter: tf.Tensor) =>
+        tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, 2, 'same').sum();
+      const gatherLoss = (p: tf.Tensor) => tf.gather(p, [1, 4, 4, 9]).sum();
+      const callAll = () =>
+        tf.tidy(() => {
+          tf.grads(convLoss)([tf.tensor3d(x, [2, 9, 3]), tf.tensor3d(w, [3, 3, 4])]);
+          tf.grad(gatherLoss)(tf.tensor2d(params, [10, 3]));
+          tf.unsortedSegmentSum(tf.tensor2d(params, [10, 3]), tf.tensor1d([0, 1, 1, 0, 2, 2, 0, 1, 1, 0], 'int32'), 3);
+          tf.matMul(tf.tensor2d(params, [10, 3]), tf.tensor2d(params, [10, 3]), true, false);
+          tf.fused.matMul({ a: tf.tensor2d(params, [10, 3]), b: tf.tensor2d(params, [10, 3]), transposeB: true });
+        });
+      callAll();
+      const before = liveCounts();
+      for (let i = 0; i < 5; i++) callAll();
+      expect(liveCounts()).toEqual(before);
+    });
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * The one list of failure types. Activities throw `UlasanError`s carrying one of these types; the
+ * Temporal retry profiles mark the non-retryable ones (`nonRetryableErrorTypes`) and the local runner
+ * reads the same list, so both runners give up on the same failures.
+ *
+ * Pure data: workflow code imports it.
+ */
+export const FAILURE_TYPES = {
+  /** The input (spec, file, rows, artifact) is wrong; retrying cannot help. */
+  BadInput: { retryable: false },
+  /** A named file, app or artifact does not exist. */
+  NotFound: { retryable: false },
+  /** A stage was asked to do something that would leak test data into training. */
+  LeakageRefused: { retryable: false },
+  /** A cached artifact's files do not match their recorded hashes. */
+  CorruptArtifact: { retryable: true },
+  /** A remote service asked us to slow down (HTTP 429, 503). */
+  RateLimited: { retryable: true },
+  /** A network or service fault that may pass (timeouts, resets, 5xx). */
+  Transient: { retryable: true },
+  /** A remote payload no longer has the shape we parse: needs a code change, alert someone. */
+  LayoutChanged: { retryable: false },
+  /** An internal invariant broke: a bug. */
+  Internal: { retryable: false },
+} as const satisfies Record<string, { retryable: boolean }>;
+
+export type FailureType = keyof typeof FAILURE_TYPES;
+
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = (Object.keys(FAILURE_TYPES) as FailureType[]).filter(
+  (type) => !FAILURE_TYPES[type].retryable,
+);
+
+export function isRetryableFailureType(type: string | undefined): boolean {
+  if (type === undefined || !(type in FAILURE_TYPES)) return true; // unknown errors: retry, as Temporal does
+  return FAILURE_TYPES[type as FailureType].retryable;
+}
