@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 const lock = JSON.parse(fs.readFileSync('package-lock.json', 'utf8'));
-const missing = fs.readFileSync('/tmp/npmci.log', 'utf8').split('\n').filter(l => l.includes('Missing:')).map(l => l.replace(/.*Missing: /, '').replace(/@ from lock file.*/, ''));
+// Usage: npm ci 2>&1 | node infra/fix-lockfile.mjs   (reads npm's 'Missing: X@ from lock file' lines)
+const missing = fs.readFileSync(process.argv[2] ?? 0, 'utf8').split('\n').filter(l => l.includes('Missing:')).map(l => l.replace(/.*Missing: /, '').replace(/@ from lock file.*/, ''));
 const osOf = n => n.includes('darwin') ? 'darwin' : n.includes('win32') ? 'win32' : n.includes('linux') ? 'linux' : n.includes('freebsd') ? 'freebsd' : null;
 const cpuOf = n => n.includes('arm64') ? 'arm64' : n.includes('x64') ? 'x64' : n.includes('ia32') ? 'ia32' : n.includes('ppc64') ? 'ppc64' : n.includes('s390x') ? 's390x' : n.includes('-arm-') ? 'arm' : null;
 for (const name of missing) {
   let version;
-  for (const [p, e] of Object.entries(lock.packages)) {
+  for (const e of Object.values(lock.packages)) {
     const v = e.optionalDependencies?.[name];
     if (v) { version = v; break; }
   }

@@ -1,0 +1,12 @@
+import type { ArtifactStore } from '../data/store/artifact-store';
+
+/** What every activity needs from its host (the worker or the local runner), created once per process. */
+export interface ActivityDeps {
+  store: ArtifactStore;
+  /** Progress for long stages: Temporal heartbeat on a worker, a no-op or log locally. */
+  heartbeat: (details?: unknown) => void;
+  /** Where cache decisions worth a human's attention go (a corrupt entry recomputed). */
+  warn: (message: string) => void;
+}
+
+export type { ArtifactRef, StageOutcome } from '../data/store/types';

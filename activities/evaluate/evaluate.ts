@@ -1,0 +1,39 @@
+/**
+ * Evaluate stage: scores a trained model once on one partition (the untouched test split by default)
+ * and writes `metrics.json` (scikit-learn definitions) and `predictions.json`. No timings go into
+ * metrics.json: it must be byte-identical whenever the same model meets the same rows.
+ */
+import { runStage, type StageDefinition } from '../../data/store/stage';
+import type { ArtifactRef, StageOutcome } from '../../data/store/types';
+import type { ActivityDeps } from '../context';
+import type { SplitName } from '../split/stratified';
+
+export interface EvaluateParams {
+  /** @default 'test' */
+  partition: SplitName;
+}
+
+export interface EvaluateInput {
+  model: ArtifactRef;
+  features: ArtifactRef;
+  params: EvaluateParams;
+}
+
+export const METRICS_FILE = 'metrics.json';
+export const PREDICTIONS_FILE = 'predictions.json';
+
+export const evaluateStage: StageDefinition<EvaluateParams> = {
+  stage: 'evaluate',
+  version: 1,
+  inputNames: ['model', 'features'],
+  async compute(ctx) {
+    const { scoreEvaluateStage } = await import('./evaluate-run');
+    return scoreEvaluateStage(ctx);
+  },
+};
+
+export function createEvaluateActivity(deps: ActivityDeps) {
+  return async function evaluate(input: EvaluateInput): Promise<StageOutcome> {
+    return runStage(deps.store, evaluateStage, input.params, { model: input.model, features: input.features }, deps);
+  };
+}

@@ -1,0 +1,54 @@
+/** Column mapping for review files: which source column holds each field, auto-detected from common names. */
+import { badInput } from '../errors';
+
+export interface ColumnMapping {
+  text: string;
+  rating: string;
+  id?: string;
+  date?: string;
+  user?: string;
+  app?: string;
+}
+
+/** Known spellings, in preference order: google-play-scraper's, then variants seen in published datasets. */
+const CANDIDATES: Record<keyof ColumnMapping, string[]> = {
+  text: ['content', 'text', 'review_text', 'review text', 'review', 'ulasan'],
+  rating: ['score', 'rating', 'stars', 'star'],
+  id: ['reviewid', 'review_id', 'review id', 'review_uid', 'id'],
+  date: ['at', 'date', 'review_date', 'time', 'created_at'],
+  user: ['username', 'user_name', 'user'],
+  app: ['app', 'app_id', 'appid', 'app_name'],
+};
+
+/** Fills unmapped fields from the header; fails naming the field when text or rating cannot be found. */
+export function resolveColumns(header: string[], given: Partial<ColumnMapping>, file: string): ColumnMapping {
+  const byLower = new Map(header.map((name) => [name.trim().toLowerCase(), name]));
+  const pick = (field: keyof ColumnMapping): string | undefined => {
+    const explicit = given[field];
+    if (explicit !== undefined) {
+      if (!header.includes(explicit)) {
+        throw badInput(`columns.${field}: '${explicit}' is not a column of ${file} (columns: ${header.join(', ')}).`, {
+          file,
+          field: `columns.${field}`,
+        });
+      }
+      return explicit;
+    }
+    for (const candidate of CANDIDATES[field]) {
+      const found = byLower.get(candidate);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const text = pick('text');
+  const rating = pick('rating');
+  for (const [field, value] of [['text', text], ['rating', rating]] as const) {
+    if (value === undefined) {
+      throw badInput(`No ${field} column found in ${file}; set columns.${field} (columns: ${header.join(', ')}).`, {
+        file,
+        field: `columns.${field}`,
+      });
+    }
+  }
+  return { text: text!, rating: rating!, id: pick('id'), date: pick('date'), user: pick('user'), app: pick('app') };
+}

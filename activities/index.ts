@@ -1,0 +1,40 @@
+/**
+ * All pipeline activities, built once per process from shared dependencies (store, heartbeat, warn).
+ * The worker registers these with Temporal; the local runner calls them directly.
+ */
+import type { StageDefinition } from '../data/store/stage';
+import { annotateStage, createAnnotateActivity } from './annotate/annotate';
+import { cleanStage, createCleanActivity } from './clean/clean';
+import type { ActivityDeps } from './context';
+import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
+import { createFeaturesActivity, featuresStage } from './features/features';
+import { createImportActivity, importStage } from './import/import';
+import { createReportActivity, reportStage } from './report/report';
+import { createResampleActivity, resampleStage } from './resample/resample';
+import { createSplitActivity, splitStage } from './split/split';
+import { createTrainActivity, trainStage } from './train/train';
+
+export type { ActivityDeps } from './context';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    importReviews: createImportActivity(deps),
+    clean: createCleanActivity(deps),
+    annotate: createAnnotateActivity(deps),
+    split: createSplitActivity(deps),
+    features: createFeaturesActivity(deps),
+    resample: createResampleActivity(deps),
+    trainModel: createTrainActivity(deps),
+    evaluate: createEvaluateActivity(deps),
+    report: createReportActivity(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
+export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage].map(
+    (stage) => [stage.stage, stage as StageDefinition<unknown>],
+  ),
+);

@@ -1,0 +1,80 @@
+/** The `ulasan` command line: parses arguments and calls library functions. */
+import { Command } from 'commander';
+
+/** Task queue of the pipeline workers unless told otherwise. */
+const DEFAULT_TASK_QUEUE = 'ulasan';
+import { UlasanError } from '../activities/errors';
+import { ArtifactStore } from '../data/store/artifact-store';
+import { collectLineage, formatLineage } from '../data/store/lineage';
+import { runLocal } from './local-runner';
+import { newRunId, recordRun, type RunSummary } from './run-record';
+import { loadSpec, planFromSpec } from './spec';
+import { formatVerify, verifyArtifact } from './verify';
+
+const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
+const log = (message: string) => console.error(message);
+
+function printRun(summary: RunSummary, json: boolean): void {
+  for (const s of summary.stages) {
+    console.log(`${s.stage.padEnd(9)} ${s.cache.padEnd(4)} ${String(s.ms).padStart(7)} ms  ${s.key}${s.reason && s.reason !== 'absent' ? `  (${s.reason})` : ''}`);
+  }
+  console.log(`metrics: ${summary.metricsKey}`);
+  console.log(`report:  ${summary.reportPath}`);
+  if (json) console.log(JSON.stringify(summary));
+}
+
+program
+  .command('run')
+  .description('Run an experiment spec end to end (in-process by default).')
+  .argument('<spec>', 'experiment spec (YAML)')
+  .option('--temporal', 'submit to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
+  .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--json', 'print a JSON summary as the last line')
+  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; json?: boolean }) => {
+    const plan = planFromSpec(await loadSpec(specPath));
+    const store = new ArtifactStore();
+    const runId = newRunId(plan);
+    const result = options.temporal
+      ? await (await import('./temporal-runner')).runOnTemporal(plan, { taskQueue: options.taskQueue, workflowId: runId })
+      : await runLocal(plan, { store, log });
+    printRun(await recordRun(store, runId, plan, result, options.temporal ? 'temporal' : 'local'), options.json ?? false);
+  });
+
+program
+  .command('lineage')
+  .description('Show the chain of artifacts behind a key, back to the imported source.')
+  .argument('<key>', 'artifact key (e.g. the metricsKey of a run)')
+  .option('--json', 'print the manifests as JSON')
+  .action(async (key: string, options: { json?: boolean }) => {
+    const chain = await collectLineage(new ArtifactStore(), key);
+    console.log(options.json ? JSON.stringify(chain, null, 2) : formatLineage(chain));
+  });
+
+program
+  .command('verify')
+  .description('Recompute an artifact from its recorded inputs, bypassing the cache, and compare file hashes.')
+  .argument('<key>', 'artifact key')
+  .option('--deep', 'verify every ancestor too')
+  .action(async (key: string, options: { deep?: boolean }) => {
+    const results = await verifyArtifact(new ArtifactStore(), key, options.deep ?? false);
+    for (const result of results) console.log(formatVerify(result));
+    process.exitCode = results.every((r) => r.identical) ? 0 : 1;
+  });
+
+program
+  .command('worker')
+  .description('Start a Temporal worker for all activities (TEMPORAL_ADDRESS).')
+  .option('--queue <queue>', 'task queue', DEFAULT_TASK_QUEUE)
+  .action(async (options: { queue: string }) => {
+    const { runWorker } = await import('../worker/main');
+    await runWorker({ taskQueue: options.queue });
+  });
+
+program
+  .parseAsync()
+  .then(() => process.exit(process.exitCode ?? 0))
+  .catch((err: unknown) => {
+    if (err instanceof UlasanError) console.error(`error (${err.type}): ${err.message}`);
+    else console.error(err);
+    process.exit(1);
+  });

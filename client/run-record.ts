@@ -1,0 +1,32 @@
+/** A record of each run (which stages hit or missed, where the report is) under `<store>/runs/`. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, sha256Hex } from '../data/canonical';
+import type { ArtifactStore } from '../data/store/artifact-store';
+import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
+import { REPORT_HTML } from '../activities/report/report';
+
+export interface RunSummary {
+  runId: string;
+  reportPath: string;
+  metricsKey: string;
+  stages: PipelineResult['stages'];
+}
+
+/** A run id that sorts by time and names the plan it ran. */
+export function newRunId(plan: PipelinePlan, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}`;
+}
+
+export async function recordRun(store: ArtifactStore, runId: string, plan: PipelinePlan, result: PipelineResult, runner: string): Promise<RunSummary> {
+  const summary: RunSummary = {
+    runId,
+    reportPath: store.path(result.reportKey, REPORT_HTML),
+    metricsKey: result.metricsKey,
+    stages: result.stages,
+  };
+  await mkdir(join(store.root, 'runs'), { recursive: true });
+  await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n');
+  return summary;
+}

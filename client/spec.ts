@@ -1,0 +1,151 @@
+/**
+ * The experiment spec (YAML), validated with zod before any work starts. Errors name the field and
+ * what is allowed; the result is resolved into a `PipelinePlan` of per-stage params.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LABEL_RULES } from '../activities/annotate/annotate';
+import { DEFAULT_CLEAN_PARAMS } from '../activities/clean/clean';
+import { UlasanError } from '../activities/errors';
+import type { PipelinePlan } from '../workflows/plans/pipeline';
+
+const ratio = z.number().min(0).max(1);
+
+const SourceSchema = z.union([
+  z.strictObject({
+    synthetic: z.strictObject({
+      /** @default 3000 */
+      rows: z.number().int().min(50).max(1_000_000).default(3000),
+      app: z.string().optional(),
+    }),
+  }),
+  z.strictObject({
+    /** Path of a CSV/TSV/JSON/Parquet review file, relative to the spec file. */
+    file: z.string().min(1),
+    format: z.enum(['csv', 'tsv', 'json', 'parquet']).optional(),
+    columns: z
+      .strictObject({ text: z.string(), rating: z.string(), id: z.string(), date: z.string(), user: z.string(), app: z.string() })
+      .partial()
+      .optional(),
+    app: z.string().optional(),
+  }),
+], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });
+
+const CleanSchema = z
+  .strictObject({
+    lowercase: z.boolean(),
+    stripUrls: z.boolean(),
+    stripMentions: z.boolean(),
+    stripHashtags: z.boolean(),
+    lettersOnly: z.boolean(),
+  })
+  .partial()
+  .default({});
+
+const SplitSchema = z
+  .strictObject({ train: ratio, val: ratio.default(0), test: ratio })
+  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-9, {
+    error: (issue) => {
+      const r = issue.input as { train: number; val: number; test: number };
+      return `split ratios must sum to 1 (train ${r.train} + val ${r.val} + test ${r.test} = ${r.train + r.val + r.test})`;
+    },
+  });
+
+const ModelSchema = z.discriminatedUnion(
+  'arch',
+  [
+    z.strictObject({
+      arch: z.literal('cnn-small'),
+      embeddingDim: z.number().int().positive().default(32),
+      filters: z.number().int().positive().default(64),
+      kernelSize: z.number().int().positive().default(5),
+      dropout: z.number().min(0).max(0.95).default(0.3),
+    }),
+  ],
+  { error: (issue) => `unknown model arch ${JSON.stringify((issue.input as { arch?: unknown })?.arch)}; allowed: cnn-small` },
+);
+
+export const ExperimentSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Seed for every random choice (split, sampler, initialisers, batch order, dropout). @default 42 */
+  seed: z.number().int().min(0).default(42),
+  source: SourceSchema,
+  clean: CleanSchema,
+  label: z.strictObject({ rule: z.enum(['binary', 'ternary', 'five']).default('binary') }).default({ rule: 'binary' }),
+  split: SplitSchema.default({ train: 0.7, val: 0.15, test: 0.15 }),
+  features: z
+    .strictObject({
+      maxVocab: z.number().int().min(3).default(10_000),
+      minCount: z.number().int().min(1).default(1),
+      maxLen: z.union([z.number().int().positive(), z.strictObject({ percentile: z.number().gt(0).max(100) })]).default({ percentile: 95 }),
+    })
+    .default({ maxVocab: 10_000, minCount: 1, maxLen: { percentile: 95 } }),
+  resample: z.strictObject({ method: z.enum(['none', 'random-over']).default('random-over') }).default({ method: 'random-over' }),
+  model: ModelSchema,
+  train: z
+    .strictObject({
+      epochs: z.number().int().positive().default(5),
+      batchSize: z.number().int().positive().default(64),
+      learningRate: z.number().positive().default(0.005),
+    })
+    .default({ epochs: 5, batchSize: 64, learningRate: 0.005 }),
+  evaluate: z.strictObject({ partition: z.enum(['val', 'test']).default('test') }).default({ partition: 'test' }),
+});
+
+export type ExperimentSpec = z.infer<typeof ExperimentSpecSchema>;
+
+function describeIssues(error: z.ZodError, file: string): string {
+  const lines = error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  return `Invalid experiment spec ${file}:\n${lines.join('\n')}`;
+}
+
+/** Parses and validates a spec; file paths inside it are resolved relative to the spec's folder. */
+export async function loadSpec(path: string): Promise<ExperimentSpec> {
+  const file = resolve(path);
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    throw new UlasanError('NotFound', `Spec file ${file} cannot be read.`, { file }, { cause: err });
+  });
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new UlasanError('BadInput', `Spec ${file} is not valid YAML: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  const parsed = ExperimentSpecSchema.safeParse(raw);
+  if (!parsed.success) throw new UlasanError('BadInput', describeIssues(parsed.error, file), { file });
+  const spec = parsed.data;
+  if ('file' in spec.source) {
+    const source = resolve(dirname(file), spec.source.file);
+    await access(source).catch(() => {
+      throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - source.file: ${source} does not exist`, {
+        file,
+        field: 'source.file',
+      });
+    });
+    spec.source = { ...spec.source, file: source };
+  }
+  return spec;
+}
+
+/** Resolves a validated spec into each stage's params. */
+export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
+  const { seed } = spec;
+  const source =
+    'synthetic' in spec.source
+      ? { kind: 'synthetic' as const, rows: spec.source.synthetic.rows, seed, app: spec.source.synthetic.app }
+      : { kind: 'file' as const, path: spec.source.file, format: spec.source.format, columns: spec.source.columns, app: spec.source.app };
+  return {
+    name: spec.name,
+    source,
+    clean: { ...DEFAULT_CLEAN_PARAMS, ...spec.clean },
+    annotate: { rule: LABEL_RULES[spec.label.rule] },
+    split: { ratios: { train: spec.split.train, val: spec.split.val, test: spec.split.test }, seed },
+    features: { kind: 'token-ids', ...spec.features },
+    resample: { method: spec.resample.method, seed, partition: 'train' },
+    train: { model: spec.model, ...spec.train, seed },
+    evaluate: { partition: spec.evaluate.partition },
+    report: { title: spec.name },
+  };
+}

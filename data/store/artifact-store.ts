@@ -1,0 +1,147 @@
+/**
+ * The content-addressed artifact store: `<root>/<key[0:2]>/<key>/` holds an artifact's files and its
+ * `manifest.json`. Entries are immutable: written into a temp dir, hashed, then renamed into place,
+ * so a crash never leaves a half-written artifact under a key.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { canonicalJson, sha256Hex } from '../canonical';
+import { UlasanError } from '../../activities/errors';
+import type { FileRecord, Manifest } from './types';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** Store root: `ULASAN_HOME`, else `.ulasan/` in the working directory. */
+export function defaultStoreRoot(): string {
+  return resolve(process.env.ULASAN_HOME ?? '.ulasan');
+}
+
+/** What the key of an artifact is computed from. */
+export interface KeyMaterial {
+  stage: string;
+  stageVersion: number;
+  params: unknown;
+  inputKeys: string[];
+}
+
+export function artifactKey(material: KeyMaterial): string {
+  const { stage, stageVersion, params, inputKeys } = material;
+  return sha256Hex(canonicalJson({ stage, stageVersion, params, inputKeys }));
+}
+
+/** The outcome of checking a stored entry against its manifest. */
+export type EntryCheck =
+  | { status: 'ok'; manifest: Manifest }
+  | { status: 'absent' }
+  | { status: 'corrupt'; detail: string };
+
+export async function sha256File(path: string): Promise<FileRecord> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Hashes every file in `dir` except the manifest, in name order. */
+export async function hashDirectory(dir: string): Promise<Record<string, FileRecord>> {
+  const names = (await readdir(dir)).filter((name) => name !== MANIFEST_FILE).sort();
+  const files: Record<string, FileRecord> = {};
+  for (const name of names) files[name] = await sha256File(join(dir, name));
+  return files;
+}
+
+/** Lists the names whose hashes differ between two file records (missing on either side counts). */
+export function differingFiles(expected: Record<string, FileRecord>, actual: Record<string, FileRecord>): string[] {
+  const names = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
+  return names.filter((name) => expected[name]?.sha256 !== actual[name]?.sha256);
+}
+
+export class ArtifactStore {
+  readonly root: string;
+
+  constructor(root: string = defaultStoreRoot()) {
+    this.root = resolve(root);
+  }
+
+  dir(key: string): string {
+    return join(this.root, key.slice(0, 2), key);
+  }
+
+  path(key: string, file: string): string {
+    return join(this.dir(key), file);
+  }
+
+  /** Reads a manifest without verifying files; throws NotFound when the key is not stored. */
+  async manifest(key: string): Promise<Manifest> {
+    try {
+      return JSON.parse(await readFile(this.path(key, MANIFEST_FILE), 'utf8')) as Manifest;
+    } catch (err) {
+      throw new UlasanError('NotFound', `No artifact ${key} in the store at ${this.root}.`, { key }, { cause: err });
+    }
+  }
+
+  /** Checks that an entry exists and that every file matches its recorded hash. */
+  async check(key: string): Promise<EntryCheck> {
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await readFile(this.path(key, MANIFEST_FILE), 'utf8')) as Manifest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'absent' };
+      return { status: 'corrupt', detail: `manifest.json unreadable (${(err as Error).message})` };
+    }
+    const actual = await hashDirectory(this.dir(key)).catch(() => ({}));
+    const bad = differingFiles(manifest.files, actual);
+    if (bad.length > 0) return { status: 'corrupt', detail: `file hash mismatch: ${bad.join(', ')}` };
+    return { status: 'ok', manifest };
+  }
+
+  /** A fresh temp dir on the store's filesystem, so the final rename is atomic. */
+  async tempDir(label: string): Promise<string> {
+    const tmpRoot = join(this.root, '.tmp');
+    await mkdir(tmpRoot, { recursive: true });
+    return mkdtemp(join(tmpRoot, `${label}-`));
+  }
+
+  /**
+   * Hashes the files in `tempDir`, writes the manifest and renames the dir into place. If another
+   * writer got there first with a valid entry, ours is discarded and theirs kept (same key, same content
+   * by construction).
+   */
+  async commit(tempDir: string, manifest: Omit<Manifest, 'files'>): Promise<Manifest> {
+    const full: Manifest = { ...manifest, files: await hashDirectory(tempDir) };
+    await writeFile(join(tempDir, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
+    const target = this.dir(full.key);
+    await mkdir(join(target, '..'), { recursive: true });
+    try {
+      await rename(tempDir, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      await rm(tempDir, { recursive: true, force: true });
+      const existing = await this.check(full.key);
+      if (existing.status !== 'ok') throw err;
+      return existing.manifest;
+    }
+    return full;
+  }
+
+  /** Moves a corrupt entry aside (kept for inspection under `.corrupt/`) so it can be recomputed. */
+  async quarantine(key: string): Promise<string> {
+    const aside = join(this.root, '.corrupt', `${key}-${Date.now()}`);
+    await mkdir(join(this.root, '.corrupt'), { recursive: true });
+    await rename(this.dir(key), aside);
+    return aside;
+  }
+
+  async has(key: string): Promise<boolean> {
+    return stat(this.path(key, MANIFEST_FILE)).then(
+      () => true,
+      () => false,
+    );
+  }
+}

@@ -1,0 +1,40 @@
+/** Lineage: the graph of manifests reachable from an artifact through its input keys. */
+import type { ArtifactStore } from './artifact-store';
+import type { Manifest } from './types';
+
+/**
+ * Every ancestor of `key` and the artifact itself, sources first (a topological order; ties in the
+ * order inputs are declared), each exactly once.
+ */
+export async function collectLineage(store: ArtifactStore, key: string): Promise<Manifest[]> {
+  const ordered: Manifest[] = [];
+  const seen = new Set<string>();
+  const visit = async (current: string): Promise<void> => {
+    if (seen.has(current)) return;
+    seen.add(current);
+    const manifest = await store.manifest(current);
+    for (const input of manifest.inputKeys) await visit(input);
+    ordered.push(manifest);
+  };
+  await visit(key);
+  return ordered;
+}
+
+/** One line per artifact: stage, short key, row counts and params, indented by depth from the source. */
+export function formatLineage(chain: readonly Manifest[]): string {
+  return chain
+    .map((m, i) => {
+      const rows = Object.entries(m.rowCounts)
+        .map(([name, n]) => `${name}=${n}`)
+        .join(' ');
+      const inputs = m.inputKeys.map((k) => k.slice(0, 12)).join(', ') || 'none';
+      return [
+        `${i + 1}. ${m.stage} v${m.stageVersion}  ${m.key}`,
+        `     inputs: ${inputs}`,
+        `     rows: ${rows || '-'}`,
+        `     params: ${JSON.stringify(m.params)}`,
+        `     code: ${m.codeVersion}  created: ${m.createdAt}`,
+      ].join('\n');
+    })
+    .join('\n');
+}

@@ -1,0 +1,189 @@
+/**
+ * Running a stage through the store: look its key up, return a verified hit, otherwise compute into
+ * a temp dir and commit atomically. `recomputeStage` redoes the work from the recorded inputs, for
+ * `ulasan verify`.
+ */
+import { rm } from 'node:fs/promises';
+import { UlasanError } from '../../activities/errors';
+import { ArtifactStore, artifactKey, differingFiles, hashDirectory } from './artifact-store';
+import { codeVersion } from './code-version';
+import type { ArtifactRef, Manifest, StageOutcome } from './types';
+
+/** An input artifact as a stage sees it: its key, its directory and its manifest. */
+export interface StageInputArtifact {
+  key: string;
+  dir: string;
+  manifest: Manifest;
+  /** Absolute path of one of its files. */
+  file(name: string): string;
+}
+
+export interface ComputeContext<P> {
+  params: P;
+  inputs: Record<string, StageInputArtifact>;
+  /** Where the stage writes its files (a temp dir; renamed into the store afterwards). */
+  outDir: string;
+  key: string;
+  store: ArtifactStore;
+  /** Reports progress to the runner (Temporal heartbeat, or a log line locally). */
+  heartbeat: (details?: unknown) => void;
+}
+
+export interface ComputeResult {
+  rowCounts?: Record<string, number>;
+  summary?: Record<string, unknown>;
+}
+
+/** One pipeline stage: a name, a version bumped whenever its output for the same inputs changes, and its work. */
+export interface StageDefinition<P> {
+  stage: string;
+  version: number;
+  /** Names of the input artifacts, in the order their keys enter the stage key. */
+  inputNames: readonly string[];
+  compute(ctx: ComputeContext<P>): Promise<ComputeResult>;
+}
+
+export interface RunStageOptions {
+  /** Recompute even when a valid entry exists (the new entry must then be identical to replace nothing). */
+  bypassCache?: boolean;
+  heartbeat?: (details?: unknown) => void;
+  /** Told about cache decisions worth a human's attention (a corrupt entry). */
+  warn?: (message: string) => void;
+}
+
+export async function runStage<P>(
+  store: ArtifactStore,
+  definition: StageDefinition<P>,
+  params: P,
+  inputs: Record<string, ArtifactRef>,
+  options: RunStageOptions = {},
+): Promise<StageOutcome> {
+  const started = performance.now();
+  const inputKeys = orderedInputKeys(definition, inputs);
+  const key = artifactKey({ stage: definition.stage, stageVersion: definition.version, params, inputKeys });
+  const ref: ArtifactRef = { key, stage: definition.stage };
+
+  let reason = 'bypassed';
+  if (!options.bypassCache) {
+    const check = await store.check(key);
+    if (check.status === 'ok') {
+      return { ref, cache: 'hit', ms: performance.now() - started, summary: check.manifest.summary };
+    }
+    reason = check.status === 'absent' ? 'absent' : `corrupt: ${check.detail}`;
+    if (check.status === 'corrupt') {
+      const aside = await store.quarantine(key);
+      options.warn?.(`${definition.stage} artifact ${key} is corrupt (${check.detail}); moved to ${aside}, recomputing.`);
+    }
+  }
+  const manifest = await computeAndCommit(store, definition, params, inputs, key, options);
+  return { ref, cache: 'miss', reason, ms: performance.now() - started, summary: manifest.summary };
+}
+
+function orderedInputKeys<P>(definition: StageDefinition<P>, inputs: Record<string, ArtifactRef>): string[] {
+  return definition.inputNames.map((name) => {
+    const input = inputs[name];
+    if (!input) throw new UlasanError('Internal', `Stage ${definition.stage} needs input '${name}'.`, { stage: definition.stage });
+    return input.key;
+  });
+}
+
+async function loadInputs(store: ArtifactStore, inputs: Record<string, ArtifactRef>): Promise<Record<string, StageInputArtifact>> {
+  const loaded: Record<string, StageInputArtifact> = {};
+  for (const [name, ref] of Object.entries(inputs)) {
+    const manifest = await store.manifest(ref.key);
+    const dir = store.dir(ref.key);
+    loaded[name] = { key: ref.key, dir, manifest, file: (file) => store.path(ref.key, file) };
+  }
+  return loaded;
+}
+
+/** Runs `compute` in a temp dir; returns the dir and what compute said, cleaning up on failure. */
+async function computeInTemp<P>(
+  store: ArtifactStore,
+  definition: StageDefinition<P>,
+  params: P,
+  inputs: Record<string, ArtifactRef>,
+  key: string,
+  heartbeat: (details?: unknown) => void,
+): Promise<{ outDir: string; result: ComputeResult; computeMs: number }> {
+  const outDir = await store.tempDir(definition.stage);
+  const started = performance.now();
+  try {
+    const loaded = await loadInputs(store, inputs);
+    const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat });
+    return { outDir, result, computeMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    await rm(outDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function computeAndCommit<P>(
+  store: ArtifactStore,
+  definition: StageDefinition<P>,
+  params: P,
+  inputs: Record<string, ArtifactRef>,
+  key: string,
+  options: RunStageOptions,
+): Promise<Manifest> {
+  const heartbeat = options.heartbeat ?? (() => undefined);
+  const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, heartbeat);
+  try {
+    return await store.commit(outDir, {
+      key,
+      stage: definition.stage,
+      stageVersion: definition.version,
+      params,
+      inputs: Object.fromEntries(definition.inputNames.map((name) => [name, inputs[name]!.key])),
+      inputKeys: orderedInputKeys(definition, inputs),
+      codeVersion: codeVersion(),
+      rowCounts: result.rowCounts ?? {},
+      summary: result.summary ?? {},
+      timings: { computeMs },
+      createdAt: new Date().toISOString(),
+    });
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+/** The result of recomputing an artifact from its recorded inputs. */
+export interface VerifyResult {
+  key: string;
+  stage: string;
+  identical: boolean;
+  /** Files whose recomputed bytes differ from the stored ones (or exist on one side only). */
+  differing: string[];
+  problem?: string;
+}
+
+/** Recomputes a stored artifact from its manifest's params and inputs, bypassing the cache, and compares hashes. */
+export async function recomputeStage(
+  store: ArtifactStore,
+  definitions: Record<string, StageDefinition<unknown>>,
+  key: string,
+): Promise<VerifyResult> {
+  const manifest = await store.manifest(key);
+  const definition = definitions[manifest.stage];
+  const base = { key, stage: manifest.stage };
+  if (!definition) return { ...base, identical: false, differing: [], problem: `unknown stage '${manifest.stage}'` };
+  if (definition.version !== manifest.stageVersion) {
+    const problem = `stage version is now ${definition.version}, artifact was made by version ${manifest.stageVersion}`;
+    return { ...base, identical: false, differing: [], problem };
+  }
+  const inputs = Object.fromEntries(
+    Object.entries(manifest.inputs).map(([name, inputKey]) => [name, { key: inputKey, stage: '' }]),
+  );
+  const { outDir } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined);
+  try {
+    const differing = differingFiles(manifest.files, await hashDirectory(outDir));
+    const stored = await store.check(key);
+    if (stored.status !== 'ok') {
+      const problem = `the stored entry no longer matches its manifest (${stored.status === 'corrupt' ? stored.detail : 'absent'})`;
+      return { ...base, identical: false, differing, problem };
+    }
+    return { ...base, identical: differing.length === 0, differing };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,45 @@
+/** Shapes shared by the artifact store, the stages and the runners. Pure types: workflows import them. */
+
+/** A pointer to one artifact: what Temporal payloads carry between stages instead of data. */
+export interface ArtifactRef {
+  /** sha256 of the stage's canonical definition (stage, version, params, input keys). */
+  key: string;
+  stage: string;
+}
+
+/** Integrity record of one file in an artifact. */
+export interface FileRecord {
+  sha256: string;
+  bytes: number;
+}
+
+/** The `manifest.json` beside every artifact's files: its whole lineage record. */
+export interface Manifest {
+  key: string;
+  stage: string;
+  stageVersion: number;
+  /** Canonical params the key was computed from. */
+  params: unknown;
+  /** Named inputs (e.g. `{ table: key }`); `inputKeys` is their values in declaration order. */
+  inputs: Record<string, string>;
+  inputKeys: string[];
+  files: Record<string, FileRecord>;
+  codeVersion: string;
+  rowCounts: Record<string, number>;
+  /** Small stage-specific facts for reports and lineage (class counts, backend, flags). */
+  summary: Record<string, unknown>;
+  timings: { computeMs: number };
+  createdAt: string;
+}
+
+export type CacheStatus = 'hit' | 'miss';
+
+/** What every stage activity returns: where its artifact is and how it was obtained. */
+export interface StageOutcome {
+  ref: ArtifactRef;
+  cache: CacheStatus;
+  /** Why it missed: `absent`, `corrupt: <detail>`, `bypassed`. */
+  reason?: string;
+  ms: number;
+  summary: Record<string, unknown>;
+}

@@ -1,0 +1,45 @@
+/**
+ * The activities as a Temporal worker registers them: heartbeats go to Temporal, and ulasan's typed
+ * errors become `ApplicationFailure`s whose `type` is the failure type, so the retry profiles'
+ * `nonRetryableErrorTypes` apply exactly as the local runner applies them.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities } from '../activities';
+import { UlasanError } from '../activities/errors';
+import type { ArtifactStore } from '../data/store/artifact-store';
+
+export function toApplicationFailure(error: unknown): unknown {
+  if (!(error instanceof UlasanError)) return error;
+  return ApplicationFailure.create({
+    type: error.type,
+    message: error.message,
+    nonRetryable: !error.retryable,
+    details: [error.context],
+    cause: error,
+  });
+}
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Called outside an activity (e.g. from a test): nothing to tell.
+  }
+}
+
+export function createWorkerActivities(store: ArtifactStore) {
+  const activities = createActivities({ store, heartbeat, warn: (message) => Context.current().log.warn(message) });
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, run]) => [
+      name,
+      async (input: never) => {
+        try {
+          return await (run as (input: never) => Promise<unknown>)(input);
+        } catch (error) {
+          throw toApplicationFailure(error);
+        }
+      },
+    ]),
+  );
+}

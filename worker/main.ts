@@ -1,0 +1,36 @@
+/** A Temporal worker for every pipeline activity and workflow. */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { ArtifactStore } from '../data/store/artifact-store';
+import { createWorkerActivities } from './activities';
+
+export interface WorkerOptions {
+  taskQueue: string;
+  address?: string;
+  namespace?: string;
+}
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const connection = await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+      taskQueue: options.taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createWorkerActivities(new ArtifactStore()),
+    });
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runWorker({ taskQueue: process.env.ULASAN_TASK_QUEUE ?? 'ulasan' }).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

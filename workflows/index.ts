@@ -1,0 +1,2 @@
+// Every workflow the worker bundles.
+export { pipelineWorkflow } from './pipeline';
