@@ -2,14 +2,15 @@
  * DuckDB access: one instance per process, a connection per unit of work closed in `finally`,
  * values always bound as parameters and identifiers quoted.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+// Loaded on first use: a run whose stages are all cache hits never pays for loading DuckDB.
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 
 let instance: Promise<DuckDBInstance> | undefined;
 
 /** The process-wide in-memory DuckDB instance (tables live in Parquet files, not in DuckDB). */
 export function duckdb(): Promise<DuckDBInstance> {
   // Threads: DuckDB's own pool; the pipeline is I/O-light, two threads match these machines.
-  instance ??= DuckDBInstance.create(':memory:', { threads: '2' });
+  instance ??= import('@duckdb/node-api').then(({ DuckDBInstance }) => DuckDBInstance.create(':memory:', { threads: '2' }));
   return instance;
 }
 
@@ -70,4 +71,10 @@ export async function copyToParquet(
 /** SQL for reading a Parquet file: `FROM ${parquet(path)}`. */
 export function parquet(path: string): string {
   return `read_parquet(${quoteLiteral(path)})`;
+}
+
+/** A list value to bind as one parameter (e.g. `unnest($1)`). */
+export async function listParam(values: readonly (string | number)[]): Promise<DuckDBValue> {
+  const { listValue } = await import('@duckdb/node-api');
+  return listValue([...values]);
 }

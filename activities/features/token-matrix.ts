@@ -4,7 +4,8 @@
  * reader maps them into an `Int32Array` without per-row conversion, and pyarrow/DuckDB read the file as is.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { Field, FixedSizeList, Int32, Table, makeData, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
+// apache-arrow loads on first use, so cache-hit runs never load it.
+import type { FixedSizeList } from 'apache-arrow';
 import { UlasanError } from '../errors';
 
 export interface TokenMatrix {
@@ -16,7 +17,8 @@ export interface TokenMatrix {
   seqLen: number;
 }
 
-export function tokenMatrixToIPC(matrix: TokenMatrix): Uint8Array {
+export async function tokenMatrixToIPC(matrix: TokenMatrix): Promise<Uint8Array> {
+  const { Field, FixedSizeList, Int32, Table, makeData, makeVector, tableToIPC } = await import('apache-arrow');
   const { ids, labels, sourceRows, rows, seqLen } = matrix;
   const child = makeData({ type: new Int32(), length: rows * seqLen, data: ids });
   const type = new FixedSizeList(seqLen, new Field('id', new Int32(), false));
@@ -44,7 +46,8 @@ function contiguousInt32(chunks: readonly { values: Int32Array; offset: number; 
   return out;
 }
 
-export function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): TokenMatrix {
+export async function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): Promise<TokenMatrix> {
+  const { FixedSizeList, tableFromIPC } = await import('apache-arrow');
   const table = tableFromIPC(bytes);
   const idsColumn = table.getChild('ids');
   const type = idsColumn?.type as FixedSizeList | undefined;
@@ -65,7 +68,7 @@ export function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): To
 }
 
 export async function writeTokenMatrix(path: string, matrix: TokenMatrix): Promise<void> {
-  await writeFile(path, tokenMatrixToIPC(matrix));
+  await writeFile(path, await tokenMatrixToIPC(matrix));
 }
 
 export async function readTokenMatrix(path: string): Promise<TokenMatrix> {

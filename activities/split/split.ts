@@ -5,8 +5,7 @@
  */
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listValue } from '@duckdb/node-api';
-import { copyToParquet, parquet, queryRows, withConnection } from '../../data/duckdb';
+import { copyToParquet, listParam, parquet, queryRows, withConnection } from '../../data/duckdb';
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE } from '../annotate/annotate';
@@ -40,7 +39,7 @@ export const splitStage: StageDefinition<SplitParams> = {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE assignment AS
          SELECT unnest($1)::INTEGER AS source_row, unnest($2)::VARCHAR AS split`,
-        [listValue(rows.map((row) => Number(row.source_row))), listValue(assignment.splits)],
+        [await listParam(rows.map((row) => Number(row.source_row))), await listParam(assignment.splits)],
       );
       await copyToParquet(
         connection,

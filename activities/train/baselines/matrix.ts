@@ -1,0 +1,166 @@
+/**
+ * The two feature layouts the classic baselines take: TF-IDF as CSR, document vectors as dense row-major
+ * Float32. Helpers here are the only place that branches on the layout, so each model is written once.
+ */
+import { badInput } from '../../errors';
+
+/** Compressed sparse rows (scipy's CSR): row i holds `indices/data[indptr[i] .. indptr[i + 1])`. */
+export interface CsrMatrix {
+  indptr: Int32Array;
+  indices: Int32Array;
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+/** Dense row-major matrix: element (i, j) is `data[i * cols + j]`. */
+export interface DenseMatrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+export type FeatureMatrix = CsrMatrix | DenseMatrix;
+
+export function isCsr(x: FeatureMatrix): x is CsrMatrix {
+  return 'indptr' in x;
+}
+
+/** Calls `visit(column, value)` for every stored entry of row i (every column for dense rows). */
+export function forEachInRow(x: FeatureMatrix, i: number, visit: (column: number, value: number) => void): void {
+  if (isCsr(x)) {
+    for (let p = x.indptr[i] as number, end = x.indptr[i + 1] as number; p < end; p++) {
+      visit(x.indices[p] as number, x.data[p] as number);
+    }
+  } else {
+    for (let j = 0, p = i * x.cols; j < x.cols; j++, p++) visit(j, x.data[p] as number);
+  }
+}
+
+/** Σ_j x[i, j] · w[offset + j]: row i against one weight row stored flat. */
+export function rowDot(x: FeatureMatrix, i: number, w: Float64Array, offset: number): number {
+  let sum = 0;
+  if (isCsr(x)) {
+    for (let p = x.indptr[i] as number, end = x.indptr[i + 1] as number; p < end; p++) {
+      sum += (x.data[p] as number) * (w[offset + (x.indices[p] as number)] as number);
+    }
+  } else {
+    for (let j = 0, p = i * x.cols; j < x.cols; j++, p++) sum += (x.data[p] as number) * (w[offset + j] as number);
+  }
+  return sum;
+}
+
+/** w[offset + j] += a · x[i, j] for every stored entry of row i. */
+export function rowAxpy(x: FeatureMatrix, i: number, a: number, w: Float64Array, offset: number): void {
+  if (isCsr(x)) {
+    for (let p = x.indptr[i] as number, end = x.indptr[i + 1] as number; p < end; p++) {
+      w[offset + (x.indices[p] as number)]! += a * (x.data[p] as number);
+    }
+  } else {
+    for (let j = 0, p = i * x.cols; j < x.cols; j++, p++) w[offset + j]! += a * (x.data[p] as number);
+  }
+}
+
+/** Σ_j x[i, j]². */
+export function rowSquaredNorm(x: FeatureMatrix, i: number): number {
+  let sum = 0;
+  forEachInRow(x, i, (_, v) => {
+    sum += v * v;
+  });
+  return sum;
+}
+
+/** Checks shapes, index ranges and finiteness once, so the models can index without checks. */
+export function validateMatrix(x: FeatureMatrix, what: string): void {
+  const stage = 'train';
+  if (!Number.isInteger(x.rows) || !Number.isInteger(x.cols) || x.rows < 0 || x.cols < 1) {
+    const shape = `${x.rows}×${x.cols}`;
+    throw badInput(`${what}: rows/cols must be integers with rows ≥ 0, cols ≥ 1; got ${shape}`, { stage });
+  }
+  if (isCsr(x)) {
+    const nnz = x.indptr[x.rows];
+    if (x.indptr.length !== x.rows + 1 || x.indptr[0] !== 0 || nnz !== x.indices.length || nnz !== x.data.length) {
+      throw badInput(
+        `${what}: CSR arrays disagree (indptr has ${x.indptr.length} entries for ${x.rows} rows, ends at ${nnz}; ` +
+          `${x.indices.length} indices, ${x.data.length} values)`,
+        { stage },
+      );
+    }
+    for (let i = 0; i < x.rows; i++) {
+      if ((x.indptr[i + 1] as number) < (x.indptr[i] as number)) {
+        throw badInput(`${what}: indptr decreases at row ${i}`, { stage, row: i });
+      }
+      for (let p = x.indptr[i] as number; p < (x.indptr[i + 1] as number); p++) {
+        const j = x.indices[p] as number;
+        if (j < 0 || j >= x.cols) {
+          throw badInput(`${what}: column ${j} out of range [0, ${x.cols}) in row ${i}`, { stage, row: i });
+        }
+      }
+    }
+  } else if (x.data.length !== x.rows * x.cols) {
+    throw badInput(`${what}: dense data has ${x.data.length} values, expected ${x.rows}×${x.cols}`, { stage });
+  }
+  for (let p = 0; p < x.data.length; p++) {
+    if (!Number.isFinite(x.data[p])) {
+      throw badInput(`${what}: value ${x.data[p]} at data[${p}] is not finite`, { stage });
+    }
+  }
+}
+
+/** Validates a training set: matrix, one label per row, labels in [0, nClasses), every class present. */
+export function validateTraining(x: FeatureMatrix, y: Int32Array, nClasses: number, model: string): void {
+  const stage = 'train';
+  validateMatrix(x, `${model} training features`);
+  if (!Number.isInteger(nClasses) || nClasses < 2) {
+    throw badInput(`${model} needs nClasses ≥ 2; got ${nClasses}`, { stage, field: 'nClasses' });
+  }
+  if (y.length !== x.rows) {
+    throw badInput(`${model}: ${y.length} labels for ${x.rows} feature rows`, { stage });
+  }
+  const seen = new Int32Array(nClasses);
+  for (let i = 0; i < y.length; i++) {
+    const c = y[i] as number;
+    if (c < 0 || c >= nClasses) {
+      throw badInput(`${model}: label y[${i}] = ${c} is not in [0, ${nClasses})`, { stage, row: i });
+    }
+    seen[c]!++;
+  }
+  const missing = [...seen.keys()].filter((c) => seen[c] === 0);
+  if (missing.length > 0) {
+    throw badInput(`${model}: class ${missing.join(', ')} has no training rows; every class needs at least one`, {
+      stage,
+    });
+  }
+}
+
+/** Checks that a matrix to predict has the width the model was trained on. */
+export function validatePredict(x: FeatureMatrix, nFeatures: number, model: string): void {
+  validateMatrix(x, `${model} features to predict`);
+  if (x.cols !== nFeatures) {
+    throw badInput(`${model} was trained on ${nFeatures} features but got ${x.cols}; use the same feature artifact`, {
+      stage: 'train',
+    });
+  }
+}
+
+/** Index of the largest score among `scores[offset .. offset + k)`; ties go to the lowest index, as numpy's argmax. */
+export function argmax(scores: ArrayLike<number>, offset: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if ((scores[offset + c] as number) > (scores[offset + best] as number)) best = c;
+  return best;
+}
+
+/**
+ * Predicts with linear scores `W x + b` (W flat, k rows of `cols`): argmax for k > 1, and for one weight row
+ * (a binary model) class 1 when the score is positive, as sklearn's `decision_function > 0`.
+ */
+export function predictLinear(x: FeatureMatrix, weights: Float64Array, bias: Float64Array): Int32Array {
+  const k = bias.length;
+  const out = new Int32Array(x.rows);
+  const scores = new Float64Array(k);
+  for (let i = 0; i < x.rows; i++) {
+    for (let c = 0; c < k; c++) scores[c] = rowDot(x, i, weights, c * x.cols) + (bias[c] as number);
+    out[i] = k === 1 ? ((scores[0] as number) > 0 ? 1 : 0) : argmax(scores, 0, k);
+  }
+  return out;
+}

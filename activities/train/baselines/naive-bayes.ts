@@ -1,0 +1,124 @@
+/**
+ * Multinomial and complement naive Bayes over non-negative features (TF-IDF or counts), with
+ * scikit-learn's estimates (`MultinomialNB`, `ComplementNB(norm=False)`, `fit_prior=True`). Feature counts
+ * are summed in row order, as scipy's sparse product does, so predictions match sklearn's exactly.
+ */
+import type { Rng } from '../../../data/random';
+import { badInput } from '../../errors';
+import type { FeatureMatrix } from './matrix';
+import { forEachInRow, predictLinear, validatePredict, validateTraining } from './matrix';
+
+export interface NaiveBayesParams {
+  /**
+   * Additive (Laplace/Lidstone) smoothing.
+   * @default 1
+   */
+  alpha?: number;
+}
+
+/** A fitted NB model: scores are `featureLogProb · x + classLogPrior`. */
+export interface NaiveBayesModel {
+  kind: 'multinomialNb' | 'complementNb';
+  nClasses: number;
+  nFeatures: number;
+  alpha: number;
+  /** nClasses × nFeatures, row-major. */
+  featureLogProb: number[];
+  /** Added to the scores (all zeros for complement NB with ≥ 2 classes, as sklearn ignores its prior there). */
+  classLogPrior: number[];
+}
+
+/** Smallest alpha sklearn allows without `force_alpha` (it clips smaller values to this). */
+const MIN_ALPHA = 1e-10;
+
+/** Per-class feature sums and class counts; refuses negative features, which no multinomial model can take. */
+function countFeatures(x: FeatureMatrix, y: Int32Array, k: number, model: string): Record<'fc' | 'cc', Float64Array> {
+  const d = x.cols;
+  const fc = new Float64Array(k * d);
+  const cc = new Float64Array(k);
+  for (let i = 0; i < x.rows; i++) {
+    const offset = (y[i] as number) * d;
+    cc[y[i] as number]! += 1;
+    forEachInRow(x, i, (j, v) => {
+      if (v < 0) {
+        throw badInput(`${model} needs non-negative features (counts or TF-IDF); x[${i}, ${j}] = ${v}`, {
+          stage: 'train',
+          row: i,
+        });
+      }
+      fc[offset + j]! += v;
+    });
+  }
+  return { fc, cc };
+}
+
+function resolveAlpha(params: NaiveBayesParams, model: string): number {
+  const alpha = params.alpha ?? 1;
+  if (!(alpha >= 0)) throw badInput(`${model} alpha must be ≥ 0; got ${alpha}`, { stage: 'train', field: 'alpha' });
+  return Math.max(alpha, MIN_ALPHA);
+}
+
+/**
+ * sklearn `MultinomialNB.fit`: log((N_cj + α) / (N_c + α·d)) and the empirical class log prior.
+ * Deterministic; `_rng` is accepted for the common baseline signature.
+ */
+export function fitMultinomialNb(
+  x: FeatureMatrix,
+  y: Int32Array,
+  nClasses: number,
+  params: NaiveBayesParams = {},
+  _rng?: Rng,
+): NaiveBayesModel {
+  const model = 'multinomialNb';
+  validateTraining(x, y, nClasses, model);
+  const alpha = resolveAlpha(params, model);
+  const d = x.cols;
+  const { fc, cc } = countFeatures(x, y, nClasses, model);
+  const featureLogProb = new Array<number>(nClasses * d);
+  for (let c = 0; c < nClasses; c++) {
+    let total = 0;
+    for (let j = 0; j < d; j++) total += (fc[c * d + j] as number) + alpha;
+    const logTotal = Math.log(total);
+    for (let j = 0; j < d; j++) featureLogProb[c * d + j] = Math.log((fc[c * d + j] as number) + alpha) - logTotal;
+  }
+  const logN = Math.log(y.length);
+  const classLogPrior = Array.from(cc, (count) => Math.log(count) - logN);
+  return { kind: model, nClasses, nFeatures: d, alpha, featureLogProb, classLogPrior };
+}
+
+/**
+ * sklearn `ComplementNB.fit` (norm=False): weights are −log of the smoothed complement-class frequencies,
+ * θ̃_cj = (Σ_{c'≠c} N_c'j + α) / Σ_j (Σ_{c'≠c} N_c'j + α). The class prior is not used with ≥ 2 classes.
+ */
+export function fitComplementNb(
+  x: FeatureMatrix,
+  y: Int32Array,
+  nClasses: number,
+  params: NaiveBayesParams = {},
+  _rng?: Rng,
+): NaiveBayesModel {
+  const model = 'complementNb';
+  validateTraining(x, y, nClasses, model);
+  const alpha = resolveAlpha(params, model);
+  const d = x.cols;
+  const { fc } = countFeatures(x, y, nClasses, model);
+  const featureAll = new Float64Array(d);
+  for (let c = 0; c < nClasses; c++) for (let j = 0; j < d; j++) featureAll[j]! += fc[c * d + j] as number;
+  const featureLogProb = new Array<number>(nClasses * d);
+  const comp = new Float64Array(d);
+  for (let c = 0; c < nClasses; c++) {
+    let total = 0;
+    for (let j = 0; j < d; j++) {
+      comp[j] = (featureAll[j] as number) + alpha - (fc[c * d + j] as number);
+      total += comp[j] as number;
+    }
+    for (let j = 0; j < d; j++) featureLogProb[c * d + j] = -Math.log((comp[j] as number) / total);
+  }
+  const classLogPrior = new Array<number>(nClasses).fill(0);
+  return { kind: model, nClasses, nFeatures: d, alpha, featureLogProb, classLogPrior };
+}
+
+export function predictNaiveBayes(model: NaiveBayesModel, x: FeatureMatrix): Int32Array {
+  validatePredict(x, model.nFeatures, model.kind);
+  return predictLinear(x, Float64Array.from(model.featureLogProb), Float64Array.from(model.classLogPrior));
+}
