@@ -6,7 +6,8 @@ const DEFAULT_TASK_QUEUE = 'ulasan';
 import { UlasanError } from '../activities/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { collectLineage, formatLineage } from '../data/store/lineage';
-import { runLocal } from './local-runner';
+import type { ReviewFileFormat } from '../activities/import/import';
+import { realActivities, runLocal } from './local-runner';
 import { newRunId, recordRun, type RunSummary } from './run-record';
 import { loadSpec, planFromSpec } from './spec';
 import { formatVerify, verifyArtifact } from './verify';
@@ -38,6 +39,22 @@ program
       ? await (await import('./temporal-runner')).runOnTemporal(plan, { taskQueue: options.taskQueue, workflowId: runId })
       : await runLocal(plan, { store, log });
     printRun(await recordRun(store, runId, plan, result, options.temporal ? 'temporal' : 'local'), options.json ?? false);
+  });
+
+program
+  .command('import')
+  .description('Import a CSV/TSV/JSON/Parquet review file into the store (columns auto-detected or mapped).')
+  .argument('<file>', 'review file')
+  .option('--app <name>', 'app id to record on every row (default: the file\'s app column)')
+  .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
+  .option('--json', 'print {key, rows, quarantined} as the last line')
+  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; json?: boolean }) => {
+    const store = new ArtifactStore();
+    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format } });
+    const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
+    console.log(`${outcome.cache === 'hit' ? 'already imported' : 'imported'}: ${rows} rows, ${quarantined} quarantined`);
+    console.log(`key: ${outcome.ref.key}`);
+    if (options.json) console.log(JSON.stringify({ key: outcome.ref.key, rows, quarantined }));
   });
 
 program

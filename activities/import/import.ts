@@ -84,7 +84,7 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
       ? { text: 'text', rating: 'rating', id: 'review_id', date: 'date', user: 'user_name', app: 'app' }
       : params.columns;
   const app = params.kind === 'synthetic' ? params.app : params.app;
-  const col = (name: string | undefined): string => (name === undefined ? 'NULL' : quoteIdent(name));
+  const col = (name: string | undefined): string => (name === undefined ? 'NULL::VARCHAR' : quoteIdent(name));
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE typed AS
      SELECT source_row,
