@@ -7,6 +7,7 @@ import { annotateStage, createAnnotateActivity } from './annotate/annotate';
 import { cleanStage, createCleanActivity } from './clean/clean';
 import type { ActivityDeps } from './context';
 import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
+import { createLookupCellsActivity, createRecordGridActivity, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';
 import { createImportActivity, importStage } from './import/import';
 import { createReportActivity, reportStage } from './report/report';
@@ -27,6 +28,8 @@ export function createActivities(deps: ActivityDeps) {
     trainModel: createTrainActivity(deps),
     evaluate: createEvaluateActivity(deps),
     report: createReportActivity(deps),
+    lookupCells: createLookupCellsActivity(deps),
+    recordGrid: createRecordGridActivity(deps),
   };
 }
 
@@ -34,7 +37,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

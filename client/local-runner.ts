@@ -6,7 +6,7 @@
 import { createActivities, type Activities } from '../activities';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
-import { PROFILES } from '../workflows/plans/profiles';
+import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
 import { withRetry, type RetryHooks } from './retry';
 
@@ -22,12 +22,12 @@ export interface LocalRunOptions {
 }
 
 /** Wraps each activity with its profile's retries and, when asked, records the call. */
-export function wrapActivities(activities: PipelineActivities, options: LocalRunOptions): PipelineActivities {
+export function wrapActivities<A extends object>(activities: A, options: LocalRunOptions, profiles: Record<keyof A, ProfileName>): A {
   const log = options.log ?? (() => undefined);
-  const wrapped = {} as Record<keyof PipelineActivities, (input: unknown) => Promise<unknown>>;
-  for (const name of Object.keys(PIPELINE_PROFILES) as (keyof PipelineActivities)[]) {
+  const wrapped = {} as Record<keyof A, (input: unknown) => Promise<unknown>>;
+  for (const name of Object.keys(profiles) as (keyof A & string)[]) {
     const run = activities[name] as (input: unknown) => Promise<unknown>;
-    const profile = PROFILES[PIPELINE_PROFILES[name]];
+    const profile = PROFILES[profiles[name]];
     wrapped[name] = async (input) => {
       const onRetry = (attempt: number, error: unknown, delay: number) => {
         log(`${name} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delay} ms`);
@@ -38,7 +38,7 @@ export function wrapActivities(activities: PipelineActivities, options: LocalRun
       return result;
     };
   }
-  return wrapped as unknown as PipelineActivities;
+  return wrapped as unknown as A;
 }
 
 export function realActivities(store: ArtifactStore, log: (message: string) => void): Activities {
@@ -48,5 +48,5 @@ export function realActivities(store: ArtifactStore, log: (message: string) => v
 export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Promise<PipelineResult> {
   const log = options.log ?? (() => undefined);
   const activities = options.activities ?? realActivities(options.store, log);
-  return runPipeline(wrapActivities(activities, options), plan);
+  return runPipeline(wrapActivities(activities, options, PIPELINE_PROFILES), plan);
 }

@@ -1,2 +1,3 @@
 // Every workflow the worker bundles.
 export { pipelineWorkflow } from './pipeline';
+export { gridWorkflow } from './grid';

@@ -59,8 +59,7 @@ export async function runStage<P>(
   options: RunStageOptions = {},
 ): Promise<StageOutcome> {
   const started = performance.now();
-  const inputKeys = orderedInputKeys(definition, inputs);
-  const key = artifactKey({ stage: definition.stage, stageVersion: definition.version, params, inputKeys });
+  const key = stageKey(definition, params, inputs);
   const ref: ArtifactRef = { key, stage: definition.stage };
 
   let reason = 'bypassed';
@@ -77,6 +76,12 @@ export async function runStage<P>(
   }
   const manifest = await computeAndCommit(store, definition, params, inputs, key, options);
   return { ref, cache: 'miss', reason, ms: performance.now() - started, summary: manifest.summary };
+}
+
+/** The key a stage run with these params and inputs has (or will have) in the store. */
+export function stageKey<P>(definition: StageDefinition<P>, params: P, inputs: Record<string, ArtifactRef>): string {
+  const inputKeys = orderedInputKeys(definition, inputs);
+  return artifactKey({ stage: definition.stage, stageVersion: definition.version, params, inputKeys });
 }
 
 function orderedInputKeys<P>(definition: StageDefinition<P>, inputs: Record<string, ArtifactRef>): string[] {

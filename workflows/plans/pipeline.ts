@@ -5,7 +5,7 @@
  */
 import type { AnnotateInput, AnnotateParams } from '../../activities/annotate/annotate';
 import type { CleanInput, CleanParams } from '../../activities/clean/clean';
-import type { StageOutcome } from '../../activities/context';
+import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { EvaluateInput, EvaluateParams } from '../../activities/evaluate/evaluate';
 import type { FeaturesInput, FeaturesParams } from '../../activities/features/features';
 import type { ImportInput, ImportSource } from '../../activities/import/import';
@@ -70,18 +70,34 @@ export interface PipelineResult {
   stages: StageRecord[];
 }
 
-export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
-  const stages: StageRecord[] = [];
-  const record = async (stage: string, pending: Promise<StageOutcome>) => {
+/** Appends each stage's outcome to `stages` and passes its ref on. */
+export function stageRecorder(stages: StageRecord[]) {
+  return async (stage: string, pending: Promise<StageOutcome>) => {
     const outcome = await pending;
     stages.push({ stage, key: outcome.ref.key, cache: outcome.cache, reason: outcome.reason, ms: Math.round(outcome.ms) });
     return outcome.ref;
   };
+}
+
+/** The stages every experiment shares: import → clean → annotate → split → features. */
+export type UpstreamPlan = Pick<PipelinePlan, 'source' | 'clean' | 'annotate' | 'split' | 'features'>;
+
+export async function prepareFeatures(
+  acts: Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate' | 'split' | 'features'>,
+  plan: UpstreamPlan,
+  record: ReturnType<typeof stageRecorder>,
+): Promise<ArtifactRef> {
   const reviews = await record('import', acts.importReviews({ source: plan.source }));
   const cleaned = await record('clean', acts.clean({ table: reviews, params: plan.clean }));
   const labelled = await record('annotate', acts.annotate({ table: cleaned, params: plan.annotate }));
   const split = await record('split', acts.split({ table: labelled, params: plan.split }));
-  const features = await record('features', acts.features({ split, params: plan.features }));
+  return record('features', acts.features({ split, params: plan.features }));
+}
+
+export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
+  const stages: StageRecord[] = [];
+  const record = stageRecorder(stages);
+  const features = await prepareFeatures(acts, plan, record);
   const train = await record('resample', acts.resample({ features, params: plan.resample }));
   const model = await record('train', acts.trainModel({ train, features, params: plan.train }));
   const evaluation = await record('evaluate', acts.evaluate({ model, features, params: plan.evaluate }));
