@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.ulasan/**', 'dist/**', 'client/bin.js'] },
+  { ignores: ['node_modules/**', '.ulasan/**', 'dist/**', 'client/bin.js', '**/.scratch/**', '*.tmp.*', 'h7-*'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -7,9 +7,9 @@ import { UlasanError } from '../activities/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { collectLineage, formatLineage } from '../data/store/lineage';
 import type { ReviewFileFormat } from '../activities/import/import';
-import { realActivities, runLocal } from './local-runner';
-import { newRunId, recordRun, type RunSummary } from './run-record';
-import { loadSpec, planFromSpec } from './spec';
+import { realActivities } from './local-runner';
+import type { RunSummary } from './run-record';
+import { runExperiment, runStatus } from './run-experiment';
 import { formatVerify, verifyArtifact } from './verify';
 
 const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
@@ -19,6 +19,13 @@ function printRun(summary: RunSummary, json: boolean): void {
   for (const s of summary.stages) {
     console.log(`${s.stage.padEnd(9)} ${s.cache.padEnd(4)} ${String(s.ms).padStart(7)} ms  ${s.key}${s.reason && s.reason !== 'absent' ? `  (${s.reason})` : ''}`);
   }
+  if (summary.gridKey) {
+    for (const cell of summary.cells ?? []) {
+      const score = cell.val ? Object.entries(cell.val).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ') : cell.error;
+      console.log(`  ${cell.id === summary.selected ? '*' : ' '} ${cell.id} ${cell.status.padEnd(6)} ${score}`);
+    }
+    console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation)`);
+  }
   console.log(`metrics: ${summary.metricsKey}`);
   console.log(`report:  ${summary.reportPath}`);
   if (json) console.log(JSON.stringify(summary));
@@ -26,20 +33,21 @@ function printRun(summary: RunSummary, json: boolean): void {
 
 program
   .command('run')
-  .description('Run an experiment spec end to end (in-process by default).')
+  .description('Run an experiment spec end to end (in-process by default); a spec with `grid:` runs a grid search.')
   .argument('<spec>', 'experiment spec (YAML)')
   .option('--temporal', 'submit to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
   .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--parallel <n>', 'grid cells trained at once (default: the spec\'s grid.parallel)', (v) => Number.parseInt(v, 10))
   .option('--json', 'print a JSON summary as the last line')
-  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; json?: boolean }) => {
-    const plan = planFromSpec(await loadSpec(specPath));
-    const store = new ArtifactStore();
-    const runId = newRunId(plan);
-    const result = options.temporal
-      ? await (await import('./temporal-runner')).runOnTemporal(plan, { taskQueue: options.taskQueue, workflowId: runId })
-      : await runLocal(plan, { store, log });
-    printRun(await recordRun(store, runId, plan, result, options.temporal ? 'temporal' : 'local'), options.json ?? false);
+  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; json?: boolean }) => {
+    printRun(await runExperiment(specPath, { ...options, log }), options.json ?? false);
   });
+
+program
+  .command('status')
+  .description('Progress of a grid run: cells done / running / failed / cached, with an ETA.')
+  .argument('<runId>', 'run id printed by `ulasan run`')
+  .action(async (runId: string) => console.log(await runStatus(runId)));
 
 program
   .command('import')

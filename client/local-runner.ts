@@ -8,6 +8,9 @@ import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
 import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
+import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
+import type { TrainInput } from '../activities/train/train';
+import { TrainPool } from './train-pool';
 import { withRetry, type RetryHooks } from './retry';
 
 export interface LocalRunOptions {
@@ -49,4 +52,23 @@ export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Pr
   const log = options.log ?? (() => undefined);
   const activities = options.activities ?? realActivities(options.store, log);
   return runPipeline(wrapActivities(activities, options, PIPELINE_PROFILES), plan);
+}
+
+export interface LocalGridOptions extends LocalRunOptions {
+  onProgress?: (progress: GridProgress) => void;
+}
+
+/** Runs a grid in-process; with `parallel > 1`, cells train in a pool of worker threads. */
+export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): Promise<GridResult> {
+  const log = options.log ?? (() => undefined);
+  const base: GridActivities = options.activities ? (options.activities as GridActivities) : realActivities(options.store, log);
+  const pool = plan.parallel > 1 && !options.activities ? new TrainPool(plan.parallel, options.store.root) : undefined;
+  const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.train(input) } : base;
+  try {
+    const outcome = await runGrid(wrapActivities(activities, options, GRID_PROFILES), plan, undefined, { onProgress: options.onProgress });
+    if (outcome.kind !== 'done') throw new Error('the local grid runner does not continue as new');
+    return outcome.result;
+  } finally {
+    await pool?.close();
+  }
 }

@@ -3,28 +3,44 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import type { GridPlan, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
 import { REPORT_HTML } from '../activities/report/report';
+import { writeRunReport } from '../activities/report/run-report';
 
 export interface RunSummary {
   runId: string;
   reportPath: string;
+  /** The per-run copy of the report, with this run's cache hits/misses and times. */
+  runReportPath: string;
   metricsKey: string;
   stages: PipelineResult['stages'];
+  /** Grid runs: the grid artifact, the selected cell and every cell's outcome. */
+  gridKey?: string;
+  selected?: string;
+  cells?: GridResult['cells'];
 }
 
 /** A run id that sorts by time and names the plan it ran. */
-export function newRunId(plan: PipelinePlan, now = new Date()): string {
+export function newRunId(plan: PipelinePlan | GridPlan, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}`;
 }
 
-export async function recordRun(store: ArtifactStore, runId: string, plan: PipelinePlan, result: PipelineResult, runner: string): Promise<RunSummary> {
+export async function recordRun(
+  store: ArtifactStore,
+  runId: string,
+  plan: PipelinePlan | GridPlan,
+  result: PipelineResult | GridResult,
+  runner: string,
+): Promise<RunSummary> {
   const summary: RunSummary = {
     runId,
     reportPath: store.path(result.reportKey, REPORT_HTML),
+    runReportPath: await writeRunReport(store, { runId, stages: result.stages, runner }),
     metricsKey: result.metricsKey,
     stages: result.stages,
+    ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, cells: result.cells } : {}),
   };
   await mkdir(join(store.root, 'runs'), { recursive: true });
   await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n');

@@ -101,8 +101,8 @@ function describeIssues(error: z.ZodError, file: string): string {
   return `Invalid experiment spec ${file}:\n${lines.join('\n')}`;
 }
 
-/** Parses and validates a spec; file paths inside it are resolved relative to the spec's folder. */
-export async function loadSpec(path: string): Promise<ExperimentSpec> {
+/** Reads a YAML spec; a `source.file` is resolved against the spec's folder and must exist. */
+export async function readRawSpec(path: string): Promise<{ raw: Record<string, unknown>; file: string }> {
   const file = resolve(path);
   const text = await readFile(file, 'utf8').catch((err: unknown) => {
     throw new UlasanError('NotFound', `Spec file ${file} cannot be read.`, { file }, { cause: err });
@@ -113,20 +113,35 @@ export async function loadSpec(path: string): Promise<ExperimentSpec> {
   } catch (err) {
     throw new UlasanError('BadInput', `Spec ${file} is not valid YAML: ${(err as Error).message}`, { file }, { cause: err });
   }
-  const parsed = ExperimentSpecSchema.safeParse(raw);
-  if (!parsed.success) throw new UlasanError('BadInput', describeIssues(parsed.error, file), { file });
-  const spec = parsed.data;
-  if ('file' in spec.source) {
-    const source = resolve(dirname(file), spec.source.file);
-    await access(source).catch(() => {
-      throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - source.file: ${source} does not exist`, {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UlasanError('BadInput', `Spec ${file} must be a YAML mapping (name, source, model, ...).`, { file });
+  }
+  const spec = raw as Record<string, unknown>;
+  const source = spec.source as { file?: unknown } | undefined;
+  if (typeof source?.file === 'string') {
+    const sourceFile = resolve(dirname(file), source.file);
+    await access(sourceFile).catch(() => {
+      throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - source.file: ${sourceFile} does not exist`, {
         file,
         field: 'source.file',
       });
     });
-    spec.source = { ...spec.source, file: source };
+    spec.source = { ...source, file: sourceFile };
   }
-  return spec;
+  return { raw: spec, file };
+}
+
+/** Validates a raw spec object, naming every bad field. */
+export function parseSpec(raw: unknown, file: string): ExperimentSpec {
+  const parsed = ExperimentSpecSchema.safeParse(raw);
+  if (!parsed.success) throw new UlasanError('BadInput', describeIssues(parsed.error, file), { file });
+  return parsed.data;
+}
+
+/** Parses and validates a (single-model) spec file. */
+export async function loadSpec(path: string): Promise<ExperimentSpec> {
+  const { raw, file } = await readRawSpec(path);
+  return parseSpec(raw, file);
 }
 
 /** Resolves a validated spec into each stage's params. */

@@ -1,7 +1,8 @@
 /**
  * Evaluate stage: scores a trained model once on one partition (the untouched test split by default)
- * and writes `metrics.json` (scikit-learn definitions) and `predictions.json`. No timings go into
- * metrics.json: it must be byte-identical whenever the same model meets the same rows.
+ * and writes `metrics.json` (scikit-learn definitions plus seeded bootstrap intervals) and
+ * `predictions.json`. No timings go into metrics.json: it must be byte-identical whenever the same
+ * model meets the same rows; inference time goes into the manifest summary instead.
  */
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
@@ -11,7 +12,16 @@ import type { SplitName } from '../split/stratified';
 export interface EvaluateParams {
   /** @default 'test' */
   partition: SplitName;
+  /**
+   * Seed of the bootstrap resampling behind the confidence intervals in `metrics.json` (the experiment
+   * seed, when the plan sets it).
+   * @default DEFAULT_BOOTSTRAP_SEED (42)
+   */
+  seed?: number;
 }
+
+/** The bootstrap seed when a plan gives none, so plans written before `seed` existed still type-check. */
+export const DEFAULT_BOOTSTRAP_SEED = 42;
 
 export interface EvaluateInput {
   model: ArtifactRef;
@@ -24,7 +34,8 @@ export const PREDICTIONS_FILE = 'predictions.json';
 
 export const evaluateStage: StageDefinition<EvaluateParams> = {
   stage: 'evaluate',
-  version: 1,
+  // 2: metrics.json gained `bootstrap`.
+  version: 2,
   inputNames: ['model', 'features'],
   async compute(ctx) {
     const { scoreEvaluateStage } = await import('./evaluate-run');

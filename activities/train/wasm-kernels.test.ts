@@ -267,6 +267,67 @@ describe('wasm training kernels', () => {
       expect(losses[1] as number).toBeLessThan(losses[0] as number);
     });
 
+    it('gather (the Embedding lookup) matches cpu for vector and matrix indices, float and int data', async () => {
+      const rng = new Rng(12);
+      const params = uniform(rng, 7 * 3);
+      const ids = ints(rng, 2 * 5, 7);
+      await expectWasmMatchesCpu(() => [
+        tf.gather(tf.tensor2d(params, [7, 3]), tf.tensor2d(ids, [2, 5], 'int32')),
+        tf.gather(tf.tensor1d(params.subarray(0, 7)), tf.tensor1d(ids, 'int32')),
+        tf.gather(tf.tensor2d(ids.subarray(0, 6), [3, 2], 'int32'), tf.tensor1d([2, 0, 2], 'int32')).toFloat(),
+        tf.gather(tf.tensor2d(params, [7, 3]), tf.tensor1d([2, 0], 'int32'), 1),
+      ]);
+    });
+
+    it('gather rejects an index outside the table, naming it', async () => {
+      await tf.setBackend('wasm');
+      const run = () => tf.tidy(() => tf.gather(tf.zeros([4, 2]), tf.tensor1d([1, 4], 'int32')));
+      expect(run).toThrow(/GatherV2: index 4 at position 1 is not in \[0, 4\)/);
+    });
+
+    it('equal with broadcasting, and the max / global-max-pool gradient built on it, match cpu', async () => {
+      const rng = new Rng(13);
+      const x = Float32Array.from(ints(rng, 2 * 5 * 3, 4)); // small integers: many ties
+      await expectWasmMatchesCpu(() => {
+        const t = tf.tensor3d(x, [2, 5, 3]);
+        return [
+          tf.equal(t, t.max(1, true)).toFloat(),
+          tf.equal(tf.tensor1d([1, 2, 3]), tf.tensor2d([[1], [3]])).toFloat(),
+          tf.grad((v: tf.Tensor) => v.max(1).mul(tf.tensor2d([[1, 2, 3], [4, 5, 6]])).sum())(t),
+        ];
+      });
+    });
+
+    for (const [pool, pad] of [
+      [2, 'valid'],
+      [3, 'same'],
+    ] as const) {
+      it(`max-pool gradient matches cpu (pool ${pool}, ${pad}, odd length, ties)`, async () => {
+        const rng = new Rng(14);
+        const x = Float32Array.from(ints(rng, 2 * 7 * 3, 3));
+        const w = uniform(rng, 2 * 7 * 3);
+        await expectWasmMatchesCpu(() => [
+          tf.grad((v: tf.Tensor) =>
+            tf.maxPool(v.reshape([2, 1, 7, 3]) as tf.Tensor4D, [1, pool], [1, pool], pad).reshape([-1]).mul(
+              tf.tensor1d(w.subarray(0, tf.maxPool(tf.zeros([2, 1, 7, 3]) as tf.Tensor4D, [1, pool], [1, pool], pad).size)),
+            ).sum(),
+          )(tf.tensor3d(x, [2, 7, 3])),
+        ]);
+      });
+    }
+
+    it('identity shares the buffer and frees it with the last reference', async () => {
+      await tf.setBackend('wasm');
+      const before = liveCounts();
+      const a = tf.tensor1d([1, 2, 3]);
+      const b = tf.clone(a);
+      expect(liveCounts().buffers).toBe(before.buffers + 1);
+      a.dispose();
+      expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+      b.dispose();
+      expect(liveCounts()).toEqual(before);
+    });
+
     it('repeated kernel calls leak neither tensors nor wasm buffers', async () => {
       await tf.setBackend('wasm');
       const rng = new Rng(9);

@@ -30,6 +30,8 @@ export interface RecordedRun {
   /** Each inner array holds the activities scheduled together in one workflow task. */
   steps: RecordedActivityCall[][];
   result: unknown;
+  /** The run ended in continue-as-new with these arguments for the next run (instead of completing). */
+  continuedAsNew?: { args: unknown[] };
 }
 
 /** A history in Temporal's JSON format: int64 fields are strings, enums are their names. */
@@ -73,6 +75,18 @@ export function buildHistoryJSON(run: RecordedRun): HistoryJSON {
     nextActivitySeq += step.length;
   });
   const taskCompletedId = addWorkflowTask(log, run.taskQueue, run.steps.length === 0);
+  if (run.continuedAsNew) {
+    log.add('WORKFLOW_EXECUTION_CONTINUED_AS_NEW', {
+      newExecutionRunId: runIdFor(`${run.workflowId}/next`),
+      workflowType: { name: run.workflowType },
+      taskQueue: taskQueue(run.taskQueue),
+      input: payloads(run.continuedAsNew.args),
+      workflowTaskTimeout: TASK_TIMEOUT,
+      workflowTaskCompletedEventId: taskCompletedId,
+      initiator: 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW',
+    });
+    return { events: log.events };
+  }
   log.add('WORKFLOW_EXECUTION_COMPLETED', {
     result: payloads([run.result]),
     workflowTaskCompletedEventId: taskCompletedId,

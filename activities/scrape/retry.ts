@@ -1,0 +1,63 @@
+/**
+ * Retries for the CLI / local path, with the same policy the workflows give activities (`PROFILES.io`):
+ * exponential backoff, a cap, a maximum number of attempts, and no retry for non-retryable failure
+ * types. Unlike Temporal's policy it also waits at least as long as Play's Retry-After asked.
+ */
+import { isRetryableFailureType } from '../../workflows/plans/failures';
+import { PROFILES, type ActivityProfile } from '../../workflows/plans/profiles';
+import { UlasanError } from '../errors';
+import { sleep as defaultSleep } from './rate-limiter';
+
+export interface RetryOptions {
+  /** Backoff and attempts. @default PROFILES.io.retry */
+  policy?: ActivityProfile['retry'];
+  /** How to wait between attempts (tests pass a fake). @default setTimeout-based sleep */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Stops retrying (and waiting) when aborted. @default undefined */
+  signal?: AbortSignal;
+  /** Called before each wait, e.g. to log. @default undefined */
+  onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+/** The type a thrown value carries, if it is one of ours. */
+function failureType(error: unknown): string | undefined {
+  return error instanceof UlasanError ? error.type : undefined;
+}
+
+/** Whether the policy allows another attempt after `error`. */
+export function isRetryable(error: unknown, policy: ActivityProfile['retry'] = PROFILES.io.retry): boolean {
+  if (error instanceof Error && error.name === 'AbortError') return false;
+  const type = failureType(error);
+  if (type !== undefined && policy.nonRetryableErrorTypes.includes(type)) return false;
+  return isRetryableFailureType(type);
+}
+
+/**
+ * The wait before attempt `attempt + 1` (attempt is 1-based): Temporal's formula,
+ * `min(initial * coefficient^(attempt-1), maximum)`, raised to the error's `retryAfterMs` if larger.
+ */
+export function retryDelayMs(
+  attempt: number,
+  error: unknown,
+  policy: ActivityProfile['retry'] = PROFILES.io.retry,
+): number {
+  const backoff = Math.min(policy.initialInterval * policy.backoffCoefficient ** (attempt - 1), policy.maximumInterval);
+  const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof retryAfter === 'number' && retryAfter > backoff ? retryAfter : backoff;
+}
+
+/** Runs `fn` until it succeeds, a non-retryable error, or `maximumAttempts`; rethrows the last error. */
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const policy = options.policy ?? PROFILES.io.retry;
+  const sleep = options.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (options.signal?.aborted || !isRetryable(error, policy) || attempt >= policy.maximumAttempts) throw error;
+      const delayMs = retryDelayMs(attempt, error, policy);
+      options.onRetry?.({ attempt, delayMs, error });
+      await sleep(delayMs, options.signal);
+    }
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * Text classifier builders: pure functions from a validated `ModelSpec` to an uncompiled tfjs-layers model.
+ *
+ * Every model starts with an Embedding (random, or Word2Vec vectors; trainable or frozen) and ends with a binary
+ * head (1 sigmoid unit) for two classes or a softmax head otherwise. Initial weights and dropout masks derive from
+ * one seed (initial-weights.ts, SeededDropout), so two builds with the same seed are identical.
+ *
+ * Recurrent layers are `FusedRnn` (one kernel per sequence, far faster on wasm); `fused: false` builds the stock
+ * tf.layers.lstm / gru / bidirectional instead, with the same weights layout and maths (sigmoid gates).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { seedFromString } from '../../data/random';
+import { badInput } from '../errors';
+import { FusedRnn, SeededDropout } from './fused-layers';
+import { applyInitialWeights } from './initial-weights';
+
+const rate = z.number().min(0).lt(1);
+const positiveInt = z.number().int().positive();
+
+/** L2 factors per layer kind; 0 or absent means none. */
+const L2Schema = z
+  .object({
+    /** @default 0 */
+    embedding: z.number().nonnegative().default(0),
+    /** @default 0 */
+    conv: z.number().nonnegative().default(0),
+    /** Input and recurrent kernels of LSTM/GRU layers. @default 0 */
+    recurrent: z.number().nonnegative().default(0),
+    /** Hidden and output Dense kernels. @default 0 */
+    dense: z.number().nonnegative().default(0),
+  })
+  .default({ embedding: 0, conv: 0, recurrent: 0, dense: 0 });
+
+const common = {
+  /** Train the embedding matrix (false freezes it, e.g. pretrained Word2Vec). @default true */
+  embeddingTrainable: z.boolean().default(true),
+  l2: L2Schema,
+  /** Use the fused recurrent kernels; false builds stock tfjs layers (reference, much slower on wasm). @default true */
+  fused: z.boolean().default(true),
+};
+
+const convPadding = z.enum(['valid', 'same']);
+
+export const CnnSpecSchema = z.object({
+  arch: z.literal('cnn'),
+  /** @default 100 */
+  embeddingDim: positiveInt.default(100),
+  /** One Conv1D (relu) per entry. @default [64, 128] */
+  filters: z.array(positiveInt).min(1).default([64, 128]),
+  /** @default 3 */
+  kernelSize: positiveInt.default(3),
+  /** @default 'same' */
+  padding: convPadding.default('same'),
+  /** 'max': MaxPool(2) + Dropout after every conv, then Flatten; 'global-max': one GlobalMaxPool at the end. @default 'max' */
+  pooling: z.enum(['max', 'global-max']).default('max'),
+  /** Hidden Dense (relu) units before the head; 0 for none. @default 64 */
+  denseUnits: z.number().int().nonnegative().default(64),
+  /** @default 0.5 */
+  dropout: rate.default(0.5),
+  ...common,
+});
+
+const rnnFields = {
+  /** @default 100 */
+  embeddingDim: positiveInt.default(100),
+  /** @default 64 */
+  units: positiveInt.default(64),
+  /** @default 64 */
+  denseUnits: z.number().int().nonnegative().default(64),
+  /** @default 0.5 */
+  dropout: rate.default(0.5),
+  ...common,
+};
+
+export const LstmSpecSchema = z.object({ arch: z.literal('lstm'), ...rnnFields });
+export const GruSpecSchema = z.object({ arch: z.literal('gru'), ...rnnFields });
+
+export const BiLstmSpecSchema = z.object({
+  arch: z.literal('bilstm'),
+  /** @default 128 */
+  embeddingDim: positiveInt.default(128),
+  /** Units per direction. @default 32 */
+  units: positiveInt.default(32),
+  /** Keep every step's output (then Flatten) rather than the final states. @default true */
+  returnSequences: z.boolean().default(true),
+  /** @default 0 */
+  denseUnits: z.number().int().nonnegative().default(0),
+  /** @default 0.35 */
+  dropout: rate.default(0.35),
+  ...common,
+});
+
+export const CnnBiLstmSpecSchema = z.object({
+  arch: z.literal('cnn-bilstm'),
+  /** @default 100 */
+  embeddingDim: positiveInt.default(100),
+  /** @default 64 */
+  filters: positiveInt.default(64),
+  /** @default 3 */
+  kernelSize: positiveInt.default(3),
+  /** @default 'same' */
+  padding: convPadding.default('same'),
+  /** Units per direction. @default 64 */
+  units: positiveInt.default(64),
+  /** @default true */
+  returnSequences: z.boolean().default(true),
+  /** @default 64 */
+  denseUnits: z.number().int().nonnegative().default(64),
+  /** @default 0.5 */
+  dropout: rate.default(0.5),
+  ...common,
+});
+
+/** The quickstart default: small and fast. */
+export const CnnSmallSpecSchema = z.object({
+  arch: z.literal('cnn-small'),
+  /** @default 32 */
+  embeddingDim: positiveInt.default(32),
+  /** @default 64 */
+  filters: positiveInt.default(64),
+  /** @default 5 */
+  kernelSize: positiveInt.default(5),
+  /** @default 0.5 */
+  dropout: rate.default(0.5),
+  ...common,
+});
+
+export const ModelSpecSchema = z.discriminatedUnion('arch', [
+  CnnSpecSchema,
+  LstmSpecSchema,
+  GruSpecSchema,
+  BiLstmSpecSchema,
+  CnnBiLstmSpecSchema,
+  CnnSmallSpecSchema,
+]);
+
+/** A validated spec with every default filled in. */
+export type ModelSpec = z.output<typeof ModelSpecSchema>;
+/** What a caller writes: only `arch` is required. */
+export type ModelSpecInput = z.input<typeof ModelSpecSchema>;
+export type ModelArch = ModelSpec['arch'];
+
+export interface BuildContext {
+  vocabSize: number;
+  seqLen: number;
+  /** 2 gives a 1-unit sigmoid head, more a softmax head. */
+  nClasses: number;
+  seed: number;
+  /** Word2Vec (or other) vectors, vocabSize × embeddingDim row-major. */
+  embeddingMatrix?: Float32Array;
+}
+
+/** Parses a spec, failing with every problem and where it is. */
+export function parseModelSpec(input: unknown): ModelSpec {
+  const result = ModelSpecSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
+    throw badInput(`invalid model spec: ${problems}. Fix the model section of the experiment spec.`, { stage: 'train' });
+  }
+  return result.data;
+}
+
+/** Builds the model for `spec` (raw or parsed) with seeded initial weights. Uncompiled: `fitModel` trains it. */
+export function buildModel(specInput: ModelSpecInput | ModelSpec, context: BuildContext): tf.Sequential {
+  const spec = parseModelSpec(specInput);
+  checkContext(spec, context);
+  const builder = new Builder(spec, context);
+  const model = builder.build();
+  try {
+    applyInitialWeights(model, context.seed, { embeddingMatrix: context.embeddingMatrix });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
+
+function checkContext(spec: ModelSpec, { vocabSize, seqLen, nClasses, embeddingMatrix }: BuildContext): void {
+  for (const [field, value] of Object.entries({ vocabSize, seqLen, nClasses })) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw badInput(`${field} must be a positive integer, got ${value}`, { stage: 'train', field });
+    }
+  }
+  if (nClasses < 2) throw badInput(`nClasses must be at least 2, got ${nClasses}`, { stage: 'train', field: 'nClasses' });
+  if (embeddingMatrix !== undefined && embeddingMatrix.length !== vocabSize * spec.embeddingDim) {
+    throw badInput(
+      `embedding matrix has ${embeddingMatrix.length} values, expected vocabSize × embeddingDim = ` +
+        `${vocabSize} × ${spec.embeddingDim}; train Word2Vec with the same vocabulary and dimension`,
+      { stage: 'train', field: 'embeddingMatrix' },
+    );
+  }
+}
+
+type Activation = 'relu' | 'sigmoid' | 'softmax';
+
+/** Adds layers with deterministic names (so model.json is reproducible) and per-position dropout seeds. */
+class Builder {
+  private readonly model: tf.Sequential;
+  private count = 0;
+
+  constructor(
+    private readonly spec: ModelSpec,
+    private readonly context: BuildContext,
+  ) {
+    this.model = tf.sequential({ name: spec.arch.replace('-', '_') });
+  }
+
+  build(): tf.Sequential {
+    const { spec } = this;
+    this.embedding();
+    switch (spec.arch) {
+      case 'cnn':
+        this.cnnBody(spec);
+        break;
+      case 'lstm':
+      case 'gru':
+        this.rnn(spec.arch, spec.units, false, false, spec.l2.recurrent);
+        this.hidden(spec.denseUnits, spec.dropout);
+        break;
+      case 'bilstm':
+        this.rnn('lstm', spec.units, true, spec.returnSequences, spec.l2.recurrent);
+        if (spec.returnSequences) this.add(tf.layers.flatten({ name: this.name('flatten') }));
+        this.dropout(spec.dropout);
+        this.hidden(spec.denseUnits, spec.dropout);
+        break;
+      case 'cnn-bilstm':
+        this.conv(spec.filters, spec.kernelSize, spec.padding);
+        this.add(tf.layers.maxPooling1d({ poolSize: 2, name: this.name('max_pooling1d') }));
+        this.rnn('lstm', spec.units, true, spec.returnSequences, spec.l2.recurrent);
+        if (spec.returnSequences) this.add(tf.layers.flatten({ name: this.name('flatten') }));
+        this.hidden(spec.denseUnits, spec.dropout);
+        break;
+      case 'cnn-small':
+        this.conv(spec.filters, spec.kernelSize, 'same');
+        this.add(tf.layers.globalMaxPooling1d({ name: this.name('global_max_pooling1d') }));
+        this.dropout(spec.dropout);
+        break;
+    }
+    this.head();
+    return this.model;
+  }
+
+  private cnnBody(spec: Extract<ModelSpec, { arch: 'cnn' }>): void {
+    for (const filters of spec.filters) {
+      this.conv(filters, spec.kernelSize, spec.padding);
+      if (spec.pooling === 'max') {
+        this.add(tf.layers.maxPooling1d({ poolSize: 2, name: this.name('max_pooling1d') }));
+        this.dropout(spec.dropout);
+      }
+    }
+    if (spec.pooling === 'max') this.add(tf.layers.flatten({ name: this.name('flatten') }));
+    else this.add(tf.layers.globalMaxPooling1d({ name: this.name('global_max_pooling1d') }));
+    this.hidden(spec.denseUnits, spec.dropout);
+  }
+
+  private embedding(): void {
+    const { spec, context } = this;
+    this.add(
+      tf.layers.embedding({
+        name: 'embedding',
+        inputDim: context.vocabSize,
+        outputDim: spec.embeddingDim,
+        inputLength: context.seqLen,
+        embeddingsInitializer: 'zeros',
+        embeddingsRegularizer: l2(spec.l2.embedding),
+        trainable: spec.embeddingTrainable,
+      }),
+    );
+  }
+
+  private conv(filters: number, kernelSize: number, padding: 'valid' | 'same'): void {
+    this.add(
+      tf.layers.conv1d({
+        name: this.name('conv1d'),
+        filters,
+        kernelSize,
+        padding,
+        activation: 'relu',
+        kernelInitializer: 'zeros',
+        kernelRegularizer: l2(this.spec.l2.conv),
+      }),
+    );
+  }
+
+  private rnn(cell: 'lstm' | 'gru', units: number, bidirectional: boolean, returnSequences: boolean, l2Factor: number) {
+    const name = this.name(bidirectional ? `bidirectional_${cell}` : cell);
+    if (this.spec.fused) {
+      this.add(new FusedRnn({ name, cell, units, bidirectional, returnSequences, l2: l2Factor }));
+      return;
+    }
+    const args = {
+      units,
+      returnSequences,
+      recurrentActivation: 'sigmoid' as const,
+      kernelInitializer: 'zeros' as const,
+      recurrentInitializer: 'zeros' as const,
+      kernelRegularizer: l2(l2Factor),
+      recurrentRegularizer: l2(l2Factor),
+    };
+    const layer = cell === 'lstm' ? tf.layers.lstm(args) : tf.layers.gru(args);
+    this.add(bidirectional ? tf.layers.bidirectional({ layer: layer as tf.RNN, name, mergeMode: 'concat' }) : layer);
+  }
+
+  private hidden(units: number, dropoutRate: number): void {
+    if (units === 0) return;
+    this.dense(units, 'relu', this.name('dense'));
+    this.dropout(dropoutRate);
+  }
+
+  private head(): void {
+    const binary = this.context.nClasses === 2;
+    this.dense(binary ? 1 : this.context.nClasses, binary ? 'sigmoid' : 'softmax', 'output');
+  }
+
+  private dense(units: number, activation: Activation, name: string): void {
+    this.add(
+      tf.layers.dense({ name, units, activation, kernelInitializer: 'zeros', kernelRegularizer: l2(this.spec.l2.dense) }),
+    );
+  }
+
+  private dropout(dropoutRate: number): void {
+    if (dropoutRate === 0) return;
+    const name = this.name('dropout');
+    this.add(new SeededDropout({ name, rate: dropoutRate, seed: seedFromString(`${this.context.seed}:${name}`) }));
+  }
+
+  private add(layer: tf.layers.Layer): void {
+    this.model.add(layer);
+  }
+
+  private name(kind: string): string {
+    this.count += 1;
+    return `${kind}_${this.count}`;
+  }
+}
+
+function l2(factor: number): ReturnType<typeof tf.regularizers.l2> | undefined {
+  return factor > 0 ? tf.regularizers.l2({ l2: factor }) : undefined;
+}

@@ -1,0 +1,13 @@
+/** Loads an experiment file: a single pipeline, or a grid when the spec has a `grid:` section. */
+import type { GridPlan } from '../workflows/plans/grid';
+import type { PipelinePlan } from '../workflows/plans/pipeline';
+import { gridPlanFromSpec } from './grid-spec';
+import { parseSpec, planFromSpec, readRawSpec } from './spec';
+
+export type Experiment = { kind: 'pipeline'; plan: PipelinePlan } | { kind: 'grid'; plan: GridPlan };
+
+export async function loadExperiment(path: string): Promise<Experiment> {
+  const { raw, file } = await readRawSpec(path);
+  if (raw.grid !== undefined) return { kind: 'grid', plan: gridPlanFromSpec(raw, file) };
+  return { kind: 'pipeline', plan: planFromSpec(parseSpec(raw, file)) };
+}

@@ -1,0 +1,77 @@
+/**
+ * The grid workflow replayed from a history recorded by the local runner: a run that hands over to a
+ * fresh one (continue-as-new) after two cells replays cleanly; dropping a cell's evaluation does not.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import type { StageOutcome } from '../activities/context';
+import { wrapActivities } from '../client/local-runner';
+import { ArtifactStore } from '../data/store/artifact-store';
+import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan } from './plans/grid';
+import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
+
+const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
+
+const plan: GridPlan = {
+  name: 'replay-grid',
+  source: { kind: 'synthetic', rows: 100, seed: 1 },
+  clean: { lowercase: true, stripUrls: true, stripMentions: true, stripHashtags: true, lettersOnly: true },
+  annotate: { rule: { name: 'binary', version: 1, classes: ['negative', 'positive'], byRating: { 1: 0, 2: 0, 3: null, 4: 1, 5: 1 } } },
+  split: { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 },
+  features: { kind: 'token-ids', maxVocab: 100, minCount: 1, maxLen: 8 },
+  cells: [0.001, 0.002, 0.003].map((lr, i) => ({
+    id: `c${i}`,
+    resample: { method: 'none', seed: 1, partition: 'train' },
+    train: { model: { arch: 'cnn-small', embeddingDim: 8, filters: 8, kernelSize: 3, dropout: 0 }, epochs: 1, batchSize: 8, learningRate: lr, seed: 1 },
+  })),
+  metric: 'macroF1',
+  parallel: 1,
+  cellsPerRun: 2,
+  report: { title: 'replay' },
+};
+
+function fakeActivities(): GridActivities {
+  const outcome = (key: string, summary: Record<string, unknown> = {}): StageOutcome => ({ ref: { key, stage: key }, cache: 'miss', ms: 1, summary });
+  let n = 0;
+  const fake = () => async () => outcome(`k${n++}`, { macroF1: 0.5 });
+  const acts = Object.fromEntries(Object.keys(GRID_PROFILES).map((name) => [name, fake()])) as unknown as GridActivities;
+  acts.lookupCells = async ({ cells }) => Object.fromEntries(cells.map((c) => [c.id, null]));
+  return acts;
+}
+
+async function recordFirstRun(): Promise<RecordedRun> {
+  const recorder: RecordedActivityCall[] = [];
+  const acts = wrapActivities(fakeActivities(), { store: new ArtifactStore('/nonexistent'), recorder }, GRID_PROFILES);
+  const outcome = await runGrid(acts, plan, undefined, { shouldContinueAsNew: (finished) => finished >= plan.cellsPerRun! });
+  if (outcome.kind !== 'continue') throw new Error('expected the first run to continue as new');
+  return {
+    workflowType: 'gridWorkflow',
+    workflowId: 'grid-replay',
+    taskQueue: 'ulasan',
+    args: [plan],
+    steps: recorder.map((call) => [call]),
+    result: undefined,
+    continuedAsNew: { args: [plan, outcome.state] },
+  };
+}
+
+describe('gridWorkflow replay', () => {
+  it('replays a run that continued as new after two cells', async () => {
+    const run = await recordFirstRun();
+    expect(run.steps.map(([c]) => c!.activityType)).toEqual([
+      'importReviews', 'clean', 'annotate', 'split', 'features', 'lookupCells',
+      'resample', 'trainModel', 'evaluate', 'resample', 'trainModel', 'evaluate',
+    ]);
+    await expect(Worker.runReplayHistory({ workflowsPath }, buildHistory(run), run.workflowId)).resolves.toBeUndefined();
+  }, 120_000);
+
+  it('fails to replay when a cell skips its evaluation', async () => {
+    const run = await recordFirstRun();
+    const steps = run.steps.filter((_, i) => i !== 8);
+    await expect(Worker.runReplayHistory({ workflowsPath }, buildHistory({ ...run, steps }), run.workflowId)).rejects.toBeInstanceOf(
+      DeterminismViolationError,
+    );
+  }, 120_000);
+});
