@@ -102,7 +102,7 @@ describe('the leakage guard', () => {
     const acts = createActivities({ store, heartbeat: () => undefined, warn: () => undefined });
     const features = first.stages.find((s) => s.stage === 'features')!;
     const split = first.stages.find((s) => s.stage === 'split')!;
-    const params = { method: 'random-over' as const, seed: 1, partition: 'test' as const };
+    const params = { sampler: { method: 'random-over' as const, samplingStrategy: 'auto' as const, shrinkage: null }, seed: 1, partition: 'test' as const };
     await expect(acts.resample({ features: { key: features.key, stage: 'features' }, params })).rejects.toMatchObject({
       type: 'LeakageRefused',
       message: expect.stringContaining("'test' partition"),

@@ -30,7 +30,7 @@ describe('loadSpec', () => {
     const spec = await loadSpec(await specFile(VALID));
     expect(spec).toMatchObject({ seed: 42, split: { train: 0.7, val: 0.15, test: 0.15 }, label: { rule: 'binary' } });
     const plan = planFromSpec(spec);
-    expect(plan.resample).toEqual({ method: 'random-over', seed: 42, partition: 'train' });
+    expect(plan.resample).toEqual({ sampler: { method: 'random-over', samplingStrategy: 'auto', shrinkage: null }, seed: 42, partition: 'train' });
     expect(plan.annotate.rule.byRating[3]).toBeNull();
   });
 

@@ -7,8 +7,9 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LABEL_RULES } from '../activities/annotate/annotate';
-import { DEFAULT_CLEAN_PARAMS } from '../activities/clean/clean';
+import { CleanConfigSchema } from '../activities/clean/config';
 import { UlasanError } from '../activities/errors';
+import { SamplerSpecSchema } from '../activities/resample/spec';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
 
 const ratio = z.number().min(0).max(1);
@@ -32,17 +33,6 @@ const SourceSchema = z.union([
     app: z.string().optional(),
   }),
 ], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });
-
-const CleanSchema = z
-  .strictObject({
-    lowercase: z.boolean(),
-    stripUrls: z.boolean(),
-    stripMentions: z.boolean(),
-    stripHashtags: z.boolean(),
-    lettersOnly: z.boolean(),
-  })
-  .partial()
-  .default({});
 
 const SplitSchema = z
   .strictObject({ train: ratio, val: ratio.default(0), test: ratio })
@@ -72,7 +62,8 @@ export const ExperimentSpecSchema = z.strictObject({
   /** Seed for every random choice (split, sampler, initialisers, batch order, dropout). @default 42 */
   seed: z.number().int().min(0).default(42),
   source: SourceSchema,
-  clean: CleanSchema,
+  /** Cleaning steps, each switchable (see activities/clean/config.ts). */
+  clean: CleanConfigSchema.prefault({}),
   label: z.strictObject({ rule: z.enum(['binary', 'ternary', 'five']).default('binary') }).default({ rule: 'binary' }),
   split: SplitSchema.default({ train: 0.7, val: 0.15, test: 0.15 }),
   features: z
@@ -82,7 +73,8 @@ export const ExperimentSpecSchema = z.strictObject({
       maxLen: z.union([z.number().int().positive(), z.strictObject({ percentile: z.number().gt(0).max(100) })]).default({ percentile: 95 }),
     })
     .default({ maxVocab: 10_000, minCount: 1, maxLen: { percentile: 95 } }),
-  resample: z.strictObject({ method: z.enum(['none', 'random-over']).default('random-over') }).default({ method: 'random-over' }),
+  /** A sampler with imbalanced-learn's parameters, applied to the training split only. @default random-over */
+  resample: SamplerSpecSchema.default({ method: 'random-over', samplingStrategy: 'auto', shrinkage: null }),
   model: ModelSchema,
   train: z
     .strictObject({
@@ -128,7 +120,17 @@ export async function readRawSpec(path: string): Promise<{ raw: Record<string, u
     });
     spec.source = { ...source, file: sourceFile };
   }
+  resolveLexiconPaths(spec, dirname(file));
   return { raw: spec, file };
+}
+
+/** Lexicon paths in `clean:` are relative to the spec file, like `source.file`. */
+function resolveLexiconPaths(spec: Record<string, unknown>, dir: string): void {
+  const clean = spec.clean as { slang?: { lexicon?: unknown }; stopwords?: { source?: unknown } } | undefined;
+  if (typeof clean?.slang?.lexicon === 'string' && clean.slang.lexicon !== 'builtin') clean.slang.lexicon = resolve(dir, clean.slang.lexicon);
+  if (typeof clean?.stopwords?.source === 'string' && clean.stopwords.source !== 'stopwords-iso') {
+    clean.stopwords.source = resolve(dir, clean.stopwords.source);
+  }
 }
 
 /** Validates a raw spec object, naming every bad field. */
@@ -154,11 +156,11 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
   return {
     name: spec.name,
     source,
-    clean: { ...DEFAULT_CLEAN_PARAMS, ...spec.clean },
+    clean: spec.clean,
     annotate: { rule: LABEL_RULES[spec.label.rule] },
     split: { ratios: { train: spec.split.train, val: spec.split.val, test: spec.split.test }, seed },
     features: { kind: 'token-ids', ...spec.features },
-    resample: { method: spec.resample.method, seed, partition: 'train' },
+    resample: { sampler: spec.resample, seed, partition: 'train' },
     train: { model: spec.model, ...spec.train, seed },
     evaluate: { partition: spec.evaluate.partition },
     report: { title: spec.name },

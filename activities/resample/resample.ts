@@ -3,6 +3,7 @@
  * features not derived from a split, is refused: oversampling before the split puts copies of training
  * rows into the test set (the leak that turns an honest 0.64 macro-F1 into 0.98).
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
 import { runStage, type StageDefinition } from '../../data/store/stage';
@@ -12,10 +13,16 @@ import type { ActivityDeps } from '../context';
 import { UlasanError } from '../errors';
 import { partitionFile } from '../features/features';
 import { readTokenMatrix, writeTokenMatrix, type TokenMatrix } from '../features/token-matrix';
+import { LABELS_FILE } from '../annotate/annotate';
 import type { SplitName } from '../split/stratified';
+import type { DenseMatrix } from './matrix';
+import type { ResampleResult } from './result';
+import { resample as resampleRows } from './sampler';
+import type { SamplerSpec } from './spec';
 
 export interface ResampleParams {
-  method: 'none' | 'random-over';
+  /** Which sampler, with imbalanced-learn's parameters (see spec.ts). */
+  sampler: SamplerSpec;
   seed: number;
   /** Only `train` is accepted; it is explicit so a request for anything else fails loudly. */
   partition: SplitName;
@@ -50,61 +57,39 @@ export async function assertTrainingInput(store: ArtifactStore, features: Artifa
   }
 }
 
-/** Random over-sampling (imbalanced-learn's `auto`): every class is drawn up to the majority count, with replacement. */
-export function randomOverSample(matrix: TokenMatrix, rng: Rng): { matrix: TokenMatrix; added: Record<number, number> } {
-  const byClass = new Map<number, number[]>();
-  matrix.labels.forEach((label, row) => (byClass.get(label) ?? byClass.set(label, []).get(label)!).push(row));
-  const majority = Math.max(...[...byClass.values()].map((rows) => rows.length));
-  const picks: number[] = [];
-  const added: Record<number, number> = {};
-  for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    const rows = byClass.get(label)!;
-    added[label] = majority - rows.length;
-    for (let i = rows.length; i < majority; i++) picks.push(rows[rng.int(rows.length)]!);
-  }
-  return { matrix: appendRows(matrix, picks), added };
-}
-
-function appendRows(matrix: TokenMatrix, picks: number[]): TokenMatrix {
-  const { seqLen, rows } = matrix;
-  const ids = new Int32Array((rows + picks.length) * seqLen);
-  ids.set(matrix.ids);
-  const labels = new Int32Array(rows + picks.length);
-  labels.set(matrix.labels);
-  const sourceRows = new Int32Array(rows + picks.length);
-  sourceRows.set(matrix.sourceRows);
-  picks.forEach((from, i) => {
-    ids.set(matrix.ids.subarray(from * seqLen, (from + 1) * seqLen), (rows + i) * seqLen);
-    labels[rows + i] = matrix.labels[from]!;
-    sourceRows[rows + i] = matrix.sourceRows[from]!;
-  });
-  return { ids, labels, sourceRows, rows: rows + picks.length, seqLen };
-}
-
-function classCounts(labels: Int32Array): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
-  return counts;
+/** Runs the sampler on the token-id matrix (the only feature space the token-ids features give). */
+export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params: ResampleParams): { matrix: TokenMatrix; result: ResampleResult } {
+  const x = { data: Float32Array.from(train.ids), rows: train.rows, cols: train.seqLen };
+  const result = resampleRows({ x, y: train.labels, featureSpace: 'token-ids', nClasses }, params.sampler, new Rng(params.seed).fork('resample'));
+  const dense = result.x as DenseMatrix;
+  // Interpolated token ids (SMOTE on ids, only with allowOnTokenIds) are rounded back to ids; the flag says so.
+  const ids = Int32Array.from(dense.data, (v) => Math.round(v));
+  const sourceRows = Int32Array.from(result.origin.source, (row) => (row >= 0 ? train.sourceRows[row]! : -1));
+  return { matrix: { ids, labels: Int32Array.from(result.y), sourceRows, rows: dense.rows, seqLen: train.seqLen }, result };
 }
 
 export const resampleStage: StageDefinition<ResampleParams> = {
   stage: 'resample',
-  version: 1,
+  version: 2,
   inputNames: ['features'],
   async compute({ params, inputs, outDir, store }) {
     const features = inputs.features!;
     await assertTrainingInput(store, { key: features.key, stage: 'features' }, params.partition);
     const train = await readTokenMatrix(features.file(partitionFile('train')));
-    const rng = new Rng(params.seed).fork('resample');
-    const result = params.method === 'random-over' ? randomOverSample(train, rng) : { matrix: train, added: {} };
-    await writeTokenMatrix(join(outDir, RESAMPLED_FILE), result.matrix);
+    const classes = (JSON.parse(await readFile(features.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+    const { matrix, result } = resampleTokenMatrix(train, classes.length, params);
+    await writeTokenMatrix(join(outDir, RESAMPLED_FILE), matrix);
     return {
-      rowCounts: { before: train.rows, after: result.matrix.rows },
+      rowCounts: { before: train.rows, after: matrix.rows },
       summary: {
-        method: params.method,
-        before: classCounts(train.labels),
-        after: classCounts(result.matrix.labels),
-        added: result.added,
+        method: params.sampler.method,
+        before: Object.fromEntries(result.summary.before.map((n, i) => [i, n])),
+        after: Object.fromEntries(result.summary.after.map((n, i) => [i, n])),
+        generated: result.summary.generated,
+        duplicated: result.summary.duplicated,
+        removed: result.summary.removed,
+        ...(result.summary.noOp ? { noOp: result.summary.noOp } : {}),
+        ...(result.flag ? { flag: result.flag } : {}),
       },
     };
   },

@@ -1,5 +1,6 @@
 /** The grid plan in-process over fake activities: caching, isolation, honest selection, cancellation, continue-as-new. */
 import { describe, expect, it } from 'vitest';
+import { parseCleanConfig } from '../../activities/clean/config';
 import type { StageOutcome } from '../../activities/context';
 import type { TrainParams } from '../../activities/train/train';
 import { runGrid, type CachedCell, type GridActivities, type GridCell, type GridPlan } from './grid';
@@ -13,13 +14,13 @@ const train = (lr: number): TrainParams => ({
 });
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
-  resample: { method: 'none', seed: 1, partition: 'train' },
+  resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
   train: train(lr),
 }));
 const plan: GridPlan = {
   name: 'g',
   source: { kind: 'synthetic', rows: 10, seed: 1 },
-  clean: { lowercase: true, stripUrls: true, stripMentions: true, stripHashtags: true, lettersOnly: true },
+  clean: parseCleanConfig({}),
   annotate: { rule: { name: 'binary', version: 1, classes: ['n', 'p'], byRating: { 1: 0, 2: 0, 3: null, 4: 1, 5: 1 } } },
   split: { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 },
   features: { kind: 'token-ids', maxVocab: 10, minCount: 1, maxLen: 4 },

@@ -4,7 +4,8 @@
  * profiles. No Temporal and no Node here: only the order of stages and what flows between them.
  */
 import type { AnnotateInput, AnnotateParams } from '../../activities/annotate/annotate';
-import type { CleanInput, CleanParams } from '../../activities/clean/clean';
+import type { CleanInput } from '../../activities/clean/clean';
+import type { CleanConfig } from '../../activities/clean/config';
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { EvaluateInput, EvaluateParams } from '../../activities/evaluate/evaluate';
 import type { FeaturesInput, FeaturesParams } from '../../activities/features/features';
@@ -44,7 +45,7 @@ export const PIPELINE_PROFILES: Record<keyof PipelineActivities, ProfileName> = 
 export interface PipelinePlan {
   name: string;
   source: ImportSource;
-  clean: CleanParams;
+  clean: CleanConfig;
   annotate: AnnotateParams;
   split: SplitParams;
   features: FeaturesParams;
@@ -88,7 +89,7 @@ export async function prepareFeatures(
   record: ReturnType<typeof stageRecorder>,
 ): Promise<ArtifactRef> {
   const reviews = await record('import', acts.importReviews({ source: plan.source }));
-  const cleaned = await record('clean', acts.clean({ table: reviews, params: plan.clean }));
+  const cleaned = await record('clean', acts.clean({ table: reviews, config: plan.clean }));
   const labelled = await record('annotate', acts.annotate({ table: cleaned, params: plan.annotate }));
   const split = await record('split', acts.split({ table: labelled, params: plan.split }));
   return record('features', acts.features({ split, params: plan.features }));
