@@ -10,6 +10,7 @@ import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
 import { createLookupCellsActivity, createRecordGridActivity, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';
 import { createImportActivity, importStage } from './import/import';
+import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
 import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
 import { createSplitActivity, splitStage } from './split/split';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     trainModel: createTrainActivity(deps),
     evaluate: createEvaluateActivity(deps),
     report: createReportActivity(deps),
+    leakySplit: createLeakySplitActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
     recordGrid: createRecordGridActivity(deps),
   };
@@ -37,7 +39,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

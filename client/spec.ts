@@ -84,6 +84,12 @@ export const ExperimentSpecSchema = z.strictObject({
     })
     .default({ epochs: 5, batchSize: 64, learningRate: 0.005 }),
   evaluate: z.strictObject({ partition: z.enum(['val', 'test']).default('test') }).default({ partition: 'test' }),
+  /**
+   * `honest` splits before fitting anything. `leaky` resamples the whole dataset BEFORE splitting, only to
+   * reproduce published setups (every report says so); `honest-vs-leaky` runs both side by side.
+   * @default 'honest'
+   */
+  mode: z.enum(['honest', 'leaky', 'honest-vs-leaky']).default('honest'),
 });
 
 export type ExperimentSpec = z.infer<typeof ExperimentSpecSchema>;
@@ -164,5 +170,6 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
     train: { model: spec.model, ...spec.train, seed },
     evaluate: { partition: spec.evaluate.partition },
     report: { title: spec.name },
+    mode: spec.mode,
   };
 }

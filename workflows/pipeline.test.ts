@@ -46,7 +46,9 @@ describe('pipelineWorkflow', () => {
 
   it('replays a history recorded by the local runner', async () => {
     const run = await recordedRun();
-    expect(run.steps.map(([call]) => call!.activityType)).toEqual(Object.keys(PIPELINE_PROFILES));
+    expect(run.steps.map(([call]) => call!.activityType)).toEqual([
+      'importReviews', 'clean', 'annotate', 'split', 'features', 'resample', 'trainModel', 'evaluate', 'report',
+    ]);
     await expect(Worker.runReplayHistory({ workflowsPath }, buildHistory(run), run.workflowId)).resolves.toBeUndefined();
   }, 120_000);
 

@@ -10,7 +10,7 @@ import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
 import { SPLIT_NAMES, type SplitName } from '../split/stratified';
-import { writeTokenMatrix } from './token-matrix';
+import { shareOfCopies, writeTokenMatrix, type TokenMatrix } from './token-matrix';
 import { encodePadded, fitVocabulary, lengthAtPercentile } from './vocabulary';
 
 export interface FeaturesParams {
@@ -54,7 +54,7 @@ async function readSplits(path: string): Promise<Record<SplitName, SplitRows>> {
 
 export const featuresStage: StageDefinition<FeaturesParams> = {
   stage: 'features',
-  version: 1,
+  version: 2,
   inputNames: ['split'],
   async compute({ params, inputs, outDir }) {
     const split = inputs.split!;
@@ -62,20 +62,21 @@ export const featuresStage: StageDefinition<FeaturesParams> = {
     const trainTexts = splits.train.texts;
     const vocabulary = fitVocabulary(trainTexts, { maxSize: params.maxVocab, minCount: params.minCount });
     const seqLen = typeof params.maxLen === 'number' ? params.maxLen : lengthAtPercentile(trainTexts, params.maxLen.percentile);
-    for (const name of SPLIT_NAMES) {
-      const rows = splits[name];
-      await writeTokenMatrix(join(outDir, partitionFile(name)), {
-        ids: encodePadded(rows.texts, vocabulary, seqLen),
-        labels: Int32Array.from(rows.labels),
-        sourceRows: Int32Array.from(rows.sourceRows),
-        rows: rows.texts.length,
-        seqLen,
-      });
-    }
+    const matrices = Object.fromEntries(
+      SPLIT_NAMES.map((name) => {
+        const rows = splits[name];
+        const ids = encodePadded(rows.texts, vocabulary, seqLen);
+        return [name, { ids, labels: Int32Array.from(rows.labels), sourceRows: Int32Array.from(rows.sourceRows), rows: rows.texts.length, seqLen }];
+      }),
+    ) as Record<SplitName, TokenMatrix>;
+    for (const name of SPLIT_NAMES) await writeTokenMatrix(join(outDir, partitionFile(name)), matrices[name]);
+    // Test rows whose id sequence also occurs in train: the leakage an auditor checks (0 when honest, but
+    // different raw texts can clean/truncate to the same ids).
+    const testCopiesOfTrain = shareOfCopies(matrices.train, matrices.test);
     await writeFile(join(outDir, VOCAB_FILE), JSON.stringify({ seqLen, tokens: vocabulary.tokens }) + '\n');
     await copyFile(split.file(LABELS_FILE), join(outDir, LABELS_FILE));
     const rowCounts = Object.fromEntries(SPLIT_NAMES.map((name) => [name, splits[name].texts.length]));
-    return { rowCounts, summary: { vocabSize: vocabulary.tokens.length, seqLen, fittedOn: 'train' } };
+    return { rowCounts, summary: { vocabSize: vocabulary.tokens.length, seqLen, fittedOn: 'train', testCopiesOfTrain } };
   },
 };
 

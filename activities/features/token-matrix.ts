@@ -74,3 +74,15 @@ export async function writeTokenMatrix(path: string, matrix: TokenMatrix): Promi
 export async function readTokenMatrix(path: string): Promise<TokenMatrix> {
   return tokenMatrixFromIPC(new Uint8Array(await readFile(path)), path);
 }
+
+const rowKey = (m: TokenMatrix, row: number) => m.ids.subarray(row * m.seqLen, (row + 1) * m.seqLen).join(',');
+
+/** Share of `test` rows whose token sequence also occurs in `train` (exact copies: the leakage measure). */
+export function shareOfCopies(train: TokenMatrix, test: TokenMatrix): number {
+  if (test.rows === 0) return 0;
+  const seen = new Set<string>();
+  for (let row = 0; row < train.rows; row++) seen.add(rowKey(train, row));
+  let copies = 0;
+  for (let row = 0; row < test.rows; row++) if (seen.has(rowKey(test, row))) copies++;
+  return copies / test.rows;
+}

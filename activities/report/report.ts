@@ -33,6 +33,8 @@ export interface ReportParams {
 export interface ReportInput {
   evaluation: ArtifactRef;
   params: ReportParams;
+  /** The same setup evaluated in leaky mode, shown beside the honest one. */
+  leaky?: ArtifactRef;
 }
 
 export const REPORT_HTML = 'report.html';
@@ -59,7 +61,8 @@ export async function readTableFacts(path: string): Promise<TableFacts> {
 export const reportStage: StageDefinition<ReportParams> = {
   stage: 'report',
   // 2: Vega-Lite charts, data and class distributions, learning curves, bootstrap intervals, grid and leaky sections.
-  version: 2,
+  // 3: narrower grouped bar charts.
+  version: 3,
   inputNames: ['evaluation'],
   async compute({ params, inputs, outDir, store }) {
     const evaluation = inputs.evaluation!;

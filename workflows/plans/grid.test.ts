@@ -77,6 +77,7 @@ function fakes(options: FakeOptions) {
       return outcome(`eval-${input.params.partition}-${lr}`, 'evaluate', { macroF1, accuracy: macroF1 });
     },
     report: simple('report'),
+    leakySplit: simple('leaky-split'),
     async lookupCells(input) {
       return Object.fromEntries(input.cells.map((c) => [c.id, options.cached?.[c.id] ?? null]));
     },

@@ -10,6 +10,7 @@ import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { EvaluateInput, EvaluateParams } from '../../activities/evaluate/evaluate';
 import type { FeaturesInput, FeaturesParams } from '../../activities/features/features';
 import type { ImportInput, ImportSource } from '../../activities/import/import';
+import type { LeakySplitInput } from '../../activities/leaky/leaky-split';
 import type { ReportInput, ReportParams } from '../../activities/report/report';
 import type { ResampleInput, ResampleParams } from '../../activities/resample/resample';
 import type { SplitInput, SplitParams } from '../../activities/split/split';
@@ -26,6 +27,7 @@ export interface PipelineActivities {
   trainModel(input: TrainInput): Promise<StageOutcome>;
   evaluate(input: EvaluateInput): Promise<StageOutcome>;
   report(input: ReportInput): Promise<StageOutcome>;
+  leakySplit(input: LeakySplitInput): Promise<StageOutcome>;
 }
 
 /** Which timeout/retry profile each activity runs under; both runners read this. */
@@ -39,6 +41,7 @@ export const PIPELINE_PROFILES: Record<keyof PipelineActivities, ProfileName> = 
   trainModel: 'train',
   evaluate: 'cpu',
   report: 'io',
+  leakySplit: 'cpu',
 };
 
 /** One experiment, resolved into each stage's params (the client builds it from the YAML spec). */
@@ -53,7 +56,14 @@ export interface PipelinePlan {
   train: TrainParams;
   evaluate: EvaluateParams;
   report: ReportParams;
+  /**
+   * `honest` (default): split first, fit and resample on train only. `leaky`: resample the whole
+   * dataset before splitting, ONLY to reproduce published setups; `honest-vs-leaky`: both, side by side.
+   */
+  mode?: EvaluationMode;
 }
+
+export type EvaluationMode = 'honest' | 'leaky' | 'honest-vs-leaky';
 
 /** How one stage went in this run. */
 export interface StageRecord {
@@ -69,6 +79,8 @@ export interface PipelineResult {
   metricsKey: string;
   reportKey: string;
   stages: StageRecord[];
+  /** With `honest-vs-leaky`: the leaky evaluation, reported beside the honest one. */
+  leakyMetricsKey?: string;
 }
 
 /** Appends each stage's outcome to `stages` and passes its ref on. */
@@ -95,13 +107,32 @@ export async function prepareFeatures(
   return record('features', acts.features({ split, params: plan.features }));
 }
 
-export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
-  const stages: StageRecord[] = [];
-  const record = stageRecorder(stages);
+/**
+ * The leaky setup of the published studies: features and resampling over ALL labelled rows (a split
+ * with everything in train), then a random split of the resampled rows. Returns the evaluation.
+ */
+async function runLeakyBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
+  const whole = { ...plan, split: { ...plan.split, ratios: { train: 1, val: 0, test: 0 } } };
+  const features = await prepareFeatures(acts, whole, record);
+  const resampled = await record('resample', acts.resample({ features, params: plan.resample }));
+  const leaky = await record('leaky-split', acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
+  const model = await record('train', acts.trainModel({ train: leaky, features: leaky, params: plan.train }));
+  return record('evaluate', acts.evaluate({ model, features: leaky, params: plan.evaluate }));
+}
+
+async function runHonestBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
   const features = await prepareFeatures(acts, plan, record);
   const train = await record('resample', acts.resample({ features, params: plan.resample }));
   const model = await record('train', acts.trainModel({ train, features, params: plan.train }));
-  const evaluation = await record('evaluate', acts.evaluate({ model, features, params: plan.evaluate }));
-  const report = await record('report', acts.report({ evaluation, params: plan.report }));
-  return { metricsKey: evaluation.key, reportKey: report.key, stages };
+  return record('evaluate', acts.evaluate({ model, features, params: plan.evaluate }));
+}
+
+export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
+  const stages: StageRecord[] = [];
+  const record = stageRecorder(stages);
+  const mode = plan.mode ?? 'honest';
+  const evaluation = mode === 'leaky' ? await runLeakyBranch(acts, plan, record) : await runHonestBranch(acts, plan, record);
+  const leaky = mode === 'honest-vs-leaky' ? await runLeakyBranch(acts, plan, record) : undefined;
+  const report = await record('report', acts.report({ evaluation, params: plan.report, ...(leaky ? { leaky } : {}) }));
+  return { metricsKey: evaluation.key, reportKey: report.key, stages, ...(leaky ? { leakyMetricsKey: leaky.key } : {}) };
 }
