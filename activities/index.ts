@@ -11,6 +11,7 @@ import { createLookupCellsActivity, createRecordGridActivity, gridStage } from '
 import { createFeaturesActivity, featuresStage } from './features/features';
 import { createImportActivity, importStage } from './import/import';
 import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
+import { createSemiActivities, labelFractionStage, pseudoLabelStage } from './semi/semi';
 import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
 import { createSplitActivity, splitStage } from './split/split';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluate: createEvaluateActivity(deps),
     report: createReportActivity(deps),
     leakySplit: createLeakySplitActivity(deps),
+    ...createSemiActivities(deps),
     lookupCells: createLookupCellsActivity(deps),
     recordGrid: createRecordGridActivity(deps),
   };
@@ -39,7 +41,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage, labelFractionStage, pseudoLabelStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

@@ -88,13 +88,15 @@ program
 
 program
   .command('worker')
-  .description('Start a Temporal worker for all activities (TEMPORAL_ADDRESS).')
+  .description('Start a Temporal worker (TEMPORAL_ADDRESS): `--queue train --backend tfjs-node-gpu --concurrency 1` on a GPU host, `--queue ulasan` for the rest.')
   .option('--queue <queue>', 'task queue', DEFAULT_TASK_QUEUE)
-  .action(async (options: { queue: string }) => {
+  .option('--backend <backend>', 'TensorFlow.js backend: tfjs-node-gpu | tfjs-node | wasm | cpu (default: best available)')
+  .option('--concurrency <n>', 'activities run at once on this worker', (v) => Number.parseInt(v, 10))
+  .action(async (options: { queue: string; backend?: string; concurrency?: number }) => {
+    if (options.backend) process.env.ULASAN_TF_BACKEND = options.backend;
     const { runWorker } = await import('../worker/main');
-    await runWorker({ taskQueue: options.queue });
+    await runWorker({ taskQueue: options.queue, concurrency: options.concurrency });
   });
-
 program
   .parseAsync()
   .then(() => process.exit(process.exitCode ?? 0))

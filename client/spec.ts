@@ -90,6 +90,8 @@ export const ExperimentSpecSchema = z.strictObject({
    * @default 'honest'
    */
   mode: z.enum(['honest', 'leaky', 'honest-vs-leaky']).default('honest'),
+  /** Keep this share of training labels, pseudo-label the rest with a model trained on them, retrain on both. */
+  semiSupervised: z.strictObject({ labelledFraction: z.number().gt(0).lt(1) }).optional(),
 });
 
 export type ExperimentSpec = z.infer<typeof ExperimentSpecSchema>;
@@ -171,5 +173,6 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
     evaluate: { partition: spec.evaluate.partition },
     report: { title: spec.name },
     mode: spec.mode,
+    ...(spec.semiSupervised ? { semiSupervised: spec.semiSupervised } : {}),
   };
 }

@@ -6,6 +6,8 @@ import { createWorkerActivities } from './activities';
 
 export interface WorkerOptions {
   taskQueue: string;
+  /** Activities executed at once (1 on a GPU host: one model per GPU). @default Temporal's default */
+  concurrency?: number;
   address?: string;
   namespace?: string;
 }
@@ -21,6 +23,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       taskQueue: options.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities: createWorkerActivities(new ArtifactStore()),
+      ...(options.concurrency ? { maxConcurrentActivityTaskExecutions: options.concurrency } : {}),
     });
     await worker.run();
   } finally {

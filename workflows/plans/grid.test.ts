@@ -78,6 +78,8 @@ function fakes(options: FakeOptions) {
     },
     report: simple('report'),
     leakySplit: simple('leaky-split'),
+    labelFraction: simple('label-fraction'),
+    pseudoLabel: simple('pseudo-label'),
     async lookupCells(input) {
       return Object.fromEntries(input.cells.map((c) => [c.id, options.cached?.[c.id] ?? null]));
     },

@@ -11,6 +11,7 @@ import type { EvaluateInput, EvaluateParams } from '../../activities/evaluate/ev
 import type { FeaturesInput, FeaturesParams } from '../../activities/features/features';
 import type { ImportInput, ImportSource } from '../../activities/import/import';
 import type { LeakySplitInput } from '../../activities/leaky/leaky-split';
+import type { LabelFractionInput, PseudoLabelInput } from '../../activities/semi/semi';
 import type { ReportInput, ReportParams } from '../../activities/report/report';
 import type { ResampleInput, ResampleParams } from '../../activities/resample/resample';
 import type { SplitInput, SplitParams } from '../../activities/split/split';
@@ -28,6 +29,8 @@ export interface PipelineActivities {
   evaluate(input: EvaluateInput): Promise<StageOutcome>;
   report(input: ReportInput): Promise<StageOutcome>;
   leakySplit(input: LeakySplitInput): Promise<StageOutcome>;
+  labelFraction(input: LabelFractionInput): Promise<StageOutcome>;
+  pseudoLabel(input: PseudoLabelInput): Promise<StageOutcome>;
 }
 
 /** Which timeout/retry profile each activity runs under; both runners read this. */
@@ -42,6 +45,8 @@ export const PIPELINE_PROFILES: Record<keyof PipelineActivities, ProfileName> = 
   evaluate: 'cpu',
   report: 'io',
   leakySplit: 'cpu',
+  labelFraction: 'cpu',
+  pseudoLabel: 'cpu',
 };
 
 /** One experiment, resolved into each stage's params (the client builds it from the YAML spec). */
@@ -61,6 +66,8 @@ export interface PipelinePlan {
    * dataset before splitting, ONLY to reproduce published setups; `honest-vs-leaky`: both, side by side.
    */
   mode?: EvaluationMode;
+  /** Semi-supervised labelling: keep this share of training labels, pseudo-label the rest, retrain. */
+  semiSupervised?: { labelledFraction: number };
 }
 
 export type EvaluationMode = 'honest' | 'leaky' | 'honest-vs-leaky';
@@ -127,11 +134,26 @@ async function runHonestBranch(acts: PipelineActivities, plan: PipelinePlan, rec
   return record('evaluate', acts.evaluate({ model, features, params: plan.evaluate }));
 }
 
+/**
+ * Semi-supervised labelling: a teacher trained on the labelled fraction pseudo-labels the rest (its
+ * labelling accuracy against the held-back ratings is recorded), then a student trains on both.
+ */
+async function runSemiSupervisedBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
+  const features = await prepareFeatures(acts, plan, record);
+  const params = { fraction: plan.semiSupervised!.labelledFraction, seed: plan.split.seed };
+  const fraction = await record('label-fraction', acts.labelFraction({ features, params }));
+  const teacher = await record('train', acts.trainModel({ train: fraction, features: fraction, params: plan.train }));
+  const pseudo = await record('pseudo-label', acts.pseudoLabel({ model: teacher, fraction }));
+  const student = await record('train', acts.trainModel({ train: pseudo, features: pseudo, params: plan.train }));
+  return record('evaluate', acts.evaluate({ model: student, features: pseudo, params: plan.evaluate }));
+}
+
 export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
   const stages: StageRecord[] = [];
   const record = stageRecorder(stages);
   const mode = plan.mode ?? 'honest';
-  const evaluation = mode === 'leaky' ? await runLeakyBranch(acts, plan, record) : await runHonestBranch(acts, plan, record);
+  const branch = plan.semiSupervised ? runSemiSupervisedBranch : mode === 'leaky' ? runLeakyBranch : runHonestBranch;
+  const evaluation = await branch(acts, plan, record);
   const leaky = mode === 'honest-vs-leaky' ? await runLeakyBranch(acts, plan, record) : undefined;
   const report = await record('report', acts.report({ evaluation, params: plan.report, ...(leaky ? { leaky } : {}) }));
   return { metricsKey: evaluation.key, reportKey: report.key, stages, ...(leaky ? { leakyMetricsKey: leaky.key } : {}) };
