@@ -4,28 +4,24 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCleanConfig } from '../activities/clean/config';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { StageOutcome } from '../activities/context';
 import { wrapActivities } from '../client/local-runner';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan } from './plans/grid';
+import { tinyTrain, tinyUpstream } from './testing/fixtures';
 import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
 
 const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
 
 const plan: GridPlan = {
   name: 'replay-grid',
-  source: { kind: 'synthetic', rows: 100, seed: 1 },
-  clean: parseCleanConfig({}),
-  annotate: { rule: { name: 'binary', version: 1, classes: ['negative', 'positive'], byRating: { 1: 0, 2: 0, 3: null, 4: 1, 5: 1 } } },
-  split: { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 },
-  features: { kind: 'token-ids', maxVocab: 100, minCount: 1, maxLen: 8 },
+  ...tinyUpstream,
   cells: [0.001, 0.002, 0.003].map((lr, i) => ({
     id: `c${i}`,
     resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
-    train: { model: { arch: 'cnn-small', embeddingDim: 8, filters: 8, kernelSize: 3, dropout: 0 }, epochs: 1, batchSize: 8, learningRate: lr, seed: 1 },
+    train: tinyTrain(lr),
   })),
   metric: 'macroF1',
   parallel: 1,

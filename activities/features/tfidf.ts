@@ -14,7 +14,10 @@
  *   and an all-zero row stays zero.
  * Output values are float32 (computed in float64), column indices sorted within each row.
  */
+import type { CsrMatrix } from '../../data/matrix';
 import { badInput } from '../errors';
+
+export type { CsrMatrix };
 
 export interface TfidfOptions {
   /** Smallest and largest n-gram length, in words. @default [1, 1] */
@@ -47,15 +50,6 @@ export interface TfidfModel {
   options: ResolvedTfidfOptions;
   /** Training documents the model was fitted on. */
   documents: number;
-}
-
-/** Compressed sparse rows: row `r` holds `data[indptr[r] .. indptr[r + 1])` at columns `indices[...]`. */
-export interface CsrMatrix {
-  indptr: Int32Array;
-  indices: Int32Array;
-  data: Float32Array;
-  rows: number;
-  cols: number;
 }
 
 const DEFAULTS: ResolvedTfidfOptions = {

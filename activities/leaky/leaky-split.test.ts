@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StageOutcome } from '../context';
 import { shareOfCopies, type TokenMatrix } from '../features/token-matrix';
-import { parseCleanConfig } from '../clean/config';
+import { tinyTrain, tinyUpstream } from '../../workflows/testing/fixtures';
 import { runPipeline, type PipelineActivities, type PipelinePlan } from '../../workflows/plans/pipeline';
 import { splitRows } from './leaky-split';
 
@@ -36,13 +36,9 @@ describe('leakage measures', () => {
 describe('leaky mode plan', () => {
   const plan: PipelinePlan = {
     name: 'leaky',
-    source: { kind: 'synthetic', rows: 10, seed: 1 },
-    clean: parseCleanConfig({}),
-    annotate: { rule: { name: 'binary', version: 1, classes: ['n', 'p'], byRating: { 1: 0, 2: 0, 3: null, 4: 1, 5: 1 } } },
-    split: { ratios: { train: 0.7, val: 0.1, test: 0.2 }, seed: 1 },
-    features: { kind: 'token-ids', maxVocab: 10, minCount: 1, maxLen: 4 },
+    ...tinyUpstream,
     resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
-    train: { model: { arch: 'cnn-small', embeddingDim: 4, filters: 4, kernelSize: 3, dropout: 0 }, epochs: 1, batchSize: 4, learningRate: 0.01, seed: 1 },
+    train: tinyTrain(0.01),
     evaluate: { partition: 'test' },
     report: { title: 'leaky' },
   };

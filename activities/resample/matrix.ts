@@ -2,27 +2,11 @@
  * The resamplers' data model: a dense row-major float32 matrix or a CSR sparse one, labels as
  * Int32Array class indices. Row operations never densify a sparse matrix.
  */
+import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../data/matrix';
 import { badInput } from '../errors';
 
-/** Row-major dense matrix: row i is `data[i * cols .. (i + 1) * cols)`. */
-export interface DenseMatrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+export { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix };
 
-/** Compressed sparse rows, as scipy's csr_matrix: row i's entries are `indptr[i] .. indptr[i + 1]`. */
-export interface CsrMatrix {
-  indptr: Int32Array;
-  indices: Int32Array;
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
-
-export type FeatureMatrix = DenseMatrix | CsrMatrix;
-
-export const isCsr = (m: FeatureMatrix): m is CsrMatrix => 'indptr' in m;
 
 /** Checks shapes and labels; `finite` also refuses NaN/Infinity (the interpolating samplers need it). */
 export function checkDataset(x: FeatureMatrix, y: Int32Array, options: { finite: boolean; stage?: string }): void {

@@ -1,29 +1,18 @@
 /** The grid plan in-process over fake activities: caching, isolation, honest selection, cancellation, continue-as-new. */
 import { describe, expect, it } from 'vitest';
-import { parseCleanConfig } from '../../activities/clean/config';
+import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
 import type { TrainParams } from '../../activities/train/train';
 import { runGrid, type CachedCell, type GridActivities, type GridCell, type GridPlan } from './grid';
 
-const train = (lr: number): TrainParams => ({
-  model: { arch: 'cnn-small', embeddingDim: 8, filters: 8, kernelSize: 3, dropout: 0 },
-  epochs: 1,
-  batchSize: 8,
-  learningRate: lr,
-  seed: 1,
-});
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
   resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
-  train: train(lr),
+  train: tinyTrain(lr),
 }));
 const plan: GridPlan = {
   name: 'g',
-  source: { kind: 'synthetic', rows: 10, seed: 1 },
-  clean: parseCleanConfig({}),
-  annotate: { rule: { name: 'binary', version: 1, classes: ['n', 'p'], byRating: { 1: 0, 2: 0, 3: null, 4: 1, 5: 1 } } },
-  split: { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 },
-  features: { kind: 'token-ids', maxVocab: 10, minCount: 1, maxLen: 4 },
+  ...tinyUpstream,
   cells,
   metric: 'macroF1',
   parallel: 2,

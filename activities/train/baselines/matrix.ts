@@ -2,29 +2,10 @@
  * The two feature layouts the classic baselines take: TF-IDF as CSR, document vectors as dense row-major
  * Float32. Helpers here are the only place that branches on the layout, so each model is written once.
  */
+import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../../data/matrix';
 import { badInput } from '../../errors';
 
-/** Compressed sparse rows (scipy's CSR): row i holds `indices/data[indptr[i] .. indptr[i + 1])`. */
-export interface CsrMatrix {
-  indptr: Int32Array;
-  indices: Int32Array;
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
-
-/** Dense row-major matrix: element (i, j) is `data[i * cols + j]`. */
-export interface DenseMatrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
-
-export type FeatureMatrix = CsrMatrix | DenseMatrix;
-
-export function isCsr(x: FeatureMatrix): x is CsrMatrix {
-  return 'indptr' in x;
-}
+export { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix };
 
 /** Calls `visit(column, value)` for every stored entry of row i (every column for dense rows). */
 export function forEachInRow(x: FeatureMatrix, i: number, visit: (column: number, value: number) => void): void {
