@@ -14,6 +14,8 @@ import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
 import { createSemiActivities, labelFractionStage, pseudoLabelStage } from './semi/semi';
 import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
+import { createCombineScrapesActivity, createScrapeActivity } from './scrape/scrape';
+import { scrapeStage } from './scrape/snapshot';
 import { createSplitActivity, splitStage } from './split/split';
 import { createTrainActivity, trainStage } from './train/train';
 
@@ -34,6 +36,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSemiActivities(deps),
     lookupCells: createLookupCellsActivity(deps),
     recordGrid: createRecordGridActivity(deps),
+    scrapeApp: createScrapeActivity(deps),
+    combineScrapes: createCombineScrapesActivity(deps),
   };
 }
 
@@ -41,7 +45,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage, labelFractionStage, pseudoLabelStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

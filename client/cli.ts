@@ -1,5 +1,7 @@
 /** The `ulasan` command line: parses arguments and calls library functions. */
 import { Command } from 'commander';
+import type { Duration } from '@temporalio/common';
+import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withScrapeOptions, type ScrapeCliOptions } from './scrape';
 
 /** Task queue of the pipeline workers unless told otherwise. */
 const DEFAULT_TASK_QUEUE = 'ulasan';
@@ -11,6 +13,9 @@ import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
 import { runExperiment, runStatus } from './run-experiment';
 import { formatVerify, verifyArtifact } from './verify';
+import { computeDrift, formatDrift } from '../activities/lineage/drift';
+import { diffRuns, formatRunDiff } from './diff';
+import { formatLineageDot, lineageGraph } from './lineage-format';
 
 const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
 const log = (message: string) => console.error(message);
@@ -28,6 +33,7 @@ function printRun(summary: RunSummary, json: boolean): void {
   }
   console.log(`metrics: ${summary.metricsKey}`);
   console.log(`report:  ${summary.reportPath}`);
+  console.log(`run report (with this run's cache hits and times): ${summary.runReportPath}`);
   if (json) console.log(JSON.stringify(summary));
 }
 
@@ -67,12 +73,38 @@ program
 
 program
   .command('lineage')
-  .description('Show the chain of artifacts behind a key, back to the imported source.')
+  .description('Show the graph of artifacts behind a key, back to the imported source.')
   .argument('<key>', 'artifact key (e.g. the metricsKey of a run)')
-  .option('--json', 'print the manifests as JSON')
-  .action(async (key: string, options: { json?: boolean }) => {
+  .option('--json', 'print the graph as JSON: nodes (stage, params, row counts, code version, timestamps, file hashes) and edges')
+  .option('--dot', 'print the graph as Graphviz DOT (pipe to `dot -Tsvg > lineage.svg`)')
+  .action(async (key: string, options: { json?: boolean; dot?: boolean }) => {
     const chain = await collectLineage(new ArtifactStore(), key);
-    console.log(options.json ? JSON.stringify(chain, null, 2) : formatLineage(chain));
+    console.log(options.dot ? formatLineageDot(chain) : options.json ? JSON.stringify(lineageGraph(chain), null, 2) : formatLineage(chain));
+  });
+
+program
+  .command('diff')
+  .description('Compare two runs: which stages and params differ, which artifacts are shared.')
+  .argument('<runA>', 'run id (under <ULASAN_HOME>/runs/) or the path of a run .json')
+  .argument('<runB>', 'run id or path')
+  .option('--json', 'print the comparison as JSON')
+  .action(async (runA: string, runB: string, options: { json?: boolean }) => {
+    const diff = await diffRuns(new ArtifactStore(), runA, runB);
+    console.log(options.json ? JSON.stringify(diff, null, 2) : formatRunDiff(diff));
+  });
+
+program
+  .command('drift')
+  .description("Compare two windows of reviews: label mix, review length, OOV rate, changed terms, and a model's score on each.")
+  .argument('<tableKeyA>', 'clean, annotate or split artifact: the reference window')
+  .argument('<tableKeyB>', 'the window to compare with it')
+  .option('--model <modelKey>', 'train artifact: score it on both windows and take OOV against its vocabulary')
+  .option('--features <featuresKey>', "the model's features artifact (default: the one it was trained on)")
+  .option('--top <n>', 'changed terms to list', '20')
+  .option('--json', 'print the report as JSON')
+  .action(async (a: string, b: string, options: { model?: string; features?: string; top: string; json?: boolean }) => {
+    const report = await computeDrift(new ArtifactStore(), a, b, { modelKey: options.model, featuresKey: options.features, topTerms: Number(options.top) });
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatDrift(report));
   });
 
 program
@@ -97,6 +129,61 @@ program
     const { runWorker } = await import('../worker/main');
     await runWorker({ taskQueue: options.queue, concurrency: options.concurrency });
   });
+withScrapeOptions(
+  program
+    .command('scrape')
+    .description('Scrape Google Play reviews of one or more apps into the store (incremental per app/lang/country), retrying like the workflow.'),
+)
+  .option('--json', 'print {key, apps: [{appId, key, rows, seen, new, duplicates, complete, stopReason}], failed} as the last line')
+  .action(async (options: ScrapeCliOptions & { json?: boolean }) => {
+    const result = await runScrapeLocal(await nightlyPlanFromOptions(options), { store: new ArtifactStore(), log });
+    for (const line of formatScrape(result)) console.log(line);
+    if (options.json) console.log(scrapeJson(result));
+    process.exitCode = result.failed > 0 || result.pipeline?.status === 'failed' ? 1 : 0;
+  });
+
+const schedule = program.command('schedule').description('Manage the Temporal Schedule of nightly scrapes (TEMPORAL_ADDRESS).');
+withScrapeOptions(
+  schedule
+    .command('create')
+    .description('Create a schedule that runs nightlyScrapeWorkflow on a cron (overlap: skip; catch-up window).')
+    .requiredOption('--id <scheduleId>', 'schedule id')
+    .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *" (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--timezone <tz>', 'IANA time zone of the cron (default UTC)')
+    .option('--catchup-window <duration>', 'how late a missed run may still start', '1 day')
+    .option('--task-queue <queue>', 'task queue of the workers', DEFAULT_TASK_QUEUE),
+).action(async (options: ScrapeCliOptions & { id: string; cron: string[]; timezone?: string; catchupWindow: string; taskQueue: string }) => {
+  const { createNightlySchedule, withScheduleClient } = await import('./schedule');
+  const input = {
+    scheduleId: options.id,
+    cron: options.cron,
+    plan: await nightlyPlanFromOptions(options),
+    taskQueue: options.taskQueue,
+    catchupWindow: options.catchupWindow as Duration,
+    ...(options.timezone ? { timezone: options.timezone } : {}),
+  };
+  console.log(`created schedule ${await withScheduleClient((client) => createNightlySchedule(client, input))}`);
+});
+schedule
+  .command('list')
+  .description('List schedules: id, workflow, paused or next run.')
+  .action(async () => {
+    const { formatSchedules, listSchedules, withScheduleClient } = await import('./schedule');
+    console.log(formatSchedules(await withScheduleClient(listSchedules)));
+  });
+for (const [name, verb] of [['pause', 'Pause'], ['unpause', 'Unpause'], ['delete', 'Delete']] as const) {
+  schedule
+    .command(name)
+    .description(`${verb} a schedule.`)
+    .argument('<scheduleId>', 'schedule id')
+    .action(async (scheduleId: string) => {
+      const { deleteSchedule, pauseSchedule, unpauseSchedule, withScheduleClient } = await import('./schedule');
+      const act = { pause: pauseSchedule, unpause: unpauseSchedule, delete: deleteSchedule }[name];
+      await withScheduleClient((client) => act(client, scheduleId));
+      console.log(`${name}d schedule ${scheduleId}`);
+    });
+}
+
 program
   .parseAsync()
   .then(() => process.exit(process.exitCode ?? 0))

@@ -6,13 +6,16 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { LABEL_RULES } from '../activities/annotate/annotate';
+import { annotateParamsFromSpec } from '../activities/annotate/annotate';
+import { LabelSpecSchema } from '../activities/annotate/label-spec';
 import { CleanConfigSchema } from '../activities/clean/config';
 import { UlasanError } from '../activities/errors';
+import { FeaturesSpecSchema, featuresParamsFromSpec } from '../activities/features/features-spec';
 import { SamplerSpecSchema } from '../activities/resample/spec';
+import { splitParamsFromSpec } from '../activities/split/split';
+import { resolveSplitFile, SplitSpecSchema } from '../activities/split/split-spec';
+import { embeddingDimOf, TrainModelSchema, TrainOptionsSchema, trainParamsFromSpec } from '../activities/train/train-spec';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
-
-const ratio = z.number().min(0).max(1);
 
 const SourceSchema = z.union([
   z.strictObject({
@@ -34,29 +37,6 @@ const SourceSchema = z.union([
   }),
 ], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });
 
-const SplitSchema = z
-  .strictObject({ train: ratio, val: ratio.default(0), test: ratio })
-  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-9, {
-    error: (issue) => {
-      const r = issue.input as { train: number; val: number; test: number };
-      return `split ratios must sum to 1 (train ${r.train} + val ${r.val} + test ${r.test} = ${r.train + r.val + r.test})`;
-    },
-  });
-
-const ModelSchema = z.discriminatedUnion(
-  'arch',
-  [
-    z.strictObject({
-      arch: z.literal('cnn-small'),
-      embeddingDim: z.number().int().positive().default(32),
-      filters: z.number().int().positive().default(64),
-      kernelSize: z.number().int().positive().default(5),
-      dropout: z.number().min(0).max(0.95).default(0.3),
-    }),
-  ],
-  { error: (issue) => `unknown model arch ${JSON.stringify((issue.input as { arch?: unknown })?.arch)}; allowed: cnn-small` },
-);
-
 export const ExperimentSpecSchema = z.strictObject({
   name: z.string().min(1),
   /** Seed for every random choice (split, sampler, initialisers, batch order, dropout). @default 42 */
@@ -64,25 +44,18 @@ export const ExperimentSpecSchema = z.strictObject({
   source: SourceSchema,
   /** Cleaning steps, each switchable (see activities/clean/config.ts). */
   clean: CleanConfigSchema.prefault({}),
-  label: z.strictObject({ rule: z.enum(['binary', 'ternary', 'five']).default('binary') }).default({ rule: 'binary' }),
-  split: SplitSchema.default({ train: 0.7, val: 0.15, test: 0.15 }),
-  features: z
-    .strictObject({
-      maxVocab: z.number().int().min(3).default(10_000),
-      minCount: z.number().int().min(1).default(1),
-      maxLen: z.union([z.number().int().positive(), z.strictObject({ percentile: z.number().gt(0).max(100) })]).default({ percentile: 95 }),
-    })
-    .default({ maxVocab: 10_000, minCount: 1, maxLen: { percentile: 95 } }),
+  /** Label rule, date windows, minimum class size (activities/annotate/label-spec.ts). @default binary, no windows */
+  label: LabelSpecSchema.prefault({}),
+  /** Split strategy (activities/split/split-spec.ts). @default ratios 0.7 / 0.15 / 0.15 */
+  split: SplitSpecSchema,
+  /** token-ids (+ optional Word2Vec embedding), tfidf or doc-vectors (activities/features/features-spec.ts). @default token-ids */
+  features: FeaturesSpecSchema,
   /** A sampler with imbalanced-learn's parameters, applied to the training split only. @default random-over */
   resample: SamplerSpecSchema.default({ method: 'random-over', samplingStrategy: 'auto', shrinkage: null }),
-  model: ModelSchema,
-  train: z
-    .strictObject({
-      epochs: z.number().int().positive().default(5),
-      batchSize: z.number().int().positive().default(64),
-      learningRate: z.number().positive().default(0.005),
-    })
-    .default({ epochs: 5, batchSize: 64, learningRate: 0.005 }),
+  /** A neural arch (cnn, lstm, gru, bilstm, cnn-bilstm, cnn-small) or a baseline (activities/train/train-spec.ts). */
+  model: TrainModelSchema,
+  /** Fit options: optimizer, learning rate, batch, epochs, class weights, early stopping, LR on plateau. */
+  train: TrainOptionsSchema.prefault({}),
   evaluate: z.strictObject({ partition: z.enum(['val', 'test']).default('test') }).default({ partition: 'test' }),
   /**
    * `honest` splits before fitting anything. `leaky` resamples the whole dataset BEFORE splitting, only to
@@ -129,6 +102,7 @@ export async function readRawSpec(path: string): Promise<{ raw: Record<string, u
     spec.source = { ...source, file: sourceFile };
   }
   resolveLexiconPaths(spec, dirname(file));
+  await resolveSplitFile(spec, dirname(file), file);
   return { raw: spec, file };
 }
 
@@ -165,11 +139,11 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
     name: spec.name,
     source,
     clean: spec.clean,
-    annotate: { rule: LABEL_RULES[spec.label.rule] },
-    split: { ratios: { train: spec.split.train, val: spec.split.val, test: spec.split.test }, seed },
-    features: { kind: 'token-ids', ...spec.features },
+    annotate: annotateParamsFromSpec(spec.label),
+    split: splitParamsFromSpec(spec.split, seed),
+    features: featuresParamsFromSpec(spec.features, seed, embeddingDimOf(spec.model)),
     resample: { sampler: spec.resample, seed, partition: 'train' },
-    train: { model: spec.model, ...spec.train, seed },
+    train: trainParamsFromSpec(spec.model, spec.train, seed),
     evaluate: { partition: spec.evaluate.partition },
     report: { title: spec.name },
     mode: spec.mode,

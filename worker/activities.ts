@@ -11,12 +11,15 @@ import type { ArtifactStore } from '../data/store/artifact-store';
 
 export function toApplicationFailure(error: unknown): unknown {
   if (!(error instanceof UlasanError)) return error;
+  // Play's Retry-After (ScrapeError.retryAfterMs) replaces the profile's backoff for that retry.
+  const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
   return ApplicationFailure.create({
     type: error.type,
     message: error.message,
     nonRetryable: !error.retryable,
     details: [error.context],
     cause: error,
+    ...(typeof retryAfterMs === 'number' && retryAfterMs >= 0 && error.retryable ? { nextRetryDelay: retryAfterMs } : {}),
   });
 }
 

@@ -57,7 +57,7 @@ async function recordFirstRun(): Promise<RecordedRun> {
 describe('gridWorkflow replay', () => {
   it('replays a run that continued as new after two cells', async () => {
     const run = await recordFirstRun();
-    expect(run.steps.map(([c]) => c!.activityType)).toEqual([
+    expect(run.steps.map(([c]) => (c as RecordedActivityCall).activityType)).toEqual([
       'importReviews', 'clean', 'annotate', 'split', 'features', 'lookupCells',
       'resample', 'trainModel', 'evaluate', 'resample', 'trainModel', 'evaluate',
     ]);

@@ -46,7 +46,7 @@ describe('pipelineWorkflow', () => {
 
   it('replays a history recorded by the local runner', async () => {
     const run = await recordedRun();
-    expect(run.steps.map(([call]) => call!.activityType)).toEqual([
+    expect(run.steps.map(([call]) => (call as RecordedActivityCall).activityType)).toEqual([
       'importReviews', 'clean', 'annotate', 'split', 'features', 'resample', 'trainModel', 'evaluate', 'report',
     ]);
     await expect(Worker.runReplayHistory({ workflowsPath }, buildHistory(run), run.workflowId)).resolves.toBeUndefined();

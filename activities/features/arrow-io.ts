@@ -15,6 +15,7 @@
  * - CSR: a row per document with `indices: List<Int32>` and `data: List<Float32>`. A list column's
  *   offsets buffer is exactly CSR `indptr` and its values buffer is `indices` (or `data`), so CSR
  *   goes in and out without copying. The column count lives in the schema metadata as `cols`.
+ *   Extra per-row Int32 columns (`rowColumns`) come before the two lists, as for the other layouts.
  * Every schema carries `ulasan.kind` (token-ids | dense | csr) and any metadata the caller adds.
  *
  * Readers return typed arrays that are views on the bytes read from disk (the bytes are first
@@ -70,6 +71,7 @@ export type ArrowMetadata = Record<string, string>;
 type Kind = 'token-ids' | 'dense' | 'csr';
 const TOKEN_ID_COLUMNS = ['ids'];
 const DENSE_COLUMNS = ['word', 'count', 'vector'];
+const CSR_COLUMNS = ['indices', 'data'];
 const KIND_KEY = 'ulasan.kind';
 const STAGE = 'features';
 
@@ -148,7 +150,10 @@ export async function readDense(path: string): Promise<DenseMatrix & { metadata:
 
 // ---- CSR ----------------------------------------------------------------------------------------
 
-export function csrToIPC(matrix: CsrMatrix, metadata: ArrowMetadata = {}): Uint8Array {
+/** A CSR matrix with optional extra Int32 columns, one value per row (e.g. `source_row`, `label`). */
+export type CsrWithRows = CsrMatrix & { rowColumns?: Record<string, Int32Array> };
+
+export function csrToIPC(matrix: CsrWithRows, metadata: ArrowMetadata = {}): Uint8Array {
   const { indptr, indices, data, rows, cols } = matrix;
   const nnz = indices.length;
   if (indptr.length !== rows + 1 || indptr[0] !== 0 || indptr[rows] !== nnz || data.length !== nnz) {
@@ -163,6 +168,7 @@ export function csrToIPC(matrix: CsrMatrix, metadata: ArrowMetadata = {}): Uint8
   const valueData = listData(new Float32(), valueChild, indptr);
   return toIPC(
     [
+      ...int32Columns(matrix.rowColumns, rows, CSR_COLUMNS),
       [new Field('indices', indexData.type, false), indexData],
       [new Field('data', valueData.type, false), valueData],
     ],
@@ -171,7 +177,7 @@ export function csrToIPC(matrix: CsrMatrix, metadata: ArrowMetadata = {}): Uint8
   );
 }
 
-export function csrFromIPC(bytes: Uint8Array, file?: string): CsrMatrix & { metadata: ArrowMetadata } {
+export function csrFromIPC(bytes: Uint8Array, file?: string): CsrWithRows & { metadata: ArrowMetadata } {
   const table = fromIPC(bytes, 'csr', file);
   const meta = userMetadata(table);
   const cols = Number(meta.cols);
@@ -184,21 +190,23 @@ export function csrFromIPC(bytes: Uint8Array, file?: string): CsrMatrix & { meta
   if (!sameOffsets(indices.offsets, data.offsets)) {
     throw corrupt(`CSR columns 'indices' and 'data' have different row lengths`, file);
   }
+  const rowColumns = readRowColumns(table, CSR_COLUMNS, file);
   return {
     indptr: indices.offsets,
     indices: indices.values,
     data: data.values,
     rows: table.numRows,
     cols,
+    ...(rowColumns ? { rowColumns } : {}),
     metadata: rest,
   };
 }
 
-export async function writeCsr(path: string, matrix: CsrMatrix, metadata?: ArrowMetadata): Promise<void> {
+export async function writeCsr(path: string, matrix: CsrWithRows, metadata?: ArrowMetadata): Promise<void> {
   await writeFile(path, csrToIPC(matrix, metadata));
 }
 
-export async function readCsr(path: string): Promise<CsrMatrix & { metadata: ArrowMetadata }> {
+export async function readCsr(path: string): Promise<CsrWithRows & { metadata: ArrowMetadata }> {
   return csrFromIPC(await readAligned(path), path);
 }
 

@@ -1,82 +1,81 @@
 /**
- * Features stage: fits a vocabulary on the training split only and writes padded token-id matrices
- * for each split (`train.arrow`, `val.arrow`, `test.arrow`) plus `vocab.json`.
+ * Features stage: turns the split table into one feature file per partition (`train.arrow`,
+ * `val.arrow`, `test.arrow`), fitting everything (vocabulary, Word2Vec, TF-IDF) on the TRAINING
+ * split only. Three kinds:
+ * - `token-ids`: vocabulary + padded token ids (`vocab.json`); optionally Word2Vec trained on the
+ *   training texts, written as `embedding.arrow`, a vocab-aligned matrix that initialises the Embedding.
+ * - `tfidf`: TF-IDF (scikit-learn semantics) as CSR per partition; the fitted model in `tfidf.json`.
+ * - `doc-vectors`: Word2Vec on the training texts (`word-vectors.arrow`), each text the mean of its
+ *   word vectors (dense per partition).
+ * `features.json` and the manifest summary record what was fitted on what. The work itself (DuckDB,
+ * apache-arrow) is in features-run.ts, loaded only on a cache miss.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
-import { LABELS_FILE } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
-import { SPLIT_NAMES, type SplitName } from '../split/stratified';
-import { shareOfCopies, writeTokenMatrix, type TokenMatrix } from './token-matrix';
-import { encodePadded, fitVocabulary, lengthAtPercentile } from './vocabulary';
+import type { SplitName } from '../split/stratified';
+import type { TfidfOptions } from './tfidf';
+import type { Word2VecOptions } from './word2vec';
 
-export interface FeaturesParams {
+/**
+ * Word2Vec as the features stage runs it: always single-threaded, so the vectors are a pure function
+ * of the training texts, the options and `seed` (a hogwild multi-threaded run is not reproducible).
+ */
+export interface Word2VecParams extends Omit<Word2VecOptions, 'threads'> {
+  /** Seeds initial vectors, window shrinking, subsampling and negative draws. */
+  seed: number;
+}
+
+export interface TokenIdsParams {
   kind: 'token-ids';
-  /** @default 10000 */
+  /** Largest vocabulary, including `<pad>` and `<oov>`. @default 10000 */
   maxVocab: number;
-  /** @default 1 */
+  /** Tokens seen fewer times in training are out of vocabulary. @default 1 */
   minCount: number;
   /** A fixed length, or `{ percentile }` of training text lengths. */
   maxLen: number | { percentile: number };
+  /** Also train Word2Vec on the training texts and write `embedding.arrow` for the Embedding layer. @default none */
+  embedding?: { word2vec: Word2VecParams };
 }
+
+/** TF-IDF options (tfidf.ts, scikit-learn's TfidfVectorizer semantics), fitted on the training texts. */
+export interface TfidfParams extends TfidfOptions {
+  kind: 'tfidf';
+}
+
+export interface DocVectorsParams {
+  kind: 'doc-vectors';
+  word2vec: Word2VecParams;
+}
+
+export type FeaturesParams = TokenIdsParams | TfidfParams | DocVectorsParams;
+export type FeaturesKind = FeaturesParams['kind'];
 
 export interface FeaturesInput {
   split: ArtifactRef;
   params: FeaturesParams;
 }
 
+/** token-ids: `{seqLen, tokens}`, index = token id. */
 export const VOCAB_FILE = 'vocab.json';
+/** token-ids with Word2Vec: vocabSize × dim vectors, row i for token id i (zeros where Word2Vec has no vector). */
+export const EMBEDDING_FILE = 'embedding.arrow';
+/** doc-vectors: the Word2Vec vectors (words, counts, vectors) the document vectors are means of. */
+export const WORD_VECTORS_FILE = 'word-vectors.arrow';
+/** tfidf: the fitted vectoriser (vocabulary, idf, options). */
+export const TFIDF_FILE = 'tfidf.json';
+/** Every kind: kind, layout and what was fitted on which partition. */
+export const FEATURES_FILE = 'features.json';
 export const partitionFile = (split: SplitName): string => `${split}.arrow`;
-
-interface SplitRows {
-  sourceRows: number[];
-  texts: string[];
-  labels: number[];
-}
-
-async function readSplits(path: string): Promise<Record<SplitName, SplitRows>> {
-  const rows = await withConnection((connection) =>
-    queryRows(connection, `SELECT source_row, text, label, split FROM ${parquet(path)} ORDER BY source_row`),
-  );
-  const empty = (): SplitRows => ({ sourceRows: [], texts: [], labels: [] });
-  const out: Record<SplitName, SplitRows> = { train: empty(), val: empty(), test: empty() };
-  for (const row of rows) {
-    const target = out[row.split as SplitName];
-    target.sourceRows.push(Number(row.source_row));
-    target.texts.push(String(row.text));
-    target.labels.push(Number(row.label));
-  }
-  return out;
-}
 
 export const featuresStage: StageDefinition<FeaturesParams> = {
   stage: 'features',
-  version: 2,
+  // 3: tfidf and doc-vectors kinds, optional Word2Vec embedding, features.json.
+  version: 3,
   inputNames: ['split'],
-  async compute({ params, inputs, outDir }) {
-    const split = inputs.split!;
-    const splits = await readSplits(split.file('split.parquet'));
-    const trainTexts = splits.train.texts;
-    const vocabulary = fitVocabulary(trainTexts, { maxSize: params.maxVocab, minCount: params.minCount });
-    const seqLen = typeof params.maxLen === 'number' ? params.maxLen : lengthAtPercentile(trainTexts, params.maxLen.percentile);
-    const matrices = Object.fromEntries(
-      SPLIT_NAMES.map((name) => {
-        const rows = splits[name];
-        const ids = encodePadded(rows.texts, vocabulary, seqLen);
-        return [name, { ids, labels: Int32Array.from(rows.labels), sourceRows: Int32Array.from(rows.sourceRows), rows: rows.texts.length, seqLen }];
-      }),
-    ) as Record<SplitName, TokenMatrix>;
-    for (const name of SPLIT_NAMES) await writeTokenMatrix(join(outDir, partitionFile(name)), matrices[name]);
-    // Test rows whose id sequence also occurs in train: the leakage an auditor checks (0 when honest, but
-    // different raw texts can clean/truncate to the same ids).
-    const testCopiesOfTrain = shareOfCopies(matrices.train, matrices.test);
-    await writeFile(join(outDir, VOCAB_FILE), JSON.stringify({ seqLen, tokens: vocabulary.tokens }) + '\n');
-    await copyFile(split.file(LABELS_FILE), join(outDir, LABELS_FILE));
-    const rowCounts = Object.fromEntries(SPLIT_NAMES.map((name) => [name, splits[name].texts.length]));
-    return { rowCounts, summary: { vocabSize: vocabulary.tokens.length, seqLen, fittedOn: 'train', testCopiesOfTrain } };
+  async compute(ctx) {
+    const { computeFeatures } = await import('./features-run');
+    return computeFeatures(ctx);
   },
 };
 

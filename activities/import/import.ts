@@ -8,11 +8,12 @@ import { extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, queryRows, quoteIdent, quoteLiteral, withConnection } from '../../data/duckdb';
 import { sha256File } from '../../data/store/artifact-store';
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageInputArtifact } from '../../data/store/stage';
 import type { StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
-import { notFound } from '../errors';
+import { badInput, notFound } from '../errors';
+import { SCRAPE_IMPORT_COLUMNS } from '../scrape/snapshot';
 import { resolveColumns, type ColumnMapping } from './columns';
 
 export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
@@ -20,12 +21,16 @@ export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 /** Where the reviews come from, as written in the experiment spec. */
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
-  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string };
+  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string }
+  /** A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet. */
+  | { kind: 'scrape'; key: string };
 
 /** Resolved params: what the artifact key is computed from (a file source carries its content hash). */
 export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
-  | { kind: 'file'; path: string; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null };
+  | { kind: 'file'; path: string; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null }
+  /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
+  | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null };
 
 export interface ImportInput {
   source: ImportSource;
@@ -38,9 +43,14 @@ export const importStage: StageDefinition<ImportParams> = {
   stage: 'import',
   version: 1,
   inputNames: [],
-  async compute({ params, outDir }) {
+  async compute({ params, inputs, outDir }) {
     return withConnection(async (connection) => {
-      const sourcePath = params.kind === 'synthetic' ? await writeSyntheticCsv(params, outDir) : params.path;
+      const sourcePath =
+        params.kind === 'synthetic'
+          ? await writeSyntheticCsv(params, outDir)
+          : params.kind === 'scrape'
+            ? scrapeReviewsFile(inputs.scrape)
+            : params.path;
       try {
         await connection.run(`SET threads = 1`); // file order = row order: source_row must be the file's row number
         await loadSource(connection, sourcePath, params);
@@ -57,6 +67,19 @@ async function writeSyntheticCsv(params: { rows: number; seed: number; app: stri
   const path = join(outDir, '.synthetic-source.csv');
   await writeFile(path, syntheticReviewsCsv({ rows: params.rows, seed: params.seed, app: params.app }));
   return path;
+}
+
+/** The reviews.parquet of the scrape input, refusing any other kind of artifact. */
+function scrapeReviewsFile(scrape: StageInputArtifact | undefined): string {
+  if (!scrape) throw badInput('An import from a scrape needs the scrape artifact as its input.', { stage: 'import' });
+  if (scrape.manifest.stage !== 'scrape') {
+    throw badInput(`source.key: ${scrape.key} is a ${scrape.manifest.stage} artifact, not a scrape; pass the key ulasan scrape printed.`, {
+      stage: 'import',
+      key: scrape.key,
+      field: 'source.key',
+    });
+  }
+  return scrape.file('reviews.parquet');
 }
 
 function readerSql(path: string, format: ReviewFileFormat): string {
@@ -156,6 +179,7 @@ export async function resolveImportParams(source: ImportSource): Promise<ImportP
   if (source.kind === 'synthetic') {
     return { kind: 'synthetic', rows: source.rows, seed: source.seed, app: source.app ?? DEFAULT_SYNTHETIC_APP };
   }
+  if (source.kind === 'scrape') return { kind: 'scrape', format: 'parquet', columns: { ...SCRAPE_IMPORT_COLUMNS }, app: null };
   const path = resolve(source.path);
   await access(path).catch((err: unknown) => {
     throw notFound(`source.path: file ${path} does not exist or cannot be read.`, { file: path, field: 'source.path' });
@@ -171,6 +195,11 @@ export async function resolveImportParams(source: ImportSource): Promise<ImportP
 export function createImportActivity(deps: ActivityDeps) {
   return async function importReviews(input: ImportInput): Promise<StageOutcome> {
     const params = await resolveImportParams(input.source);
+    if (input.source.kind === 'scrape') {
+      // The scrape is a real input, so lineage and `verify --deep` walk back to it.
+      const scrape = { key: input.source.key, stage: 'scrape' };
+      return runStage(deps.store, { ...importStage, inputNames: ['scrape'] }, params, { scrape }, deps);
+    }
     return runStage(deps.store, importStage, params, {}, deps);
   };
 }

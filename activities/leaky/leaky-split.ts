@@ -1,10 +1,12 @@
 /**
- * LEAKY mode, only to reproduce published setups: splits a token matrix that was ALREADY resampled
- * (random copies or synthetic rows of the whole dataset) into train/val/test. Copies of one review
+ * LEAKY mode, only to reproduce published setups: splits features (token ids, document vectors or
+ * TF-IDF) that were ALREADY resampled (random copies or synthetic rows of the whole dataset) into
+ * train/val/test. Copies of one review
  * then land on both sides, and the test score measures memory, not generalisation. Every artifact
  * downstream carries `leaky: true` through its lineage, and the stage reports how many test rows are
  * copies of training rows.
  */
+import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
@@ -12,8 +14,7 @@ import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
-import { partitionFile, VOCAB_FILE } from '../features/features';
-import { readTokenMatrix, shareOfCopies, writeTokenMatrix, type TokenMatrix } from '../features/token-matrix';
+import { EMBEDDING_FILE, partitionFile, TFIDF_FILE, VOCAB_FILE, WORD_VECTORS_FILE } from '../features/features';
 import { RESAMPLED_FILE } from '../resample/resample';
 import type { SplitName, SplitRatios } from '../split/stratified';
 
@@ -30,20 +31,8 @@ export interface LeakySplitInput {
   params: LeakySplitParams;
 }
 
-function takeRows(m: TokenMatrix, rows: number[]): TokenMatrix {
-  const ids = new Int32Array(rows.length * m.seqLen);
-  rows.forEach((row, i) => ids.set(m.ids.subarray(row * m.seqLen, (row + 1) * m.seqLen), i * m.seqLen));
-  return {
-    ids,
-    labels: Int32Array.from(rows, (row) => m.labels[row]!),
-    sourceRows: Int32Array.from(rows, (row) => m.sourceRows[row]!),
-    rows: rows.length,
-    seqLen: m.seqLen,
-  };
-}
-
 /** Stratified random split of matrix rows, as the published setups do it (no grouping of copies). */
-export function splitRows(m: TokenMatrix, ratios: SplitRatios, seed: number): Record<SplitName, number[]> {
+export function splitRows(m: { labels: Int32Array }, ratios: SplitRatios, seed: number): Record<SplitName, number[]> {
   const out: Record<SplitName, number[]> = { train: [], val: [], test: [] };
   const classes = [...new Set(m.labels)].sort((a, b) => a - b);
   for (const label of classes) {
@@ -63,13 +52,20 @@ export const leakySplitStage: StageDefinition<LeakySplitParams> = {
   version: 1,
   inputNames: ['resampled', 'features'],
   async compute({ params, inputs, outDir }) {
-    const all = await readTokenMatrix(inputs.resampled!.file(RESAMPLED_FILE));
+    // apache-arrow loads only here, on a cache miss.
+    const { readPartition, shareOfRowCopies, takePartitionRows, writePartition } = await import('../features/partition');
+    // Token ids, document vectors (dense) or TF-IDF (CSR): the split is the same, by label.
+    const all = await readPartition(inputs.resampled!.file(RESAMPLED_FILE));
     const parts = splitRows(all, params.ratios, params.seed);
-    const matrices = { train: takeRows(all, parts.train), val: takeRows(all, parts.val), test: takeRows(all, parts.test) };
-    for (const name of ['train', 'val', 'test'] as const) await writeTokenMatrix(join(outDir, partitionFile(name)), matrices[name]);
-    await copyFile(inputs.features!.file(VOCAB_FILE), join(outDir, VOCAB_FILE));
+    const matrices = { train: takePartitionRows(all, parts.train), val: takePartitionRows(all, parts.val), test: takePartitionRows(all, parts.test) };
+    for (const name of ['train', 'val', 'test'] as const) await writePartition(join(outDir, partitionFile(name)), matrices[name]);
     await copyFile(inputs.features!.file(LABELS_FILE), join(outDir, LABELS_FILE));
-    const testCopiesOfTrain = shareOfCopies(matrices.train, matrices.test);
+    // What the features fitted travels with the rows (the vocabulary for token ids, the TF-IDF model, the
+    // Word2Vec vectors or embedding aligned to the vocabulary), whichever the features have.
+    for (const file of [VOCAB_FILE, EMBEDDING_FILE, TFIDF_FILE, WORD_VECTORS_FILE]) {
+      if (existsSync(inputs.features!.file(file))) await copyFile(inputs.features!.file(file), join(outDir, file));
+    }
+    const testCopiesOfTrain = shareOfRowCopies(matrices.train, matrices.test);
     const note = { leaky: true, testCopiesOfTrain, note: 'resampled BEFORE the split: test rows include copies of training rows' };
     await writeFile(join(outDir, 'LEAKY.json'), JSON.stringify(note, null, 2) + '\n');
     return { rowCounts: { train: parts.train.length, val: parts.val.length, test: parts.test.length }, summary: note };

@@ -57,7 +57,7 @@ export interface TermChange {
   shareB: number;
   /** shareB − shareA. */
   change: number;
-  /** log2 of the add-one-smoothed share ratio B/A. */
+  /** log2 of the share ratio B/A, with half a count added to each side. */
   log2Ratio: number;
 }
 
@@ -182,14 +182,14 @@ export function changedTerms(
   const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((s, n) => s + n, 0);
   const [ta, tb] = [sum(a), sum(b)];
   const terms = [...new Set([...a.keys(), ...b.keys()])];
-  const vocab = terms.length;
   const changes = terms
     .map((term) => {
       const countA = a.get(term) ?? 0;
       const countB = b.get(term) ?? 0;
       const shareA = ta === 0 ? 0 : countA / ta;
       const shareB = tb === 0 ? 0 : countB / tb;
-      const log2Ratio = Math.log2((countB + 1) / (tb + vocab) / ((countA + 1) / (ta + vocab)));
+      // Half a count added to each side keeps terms seen in one window only finite.
+      const log2Ratio = Math.log2((countB + 0.5) / (tb + 0.5) / ((countA + 0.5) / (ta + 0.5)));
       return { term, countA, countB, shareA, shareB, change: shareB - shareA, log2Ratio };
     })
     .filter((t) => t.countA + t.countB >= minCount);
@@ -197,9 +197,21 @@ export function changedTerms(
   return changes.slice(0, top);
 }
 
-async function modelVocabulary(store: ArtifactStore, featuresKey: string): Promise<{ tokens: string[]; seqLen: number }> {
-  const vocab = JSON.parse(await readFile(store.path(featuresKey, 'vocab.json'), 'utf8')) as { tokens: string[]; seqLen: number };
-  return vocab;
+/** The token vocabulary of a features artifact, or undefined for features without one (TF-IDF, document vectors). */
+async function modelVocabulary(store: ArtifactStore, featuresKey: string): Promise<{ tokens: string[]; seqLen: number } | undefined> {
+  try {
+    return JSON.parse(await readFile(store.path(featuresKey, 'vocab.json'), 'utf8')) as { tokens: string[]; seqLen: number };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a model cannot be scored on raw windows here, or undefined when it can (a tfjs model on token ids). */
+function unscorable(manifest: Manifest, vocab: unknown): string | undefined {
+  if (manifest.files['baseline.json']) return 'baseline models (TF-IDF / document vectors) are not scored by drift yet';
+  if (!manifest.files['model.json']) return `artifact ${manifest.key.slice(0, 12)} (${manifest.stage}) holds no tfjs model`;
+  if (!vocab) return 'its features have no token vocabulary (vocab.json)';
+  return undefined;
 }
 
 async function scoreWindows(
@@ -273,7 +285,10 @@ export async function computeDrift(store: ArtifactStore, keyA: string, keyB: str
     },
     topChangedTerms: changedTerms(a.counts, b.counts, options.topTerms ?? 20, options.minTermCount ?? 5),
   };
-  if (options.modelKey && featuresKey && vocab) report.model = await scoreWindows(store, options.modelKey, featuresKey, [a, b], vocab);
+  if (options.modelKey && featuresKey) {
+    const why = unscorable(await store.manifest(options.modelKey), vocab);
+    report.model = why || !vocab ? { key: options.modelKey, skipped: why ?? 'no vocabulary' } : await scoreWindows(store, options.modelKey, featuresKey, [a, b], vocab);
+  }
   return report;
 }
 

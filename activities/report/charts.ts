@@ -23,7 +23,8 @@ export function ratingsChart(rows: readonly CountRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       config: CONFIG,
-      width: { step: 48 },
+      // With xOffset the step is one bar's width.
+      width: { step: 22 },
       height: 200,
       data: { values: rows.map(({ group, label, count }) => ({ group, label, count })) },
       encoding: {
@@ -46,7 +47,7 @@ export function classesChart(rows: readonly CountRow[]): ChartSpec {
     spec: {
       $schema: SCHEMA,
       config: CONFIG,
-      width: { step: 90 },
+      width: { step: 26 },
       height: 220,
       data: { values: rows.map(({ group, label, count }) => ({ group, label, count })) },
       encoding: {
@@ -231,7 +232,7 @@ export function leakyChart(honest: MetricsDigest, leaky: MetricsDigest): ChartSp
     spec: {
       $schema: SCHEMA,
       config: CONFIG,
-      width: { step: 60 },
+      width: { step: 34 },
       height: 220,
       data: { values },
       encoding: {

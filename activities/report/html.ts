@@ -15,7 +15,8 @@ export const RUN_SECTION_MARKER = '<!-- ulasan:run-section -->';
 
 const fixed = (x: number): string => x.toFixed(4);
 const code = (text: string): string => `<code>${escapeHtml(text)}</code>`;
-const short = (key: string): string => key.slice(0, 12);
+/** A 12-character key prefix, kept on one line. */
+const shortKey = (key: string): string => `<code class="k">${key.slice(0, 12)}</code>`;
 const json = (value: unknown): string => escapeHtml(JSON.stringify(value) ?? '');
 
 export const REPORT_CSS = `body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
@@ -24,7 +25,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}td,th{border:1px sol
 td.l,th.l,td:first-child,th:first-child{text-align:left}tr.avg td{font-weight:600}tr.selected td{background:#eef6ff;font-weight:600}
 .headline{font-size:1.35em}.note{background:#fff7d6;border-left:4px solid #e0b000;padding:.5em 1em}
 .leak{background:#fde8e8;border-left:4px solid #d33;padding:.5em 1em}.src{color:#666;font-size:.85em}
-code{font-size:.85em;word-break:break-all}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}
+code{font-size:.85em;word-break:break-all}code.k{white-space:nowrap;word-break:normal}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th[data-dir=asc]::after{content:" ▲"}table.sortable th[data-dir=desc]::after{content:" ▼"}
 .bar{display:inline-block;height:.8em;background:#4c78a8;vertical-align:middle}`;
 
@@ -47,6 +48,17 @@ function figure(chart: RenderedChart | undefined): string {
 const source = (what: string, key: string, file: string): string =>
   `<p class="src">From ${what} artifact ${code(key)} (${escapeHtml(file)}).</p>`;
 
+const percent = (share: number): string => `${(100 * share).toFixed(1)}%`;
+
+function leakyBanner(model: ReportModel): string {
+  const leaky = model.leakyMode;
+  if (!leaky) return '';
+  const copies = leaky.testCopiesOfTrain === undefined ? '' : ` ${percent(leaky.testCopiesOfTrain)} of the test rows are copies of training rows.`;
+  return `<p class="leak" id="leaky-mode"><b>LEAKY EVALUATION.</b> The data were resampled BEFORE the split (artifact ${shortKey(leaky.key)}), ` +
+    `as some published setups do, so these scores are inflated and are not an estimate of performance on new reviews.${copies} ` +
+    'Run the same spec in honest mode for the real number.</p>';
+}
+
 function headline(model: ReportModel): string {
   const { metrics } = model;
   const ci = metrics.bootstrap;
@@ -64,7 +76,7 @@ function rowCounts(counts: Record<string, number>): string {
 
 function datasetSection(model: ReportModel, charts: Map<string, RenderedChart>): string {
   const rows = model.dataset
-    .map((s) => `<tr><td>${s.stage}</td><td>${code(short(s.key))}</td><td class="l">${rowCounts(s.rowCounts)}</td><td class="l">${escapeHtml(s.detail)}</td></tr>`)
+    .map((s) => `<tr><td>${s.stage}</td><td>${shortKey(s.key)}</td><td class="l">${rowCounts(s.rowCounts)}</td><td class="l">${escapeHtml(s.detail)}</td></tr>`)
     .join('\n');
   const window = model.window
     ? `<p>Data window: reviews dated <b>${escapeHtml(model.window.from)}</b> to <b>${escapeHtml(model.window.to)}</b> after cleaning.</p>${source('clean', model.window.key, 'clean.parquet')}`
@@ -82,7 +94,7 @@ function countSources(rows: readonly CountRow[]): string {
   const byGroup = new Map<string, string>();
   for (const row of rows) byGroup.set(row.group, row.key);
   if (byGroup.size === 0) return '';
-  const parts = [...byGroup].map(([group, key]) => `${escapeHtml(group)}: ${code(short(key))}`);
+  const parts = [...byGroup].map(([group, key]) => `${escapeHtml(group)}: ${shortKey(key)}`);
   return `<p class="src">Counts from the artifacts' manifests and tables: ${parts.join('; ')}.</p>`;
 }
 
@@ -137,7 +149,7 @@ function gridTable(cells: readonly GridCell[], selectedKey: string | undefined):
       return v === undefined ? '<td data-v=""></td>' : `<td data-v="${v}">${fixed(v)}</td>`;
     });
     const selected = cell.key === selectedKey ? ' class="selected"' : '';
-    return `<tr${selected}><td data-v="${i + 1}">${escapeHtml(cellLabel(cell, i))}${selected ? ' (selected)' : ''}</td><td class="l">${code(short(cell.key))}</td>${params.join('')}${metrics.join('')}</tr>`;
+    return `<tr${selected}><td data-v="${i + 1}">${escapeHtml(cellLabel(cell, i))}${selected ? ' (selected)' : ''}</td><td class="l">${shortKey(cell.key)}</td>${params.join('')}${metrics.join('')}</tr>`;
   });
   return `<table class="sortable" id="grid-table"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
@@ -156,16 +168,17 @@ function leakySection(model: ReportModel, charts: Map<string, RenderedChart>): s
   const leaky = model.leaky;
   if (!leaky) return '';
   const row = (name: string, d: MetricsDigest): string =>
-    `<tr><td>${name}</td><td>${fixed(d.accuracy)}</td><td>${fixed(d.balancedAccuracy)}</td><td>${fixed(d.macroF1)}</td><td>${fixed(d.weightedF1)}</td><td>${d.n}</td><td class="l">${code(short(d.key))}</td></tr>`;
+    `<tr><td>${name}</td><td>${fixed(d.accuracy)}</td><td>${fixed(d.balancedAccuracy)}</td><td>${fixed(d.macroF1)}</td><td>${fixed(d.weightedF1)}</td><td>${d.n}</td>` +
+    `<td>${d.testCopiesOfTrain === undefined ? '-' : percent(d.testCopiesOfTrain)}</td><td class="l">${shortKey(d.key)}</td></tr>`;
   return `<h2 id="leaky">Honest vs leaky</h2>
 <p class="leak">The LEAKY numbers come from resampling before the split, as some published setups do: copies of training rows end up in the test set. They are shown only to measure that inflation; the honest numbers are the result.</p>
-<table><thead><tr><th>evaluation</th><th>accuracy</th><th>balanced acc.</th><th>macro-F1</th><th>weighted F1</th><th>n</th><th class="l">artifact</th></tr></thead>
+<table><thead><tr><th>evaluation</th><th>accuracy</th><th>balanced acc.</th><th>macro-F1</th><th>weighted F1</th><th>n</th><th>test rows copied from train</th><th class="l">artifact</th></tr></thead>
 <tbody>${row('honest (split first)', leaky.honest)}${row('LEAKY (resampled before split)', leaky.leaky)}</tbody></table>
 ${figure(charts.get('leaky'))}`;
 }
 
 function lineageRow(node: LineageNode): string {
-  const inputs = Object.entries(node.inputs).map(([name, key]) => `${escapeHtml(name)}: ${code(short(key))}`).join('<br>') || '-';
+  const inputs = Object.entries(node.inputs).map(([name, key]) => `${escapeHtml(name)}: ${shortKey(key)}`).join('<br>') || '-';
   return `<tr id="a-${node.key}"><td>${node.stage} v${node.stageVersion}</td><td class="l">${code(node.key)}</td><td class="l">${inputs}</td>` +
     `<td class="l">${code(JSON.stringify(node.params))}</td><td class="l">${rowCounts(node.rowCounts)}</td><td class="l">${code(node.codeVersion)}</td></tr>`;
 }
@@ -194,6 +207,7 @@ export function renderReportHtml(model: ReportModel, rendered: readonly Rendered
 <body>
 <h1>${escapeHtml(model.title)}</h1>
 ${model.synthetic ? '<p class="note">Data: SYNTHETIC reviews generated by ulasan (seeded templates), not real user reviews.</p>' : ''}
+${leakyBanner(model)}
 ${headline(model)}
 <nav>${links}</nav>
 ${datasetSection(model, charts)}

@@ -56,6 +56,8 @@ export interface MetricsDigest {
   macroF1: number;
   weightedF1: number;
   n: number;
+  /** Share of test rows identical to a training row (from the features or leaky-split summary), when recorded. */
+  testCopiesOfTrain?: number;
 }
 
 export interface LeakyComparison {
@@ -124,6 +126,11 @@ export interface ReportModel {
   lineage: LineageNode[];
   grid?: ReportGrid;
   leaky?: LeakyComparison;
+  /**
+   * Set when the headline evaluation itself is leaky (its lineage resampled before splitting): every
+   * page then says so at the top.
+   */
+  leakyMode?: { key: string; testCopiesOfTrain?: number };
 }
 
 /** What the report stage adds to the lineage: its title and the optional grid and leaky evaluation. */
@@ -166,7 +173,8 @@ export const lineageNode = (m: Manifest): LineageNode => ({
   codeVersion: m.codeVersion,
 });
 
-export function digest(key: string, metrics: ClassificationMetrics): MetricsDigest {
+export function digest(key: string, metrics: ClassificationMetrics, chain: readonly Manifest[] = []): MetricsDigest {
+  const copies = testCopies(chain);
   return {
     key,
     accuracy: metrics.accuracy,
@@ -174,7 +182,18 @@ export function digest(key: string, metrics: ClassificationMetrics): MetricsDige
     macroF1: metrics.macro.f1,
     weightedF1: metrics.weighted.f1,
     n: metrics.n,
+    ...(copies === undefined ? {} : { testCopiesOfTrain: copies }),
   };
+}
+
+/** The leaky split in a lineage: a manifest whose summary says `leaky: true` (the leaky-split stage). */
+const leakyStep = (chain: readonly Manifest[]): Manifest | undefined => chain.find((m) => m.summary.leaky === true);
+
+/** Share of test rows that are copies of training rows, from the leaky split or else the features summary. */
+function testCopies(chain: readonly Manifest[]): number | undefined {
+  const source = leakyStep(chain) ?? [...chain].reverse().find((m) => typeof m.summary.testCopiesOfTrain === 'number');
+  const value = source?.summary.testCopiesOfTrain;
+  return typeof value === 'number' ? value : undefined;
 }
 
 /** Class name of a count key: split and resample summaries count by class index. */
@@ -210,14 +229,22 @@ function describeStep(m: Manifest): string {
       return `ratios ${JSON.stringify(p.ratios)}, seed ${String(p.seed)}; identical texts kept in one split` +
         (typeof s.mergedGroups === 'number' ? ` (${s.mergedGroups} groups of duplicates)` : '');
     case 'features':
-      return `${String(p.kind)}: vocabulary ${String(s.vocabSize)} fitted on ${String(s.fittedOn ?? '?')}, length ${String(s.seqLen)}`;
-    case 'resample':
-      return `${String(p.method)} on the ${String(p.partition)} partition, seed ${String(p.seed)}`;
+      return `${String(p.kind)}: vocabulary ${String(s.vocabSize)} fitted on ${String(s.fittedOn ?? '?')}, length ${String(s.seqLen)}` +
+        (typeof s.testCopiesOfTrain === 'number' ? `; test rows identical to a training row: ${s.testCopiesOfTrain}` : '');
+    case 'resample': {
+      const sampler = isRecord(p.sampler) ? p.sampler : p;
+      const changes = ['generated', 'duplicated', 'removed'].filter((k) => typeof s[k] === 'number' && s[k] > 0).map((k) => `${k} ${String(s[k])}`);
+      return `${String(s.method ?? sampler.method)} on the ${String(p.partition)} partition, seed ${String(p.seed)}` +
+        (changes.length > 0 ? ` (${changes.join(', ')})` : '');
+    }
     case 'train':
       return `${String(s.arch ?? (isRecord(p.model) ? p.model.arch : '?'))} on ${String(s.backend ?? '?')}, ` +
         `${String(p.epochs)} epochs, batch ${String(p.batchSize)}, lr ${String(p.learningRate)}, seed ${String(p.seed)}`;
     case 'evaluate':
       return `scored once on the ${String(p.partition)} partition`;
+    case 'leaky-split':
+      return `LEAKY: random split AFTER resampling, seed ${String(p.seed)}` +
+        (typeof s.testCopiesOfTrain === 'number' ? `; test rows copied from training: ${(100 * s.testCopiesOfTrain).toFixed(1)}%` : '');
     default:
       return JSON.stringify(m.params);
   }
@@ -349,10 +376,13 @@ export async function buildReportModel(
     lineage: chain.map(lineageNode),
   };
   if (extras.grid) model.grid = gridForReport(extras.grid);
+  const leaky = leakyStep(chain);
+  if (leaky) model.leakyMode = { key: leaky.key, ...(testCopies(chain) === undefined ? {} : { testCopiesOfTrain: testCopies(chain) }) };
   if (extras.leakyEvaluation) {
+    const leakyChain = await collectLineage(store, extras.leakyEvaluation);
     model.leaky = {
-      honest: digest(evaluationKey, metrics),
-      leaky: digest(extras.leakyEvaluation, await readMetrics(store, extras.leakyEvaluation)),
+      honest: digest(evaluationKey, metrics, chain),
+      leaky: digest(extras.leakyEvaluation, await readMetrics(store, extras.leakyEvaluation), leakyChain),
     };
   }
   return model;

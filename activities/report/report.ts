@@ -33,7 +33,7 @@ export interface ReportParams {
 export interface ReportInput {
   evaluation: ArtifactRef;
   params: ReportParams;
-  /** The same setup evaluated in leaky mode, shown beside the honest one. */
+  /** The same setup evaluated in leaky mode, shown beside the honest one (sets `params.leakyEvaluation`). */
   leaky?: ArtifactRef;
 }
 
@@ -61,8 +61,8 @@ export async function readTableFacts(path: string): Promise<TableFacts> {
 export const reportStage: StageDefinition<ReportParams> = {
   stage: 'report',
   // 2: Vega-Lite charts, data and class distributions, learning curves, bootstrap intervals, grid and leaky sections.
-  // 3: narrower grouped bar charts.
-  version: 3,
+  // 3: narrower grouped bar charts. 4: one-line key prefixes, resample/features details from the new summaries.
+  version: 4,
   inputNames: ['evaluation'],
   async compute({ params, inputs, outDir, store }) {
     const evaluation = inputs.evaluation!;
@@ -88,6 +88,8 @@ export const reportStage: StageDefinition<ReportParams> = {
 
 export function createReportActivity(deps: ActivityDeps) {
   return async function report(input: ReportInput): Promise<StageOutcome> {
-    return runStage(deps.store, reportStage, input.params, { evaluation: input.evaluation }, deps);
+    // The leaky evaluation enters the key through params (the stage has one fixed input).
+    const params = input.leaky ? { ...input.params, leakyEvaluation: input.leaky.key } : input.params;
+    return runStage(deps.store, reportStage, params, { evaluation: input.evaluation }, deps);
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Resample stage: rebalances the TRAINING partition of a features artifact. Any other partition, or
  * features not derived from a split, is refused: oversampling before the split puts copies of training
- * rows into the test set (the leak that turns an honest 0.64 macro-F1 into 0.98).
+ * rows into the test set (the leak that turns an honest 0.64 macro-F1 into 0.98). The feature space
+ * follows the features' layout: token ids (only random over/under unless `allowOnTokenIds`), document
+ * vectors (dense) or TF-IDF (CSR, never densified).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,10 +14,12 @@ import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import { UlasanError } from '../errors';
 import { partitionFile } from '../features/features';
-import { readTokenMatrix, writeTokenMatrix, type TokenMatrix } from '../features/token-matrix';
+import type { FeaturePartition } from '../features/partition';
+import type { TokenMatrix } from '../features/token-matrix';
 import { LABELS_FILE } from '../annotate/annotate';
 import type { SplitName } from '../split/stratified';
-import type { DenseMatrix } from './matrix';
+import type { FeatureSpace } from './feature-space';
+import { isCsr, type DenseMatrix } from './matrix';
 import type { ResampleResult } from './result';
 import { resample as resampleRows } from './sampler';
 import type { SamplerSpec } from './spec';
@@ -33,7 +37,7 @@ export interface ResampleInput {
   params: ResampleParams;
 }
 
-/** Output file: the resampled training partition (same layout as the features' `train.arrow`). */
+/** Output file: the resampled training partition (same layout as the features' `train.arrow`: token ids, dense or CSR). */
 export const RESAMPLED_FILE = 'train.arrow';
 
 /** Refuses anything but the training partition of features fitted after a split. */
@@ -57,32 +61,69 @@ export async function assertTrainingInput(store: ArtifactStore, features: Artifa
   }
 }
 
-/** Runs the sampler on the token-id matrix (the only feature space the token-ids features give). */
+/** Runs the sampler on the token-id matrix (SMOTE and friends refused there unless `allowOnTokenIds`). */
 export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params: ResampleParams): { matrix: TokenMatrix; result: ResampleResult } {
   const x = { data: Float32Array.from(train.ids), rows: train.rows, cols: train.seqLen };
-  const result = resampleRows({ x, y: train.labels, featureSpace: 'token-ids', nClasses }, params.sampler, new Rng(params.seed).fork('resample'));
+  const result = resampleRows({ x, y: train.labels, featureSpace: 'token-ids', nClasses }, params.sampler, samplerRng(params));
   const dense = result.x as DenseMatrix;
   // Interpolated token ids (SMOTE on ids, only with allowOnTokenIds) are rounded back to ids; the flag says so.
   const ids = Int32Array.from(dense.data, (v) => Math.round(v));
-  const sourceRows = Int32Array.from(result.origin.source, (row) => (row >= 0 ? train.sourceRows[row]! : -1));
+  const sourceRows = originRows(result, train.sourceRows);
   return { matrix: { ids, labels: Int32Array.from(result.y), sourceRows, rows: dense.rows, seqLen: train.seqLen }, result };
+}
+
+const samplerRng = (params: ResampleParams): Rng => new Rng(params.seed).fork('resample');
+
+/** The source row of every output row; -1 for rows a sampler synthesised. */
+function originRows(result: ResampleResult, sourceRows: Int32Array): Int32Array {
+  return Int32Array.from(result.origin.source, (row) => (row >= 0 ? sourceRows[row]! : -1));
+}
+
+/** The sampler's feature space for a partition layout: token ids, document vectors (dense) or TF-IDF (CSR). */
+export function featureSpaceOf(layout: FeaturePartition['layout']): FeatureSpace {
+  return layout === 'token-ids' ? 'token-ids' : layout === 'dense' ? 'doc-vectors' : 'tfidf';
+}
+
+/** Resamples a training partition in its own feature space; the output has the same layout. */
+export function resamplePartition(
+  train: FeaturePartition,
+  nClasses: number,
+  params: ResampleParams,
+): { partition: FeaturePartition; result: ResampleResult } {
+  if (train.layout === 'token-ids') {
+    const { matrix, result } = resampleTokenMatrix(train.matrix, nClasses, params);
+    return { partition: { layout: 'token-ids', matrix, labels: matrix.labels, sourceRows: matrix.sourceRows, rows: matrix.rows }, result };
+  }
+  const featureSpace = featureSpaceOf(train.layout);
+  const result = resampleRows({ x: train.x, y: train.labels, featureSpace, nClasses }, params.sampler, samplerRng(params));
+  const rows = { labels: Int32Array.from(result.y), sourceRows: originRows(result, train.sourceRows), rows: result.x.rows };
+  const partition: FeaturePartition = isCsr(result.x)
+    ? { layout: 'csr', x: result.x, metadata: train.metadata, ...rows }
+    : { layout: 'dense', x: result.x, metadata: train.metadata, ...rows };
+  return { partition, result };
 }
 
 export const resampleStage: StageDefinition<ResampleParams> = {
   stage: 'resample',
-  version: 2,
+  // 3: resamples document vectors (dense) and TF-IDF (CSR) as well as token ids; summary names the feature space.
+  version: 3,
   inputNames: ['features'],
   async compute({ params, inputs, outDir, store }) {
     const features = inputs.features!;
     await assertTrainingInput(store, { key: features.key, stage: 'features' }, params.partition);
-    const train = await readTokenMatrix(features.file(partitionFile('train')));
+    // apache-arrow loads only here, on a cache miss.
+    const { readPartition, writePartition } = await import('../features/partition');
+    const train = await readPartition(features.file(partitionFile('train')));
     const classes = (JSON.parse(await readFile(features.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
-    const { matrix, result } = resampleTokenMatrix(train, classes.length, params);
-    await writeTokenMatrix(join(outDir, RESAMPLED_FILE), matrix);
+    const { partition, result } = resamplePartition(train, classes.length, params);
+    await writePartition(join(outDir, RESAMPLED_FILE), partition);
+    const steps = params.sampler.method === 'chain' ? params.sampler.steps : [params.sampler];
     return {
-      rowCounts: { before: train.rows, after: matrix.rows },
+      rowCounts: { before: train.rows, after: partition.rows },
       summary: {
         method: params.sampler.method,
+        featureSpace: featureSpaceOf(train.layout),
+        allowOnTokenIds: steps.some((step) => 'allowOnTokenIds' in step && step.allowOnTokenIds),
         before: Object.fromEntries(result.summary.before.map((n, i) => [i, n])),
         after: Object.fromEntries(result.summary.after.map((n, i) => [i, n])),
         generated: result.summary.generated,

@@ -201,7 +201,8 @@ function outputRows(x: FeatureMatrix, keep: Int32Array, synthetic: SyntheticRows
   if (isCsr(x)) {
     const made = synthetic.map((s) => s.x ?? interpolateRows(x, s.base, s.neighbour, s.gap));
     const parts = [identity ? x : takeRows(x, keep), ...made];
-    return parts.length === 1 ? x : concatRows(parts);
+    // One part is the kept rows (x itself only when the keep list is the identity).
+    return parts.length === 1 ? parts[0]! : concatRows(parts);
   }
   if (identity && synthetic.length === 0) return x;
   const { cols } = x;

@@ -143,7 +143,7 @@ describe('buildModel', () => {
 
   it('fills the documented defaults', () => {
     expect(ModelSpecSchema.parse({ arch: 'bilstm' })).toMatchObject({ embeddingDim: 128, units: 32, dropout: 0.35 });
-    expect(ModelSpecSchema.parse({ arch: 'cnn-small' })).toMatchObject({ embeddingDim: 32, filters: 64, kernelSize: 5 });
+    expect(ModelSpecSchema.parse({ arch: 'cnn-small' })).toMatchObject({ embeddingDim: 32, filters: 64, kernelSize: 5, dropout: 0.3 });
     expect(ModelSpecSchema.parse({ arch: 'cnn' })).toMatchObject({ filters: [64, 128], kernelSize: 3, pooling: 'max' });
   });
 });

@@ -121,8 +121,8 @@ export const CnnSmallSpecSchema = z.object({
   filters: positiveInt.default(64),
   /** @default 5 */
   kernelSize: positiveInt.default(5),
-  /** @default 0.5 */
-  dropout: rate.default(0.5),
+  /** @default 0.3 */
+  dropout: rate.default(0.3),
   ...common,
 });
 

@@ -401,7 +401,10 @@ function lstmCellGrad(
   }
 }
 
-/** dW = xtᵀ·dZ, dU = hprevᵀ·dZ, db = 1ᵀ·dZ over all N = T·B rows. */
+/**
+ * dW = xtᵀ·dZ, dU = hprevᵀ·dZ and db = 1ᵀ·dZ over all N = T·B rows, as one matmul [xt | hprev | 1]ᵀ·dZ: XNNPACK
+ * packs its right operand on every call, and dZ (N × 4H, 1M floats in the benchmark) is the big one.
+ */
 function weightGrads(
   arena: Arena,
   xt: Region,
@@ -413,15 +416,17 @@ function weightGrads(
   H: number,
   G: number,
 ): void {
-  const xtT = arena.scratch(I * N);
-  const hT = arena.scratch(H * N);
-  const ones = arena.scratch(N);
-  arena.transpose(xt, N, I, xtT);
-  arena.transpose(hPrev, N, H, hT);
-  fill(arena.heap(), ones, 1);
-  arena.gemm(xtT, dZ, out.dW, I, N, G);
-  arena.gemm(hT, dZ, out.dU, H, N, G);
-  arena.gemm(ones, dZ, out.db, 1, N, G);
+  const rows = I + H + 1;
+  const stacked = arena.scratch(rows * N);
+  const grads = arena.scratch(rows * G);
+  arena.transpose(xt, N, I, sub(stacked, 0, I * N));
+  arena.transpose(hPrev, N, H, sub(stacked, I * N, H * N));
+  fill(arena.heap(), sub(stacked, (I + H) * N, N), 1);
+  arena.gemm(stacked, dZ, grads, rows, N, G);
+  const heap = arena.heap();
+  copyRegion(heap, sub(grads, 0, I * G), out.dW);
+  copyRegion(heap, sub(grads, I * G, H * G), out.dU);
+  copyRegion(heap, sub(grads, (I + H) * G, G), out.db);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

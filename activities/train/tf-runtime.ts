@@ -1,24 +1,24 @@
 /**
- * The tfjs runtime for the train and evaluate stages in this process. The worker chooses the backend
- * at start (see worker/); here the stages just need one that can train, so wasm with the project's
- * training kernels is the default, and `ULASAN_TF_BACKEND=cpu` forces the pure-JS one.
+ * The tfjs runtime for the train and evaluate stages in this process. The backend is chosen once per
+ * process by `selectTfBackend` (tfjs-node-gpu, else tfjs-node, else wasm with the project's training
+ * kernels, else cpu; `ULASAN_TF_BACKEND` forces one), and the choice is what manifests record.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { selectTfBackend, type TfBackend } from '../../worker/tf-backend';
+// Registers the custom layers (FusedRnn, SeededDropout), so every model built by models.ts loads back.
+import './fused-layers';
 
-let ready: Promise<string> | undefined;
+let ready: Promise<TfBackend> | undefined;
+
+/** Initialises tfjs once per process; the backend, with why earlier candidates were skipped. */
+export function tfBackend(): Promise<TfBackend> {
+  ready ??= selectTfBackend();
+  return ready;
+}
 
 /** Initialises tfjs once per process and returns the backend name (recorded in manifests). */
-export function tfReady(): Promise<string> {
-  ready ??= (async () => {
-    const wanted = process.env.ULASAN_TF_BACKEND === 'cpu' ? 'cpu' : 'wasm';
-    if (!(await tf.setBackend(wanted))) throw new Error(`tfjs backend '${wanted}' could not start`);
-    await tf.ready();
-    if (wanted === 'wasm') registerWasmTrainingKernels();
-    return tf.getBackend();
-  })();
-  return ready;
+export async function tfReady(): Promise<string> {
+  return (await tfBackend()).name;
 }
 
 export { tf };

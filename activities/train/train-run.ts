@@ -1,117 +1,198 @@
-/** The train stage's work (loaded on demand, with tfjs): build, fit with seeded batches, save. */
+/** The train stage's work (loaded on a cache miss, with tfjs): see train.ts. */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
-import type { ComputeContext, ComputeResult } from '../../data/store/stage';
-import { partitionFile, VOCAB_FILE } from '../features/features';
-import { readTokenMatrix, type TokenMatrix } from '../features/token-matrix';
+import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../data/store/stage';
+import { LABELS_FILE } from '../annotate/annotate';
+import { badInput, UlasanError } from '../errors';
+import { classificationMetrics } from '../evaluate/metrics';
+import { readDense } from '../features/arrow-io';
+import { EMBEDDING_FILE, partitionFile, VOCAB_FILE } from '../features/features';
+import { readPartition, type FeaturePartition } from '../features/partition';
 import { RESAMPLED_FILE } from '../resample/resample';
-import { saveModel } from './model-io';
-import { tf, tfReady } from './tf-runtime';
-import { METADATA_FILE, type CnnSmallSpec, type TrainParams } from './train';
+import { fitBaseline, predictBaseline, type BaselineParams } from './baselines';
+import { CheckpointDir } from './checkpoints';
+import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from './fit';
+import { MODEL_FILE, WEIGHTS_FILE } from './model-io';
+import { buildModel, parseModelSpec, type ModelSpec } from './models';
+import { tfBackend } from './tf-runtime';
+import { BASELINE_FILE, METADATA_FILE, type TrainHooks, type TrainParams, type TrainProgress } from './train';
+import { BASELINE_KINDS, isBaselineArch, type BaselineArch } from './train-spec';
 
-interface Dimensions {
-  vocabSize: number;
+type TrainContext = ComputeContext<TrainParams>;
+
+interface Partitions {
+  train: FeaturePartition;
+  val: FeaturePartition;
+  classes: string[];
+}
+
+export async function fitTrainStage(ctx: TrainContext, hooks: TrainHooks = {}): Promise<ComputeResult> {
+  const features = ctx.inputs.features!;
+  const classes = (JSON.parse(await readFile(features.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+  const train = await readPartition(ctx.inputs.train!.file(RESAMPLED_FILE));
+  const val = await readPartition(features.file(partitionFile('val')));
+  const data = { train, val, classes };
+  const { arch } = ctx.params.model;
+  return isBaselineArch(arch) ? fitBaselineStage(ctx, data, arch) : fitNeuralStage(ctx, data, hooks);
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+const inputKeys = (ctx: TrainContext) => ({ train: ctx.inputs.train!.key, features: ctx.inputs.features!.key });
+
+// ---- baselines ----------------------------------------------------------------------------------
+
+async function fitBaselineStage(ctx: TrainContext, { train, val, classes }: Partitions, arch: BaselineArch): Promise<ComputeResult> {
+  const { params, outDir } = ctx;
+  if (train.layout === 'token-ids') {
+    throw badInput(
+      `model.arch ${arch} trains on TF-IDF or document vectors, but features ${ctx.inputs.features!.key} hold token ids; ` +
+        'set features.kind: tfidf (or doc-vectors), or pick a neural arch',
+      { stage: 'train', key: ctx.key, field: 'model.arch' },
+    );
+  }
+  const kind = BASELINE_KINDS[arch];
+  const { arch: _arch, ...hyper } = params.model as Record<string, unknown>;
+  void _arch;
+  const started = performance.now();
+  const model = fitBaseline(kind, train.x, train.labels, classes.length, hyper as BaselineParams[typeof kind], new Rng(params.seed).fork('baseline'));
+  const fitMs = Math.round(performance.now() - started);
+  ctx.heartbeat({ epoch: 0 });
+  const history = val.rows > 0 && val.layout !== 'token-ids' ? [validationScores(predictBaseline(model, val.x), val.labels, classes)] : [];
+  await writeFile(join(outDir, BASELINE_FILE), JSON.stringify(model) + '\n');
+  const dims = { features: train.x.cols, layout: train.layout, nClasses: classes.length };
+  await writeJson(join(outDir, METADATA_FILE), { spec: params, kind, dims, classes, backend: 'js', history, data: inputKeys(ctx) });
+  return {
+    rowCounts: { train: train.rows, val: val.rows },
+    summary: { backend: 'js', arch, kind, layout: train.layout, history, fitMs },
+  };
+}
+
+function validationScores(predicted: Int32Array, truth: Int32Array, classes: string[]): { epoch: number; valAccuracy: number; valMacroF1: number } {
+  const metrics = classificationMetrics(truth, predicted, classes);
+  return { epoch: 0, valAccuracy: metrics.accuracy, valMacroF1: metrics.macro.f1 };
+}
+
+// ---- neural -------------------------------------------------------------------------------------
+
+interface Vocab {
   seqLen: number;
-  nClasses: number;
+  tokens: string[];
 }
 
-export function buildCnnSmall(spec: CnnSmallSpec, dims: Dimensions, seed: number): tf.LayersModel {
-  const init = (name: string) => tf.initializers.glorotUniform({ seed: new Rng(seed).fork(name).nextUint32() });
-  // Explicit names: tfjs's default names count layers per process, which would change model.json bytes.
-  return tf.sequential({
-    name: 'cnn_small',
-    layers: [
-      tf.layers.embedding({
-        name: 'embedding',
-        inputDim: dims.vocabSize,
-        outputDim: spec.embeddingDim,
-        inputLength: dims.seqLen,
-        embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: new Rng(seed).fork('embedding').nextUint32() }),
-      }),
-      tf.layers.conv1d({ name: 'conv', filters: spec.filters, kernelSize: spec.kernelSize, padding: 'same', activation: 'relu', kernelInitializer: init('conv') }),
-      tf.layers.globalMaxPooling1d({ name: 'pool' }),
-      tf.layers.dropout({ name: 'dropout', rate: spec.dropout, seed: new Rng(seed).fork('dropout').nextUint32() }),
-      tf.layers.dense({ name: 'output', units: dims.nClasses, activation: 'softmax', kernelInitializer: init('dense') }),
-    ],
-  });
-}
-
-function batchTensors(matrix: TokenMatrix, rows: number[], nClasses: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const { seqLen } = matrix;
-  const ids = new Int32Array(rows.length * seqLen);
-  const labels = new Int32Array(rows.length);
-  rows.forEach((row, i) => {
-    ids.set(matrix.ids.subarray(row * seqLen, (row + 1) * seqLen), i * seqLen);
-    labels[i] = matrix.labels[row]!;
-  });
-  return tf.tidy(() => ({
-    x: tf.tensor2d(ids, [rows.length, seqLen], 'int32'),
-    y: tf.oneHot(tf.tensor1d(labels, 'int32'), nClasses).toFloat() as tf.Tensor2D,
-  }));
-}
-
-/** Mean loss over one epoch of seeded mini-batches. */
-async function trainEpoch(model: tf.LayersModel, data: TokenMatrix, batchSize: number, nClasses: number, rng: Rng): Promise<number> {
-  const order = rng.shuffle(Array.from({ length: data.rows }, (_, i) => i));
-  let lossSum = 0;
-  for (let start = 0; start < order.length; start += batchSize) {
-    const rows = order.slice(start, start + batchSize);
-    const { x, y } = batchTensors(data, rows, nClasses);
-    try {
-      const loss = (await model.trainOnBatch(x, y)) as number;
-      lossSum += loss * rows.length;
-    } finally {
-      x.dispose();
-      y.dispose();
-    }
+async function fitNeuralStage(ctx: TrainContext, { train, val, classes }: Partitions, hooks: TrainHooks): Promise<ComputeResult> {
+  const { params, outDir, store, key } = ctx;
+  const features = ctx.inputs.features!;
+  if (train.layout !== 'token-ids' || val.layout !== 'token-ids') {
+    throw badInput(
+      `model.arch ${params.model.arch} trains on token ids, but features ${features.key} hold ${train.layout} rows; ` +
+        'set features.kind: token-ids, or pick a baseline arch (nb, linear-svm, logistic-regression, random-forest)',
+      { stage: 'train', key, field: 'model.arch' },
+    );
   }
-  return lossSum / Math.max(1, data.rows);
-}
-
-/** Accuracy and loss on a partition, in fixed row order. */
-function scorePartition(model: tf.LayersModel, data: TokenMatrix, nClasses: number): { loss: number; accuracy: number } {
-  if (data.rows === 0) return { loss: 0, accuracy: 0 };
-  const { x, y } = batchTensors(data, Array.from({ length: data.rows }, (_, i) => i), nClasses);
+  const backend = await tfBackend();
+  const spec = parseModelSpec(params.model);
+  const vocab = JSON.parse(await readFile(features.file(VOCAB_FILE), 'utf8')) as Vocab;
+  const dims = { vocabSize: vocab.tokens.length, seqLen: train.matrix.seqLen, nClasses: classes.length };
+  const embeddingMatrix = await readEmbedding(features, spec, dims.vocabSize, key);
+  const checkpoints = new CheckpointDir(store.root, key);
+  const resumed = await checkpoints.load(hooks.resume?.());
+  const model = buildModel(spec, { ...dims, seed: params.seed, embeddingMatrix });
+  let fit: Awaited<ReturnType<typeof fitModel>>;
   try {
-    return tf.tidy(() => {
-      const probs = model.predict(x, { batchSize: 256 }) as tf.Tensor2D;
-      const loss = tf.losses.softmaxCrossEntropy(y, tf.log(probs.clipByValue(1e-7, 1)) as tf.Tensor2D).dataSync()[0]!;
-      const correct = tf.equal(probs.argMax(1), y.argMax(1)).sum().dataSync()[0]!;
-      return { loss, accuracy: correct / data.rows };
-    });
+    fit = await fitModel(model, trainingData(train, val), fitOptions(params), {
+      onEpochEnd: async (epoch, _logs, _model, checkpoint) => {
+        const progress: TrainProgress = { epoch, checkpointKey: await checkpoints.save(await checkpoint()) };
+        ctx.heartbeat(progress);
+        await hooks.afterCheckpoint?.(progress);
+      },
+    }, resumed?.checkpoint);
+    const serialized = await serializeModel(model);
+    await writeFile(join(outDir, MODEL_FILE), serialized.modelJson);
+    await writeFile(join(outDir, WEIGHTS_FILE), serialized.weights);
   } finally {
-    x.dispose();
-    y.dispose();
+    model.dispose();
   }
+  // Durations vary run to run: they go in the manifest summary, never into the hashed metadata.json.
+  const history = fit.history.map(withoutDuration);
+  const metadata = {
+    spec: params,
+    model: spec,
+    dims,
+    classes,
+    embedding: embeddingMatrix ? 'word2vec' : 'random',
+    backend: backend.name,
+    history,
+    fit: { epochsRun: fit.epochsRun, stoppedEarly: fit.stoppedEarly, bestEpoch: fit.bestEpoch ?? null, finalLearningRate: fit.finalLearningRate },
+    data: inputKeys(ctx),
+  };
+  await writeJson(join(outDir, METADATA_FILE), metadata);
+  await checkpoints.clear();
+  return {
+    rowCounts: { train: train.rows, val: val.rows },
+    summary: {
+      backend: backend.name,
+      ...(backend.skipped.length > 0 ? { backendSkipped: backend.skipped } : {}),
+      arch: spec.arch,
+      embedding: metadata.embedding,
+      history,
+      epochMs: fit.history.map((h) => Math.round(h.durationMs)),
+      ...(resumed ? { resumedFrom: resumed.checkpointKey, resumedAtEpoch: resumed.checkpoint.epoch } : {}),
+      ...(fit.stoppedEarly ? { stoppedEarly: true, bestEpoch: fit.bestEpoch } : {}),
+    },
+  };
 }
 
-export async function fitTrainStage({ params, inputs, outDir, heartbeat }: ComputeContext<TrainParams>): Promise<ComputeResult> {
-    const backend = await tfReady();
-    const features = inputs.features!;
-    const train = await readTokenMatrix(inputs.train!.file(RESAMPLED_FILE));
-    const val = await readTokenMatrix(features.file(partitionFile('val')));
-    const vocab = JSON.parse(await readFile(features.file(VOCAB_FILE), 'utf8')) as { seqLen: number; tokens: string[] };
-    const classes = (JSON.parse(await readFile(features.file('labels.json'), 'utf8')) as { classes: string[] }).classes;
-    const dims = { vocabSize: vocab.tokens.length, seqLen: vocab.seqLen, nClasses: classes.length };
-    const model = buildCnnSmall(params.model, dims, params.seed);
-    const optimizer = tf.train.adam(params.learningRate);
-    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    const history: { epoch: number; loss: number; valLoss: number; valAccuracy: number }[] = [];
-    const rng = new Rng(params.seed).fork('batch-order');
-    try {
-      for (let epoch = 0; epoch < params.epochs; epoch++) {
-        const loss = await trainEpoch(model, train, params.batchSize, dims.nClasses, rng);
-        const score = scorePartition(model, val, dims.nClasses);
-        history.push({ epoch, loss, valLoss: score.loss, valAccuracy: score.accuracy });
-        heartbeat({ epoch });
-      }
-      await saveModel(model, outDir);
-    } finally {
-      model.dispose();
-      optimizer.dispose();
-    }
-    const metadata = { spec: params, dims, classes, backend, history, data: { train: inputs.train!.key, features: features.key } };
-    await writeFile(join(outDir, METADATA_FILE), JSON.stringify(metadata, null, 2) + '\n');
-    return { rowCounts: { train: train.rows, val: val.rows }, summary: { backend, arch: params.model.arch, history } };
+function withoutDuration(logs: EpochLogs): Omit<EpochLogs, 'durationMs'> {
+  const { durationMs: _durationMs, ...rest } = logs;
+  void _durationMs;
+  return rest;
+}
+
+function trainingData(train: FeaturePartition & { layout: 'token-ids' }, val: FeaturePartition & { layout: 'token-ids' }): TrainingData {
+  const data: TrainingData = { xTrain: train.matrix.ids, yTrain: train.labels };
+  // No validation split (val ratio 0): train without per-epoch validation.
+  if (val.rows > 0) Object.assign(data, { xVal: val.matrix.ids, yVal: val.labels });
+  return data;
+}
+
+function fitOptions(params: TrainParams): FitOptions {
+  const { epochs, batchSize, learningRate, seed, optimizer, classWeight, earlyStopping, reduceLrOnPlateau, threads } = params;
+  return {
+    epochs,
+    batchSize,
+    learningRate,
+    seed,
+    ...(optimizer ? { optimizer } : {}),
+    ...(classWeight ? { classWeight } : {}),
+    ...(earlyStopping ? { earlyStopping } : {}),
+    ...(reduceLrOnPlateau ? { reduceLrOnPlateau } : {}),
+    ...(threads ? { threads } : {}),
+  };
+}
+
+/** The features' Word2Vec embedding (vocab-aligned), when they have one; its width must be the model's. */
+async function readEmbedding(features: StageInputArtifact, spec: ModelSpec, vocabSize: number, key: string): Promise<Float32Array | undefined> {
+  const path = features.file(EMBEDDING_FILE);
+  if (!existsSync(path)) return undefined;
+  const embedding = await readDense(path);
+  if (embedding.dim !== spec.embeddingDim) {
+    throw badInput(
+      `features ${features.key} carry Word2Vec vectors of dimension ${embedding.dim}, but model.embeddingDim is ${spec.embeddingDim}; ` +
+        `set model.embeddingDim: ${embedding.dim} (or features.embedding.word2vec.vectorSize: ${spec.embeddingDim})`,
+      { stage: 'train', key, field: 'model.embeddingDim' },
+    );
+  }
+  if (embedding.rows !== vocabSize) {
+    throw new UlasanError('CorruptArtifact', `${path} has ${embedding.rows} rows for a vocabulary of ${vocabSize}; recompute the features.`, {
+      stage: 'train',
+      key: features.key,
+      file: path,
+    });
+  }
+  return embedding.values;
 }

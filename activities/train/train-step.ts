@@ -129,7 +129,10 @@ interface AdamInternals {
 }
 
 export async function captureOptimizer(optimizer: Optimizer): Promise<OptimizerState> {
-  const encoded = await tf.io.encodeWeights(await optimizer.getWeights());
+  const named = await optimizer.getWeights();
+  // getWeights() makes a fresh 'iter' scalar on every call (the slots are the optimizer's own): free it.
+  const fresh = named.filter((w) => w.name === 'iter').map((w) => w.tensor);
+  const encoded = await tf.io.encodeWeights(named).finally(() => tf.dispose(fresh));
   const state: OptimizerState = { specsJson: JSON.stringify(encoded.specs), weights: concatWeightData(encoded.data) };
   if (optimizer.getClassName() === 'Adam') {
     const adam = optimizer as unknown as AdamInternals;

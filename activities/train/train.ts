@@ -1,30 +1,40 @@
 /**
- * Train stage: fits a tfjs text classifier on the (resampled) training partition, with the validation
- * partition scored after every epoch. Seeded: initialisers, dropout and the batch order (ulasan
- * shuffles; tfjs's own shuffle is unseeded), so the same inputs give the same weights.
+ * Train stage: fits one model on the (resampled) training partition, with the validation partition
+ * scored after every epoch.
+ * - Neural archs (cnn, lstm, gru, bilstm, cnn-bilstm, cnn-small; models.ts) train on token ids with
+ *   `fitModel` (fit.ts), the Embedding optionally initialised from the features' Word2Vec
+ *   `embedding.arrow`. Seeded: initial weights, dropout and batch order, so the same inputs give the
+ *   same model.json and weights.bin. After every epoch a checkpoint goes under the store root
+ *   (`.checkpoints/<train key>/`) and `{epoch, checkpointKey}` is heartbeaten; a restarted attempt
+ *   resumes from the last checkpoint instead of epoch 0.
+ * - Baselines (nb, complement-nb, linear-svm, logistic-regression, random-forest; baselines/) train on
+ *   TF-IDF (CSR) or document vectors (dense) and are saved as `baseline.json`.
+ * The work (tfjs, apache-arrow) is in train-run.ts, loaded only on a cache miss.
  */
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
+import type { LinearSvmParams, LogisticRegressionParams, NaiveBayesParams, RandomForestParams } from './baselines';
+import type { FitOptions } from './fit';
+import type { ModelSpecInput } from './models';
 
-/** The quickstart architecture: Embedding → Conv1D → GlobalMaxPool → Dropout → Dense softmax. */
-export interface CnnSmallSpec {
-  arch: 'cnn-small';
-  /** @default 32 */
-  embeddingDim: number;
-  /** @default 64 */
-  filters: number;
-  /** @default 5 */
-  kernelSize: number;
-  /** @default 0.3 */
-  dropout: number;
-}
+/** A classic baseline and its hyperparameters (scikit-learn's names and defaults). */
+export type BaselineSpecInput =
+  | ({ arch: 'nb' | 'complement-nb' } & NaiveBayesParams)
+  | ({ arch: 'linear-svm' } & LinearSvmParams)
+  | ({ arch: 'logistic-regression' } & LogisticRegressionParams)
+  | ({ arch: 'random-forest' } & RandomForestParams);
 
-export interface TrainParams {
-  model: CnnSmallSpec;
+/** What to train: a neural spec (models.ts) or a baseline. */
+export type TrainModelInput = ModelSpecInput | BaselineSpecInput;
+
+export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads'> {
+  model: TrainModelInput;
+  /** Total epochs (neural only). */
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Seeds initial weights, dropout, batch order and the random baselines. */
   seed: number;
 }
 
@@ -34,21 +44,49 @@ export interface TrainInput {
   params: TrainParams;
 }
 
+/** Spec, dimensions, classes, backend, per-epoch history and input keys of the trained model. */
 export const METADATA_FILE = 'metadata.json';
+/** A baseline model (JSON); its presence is how evaluate tells a baseline from a tfjs model. */
+export const BASELINE_FILE = 'baseline.json';
 
-export const trainStage: StageDefinition<TrainParams> = {
-  stage: 'train',
-  version: 1,
-  inputNames: ['train', 'features'],
-  async compute(ctx) {
-    // tfjs loads only when a model is actually trained: cache hits stay fast.
-    const { fitTrainStage } = await import('./train-run');
-    return fitTrainStage(ctx);
-  },
-};
+/** What the train activity heartbeats after every epoch, and what a restarted attempt resumes from. */
+export interface TrainProgress {
+  /** The epoch just finished (0-based). */
+  epoch: number;
+  /** Names the stored checkpoint holding the state after that epoch (`<train key>/epoch-<n>`). */
+  checkpointKey: string;
+}
 
-export function createTrainActivity(deps: ActivityDeps) {
+export interface TrainHooks {
+  /**
+   * The last progress an earlier attempt reported (on Temporal: `activityInfo().heartbeatDetails`). Its
+   * checkpoint is resumed from; without it (or when it is gone) the newest checkpoint stored for the key is.
+   */
+  resume?: () => unknown;
+  /** Called after each epoch's checkpoint is stored and heartbeaten (a test throws here to kill a run). */
+  afterCheckpoint?: (progress: TrainProgress) => void | Promise<void>;
+}
+
+/** The train stage, with hooks for resuming and observing checkpoints; same stage name, version and keys. */
+export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainParams> {
+  return {
+    stage: 'train',
+    // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
+    version: 2,
+    inputNames: ['train', 'features'],
+    async compute(ctx) {
+      // tfjs loads only when a model is actually trained: cache hits stay fast.
+      const { fitTrainStage } = await import('./train-run');
+      return fitTrainStage(ctx, hooks);
+    },
+  };
+}
+
+export const trainStage: StageDefinition<TrainParams> = createTrainStage();
+
+export function createTrainActivity(deps: ActivityDeps, hooks: TrainHooks = {}) {
+  const stage = hooks.resume || hooks.afterCheckpoint ? createTrainStage(hooks) : trainStage;
   return async function trainModel(input: TrainInput): Promise<StageOutcome> {
-    return runStage(deps.store, trainStage, input.params, { train: input.train, features: input.features }, deps);
+    return runStage(deps.store, stage, input.params, { train: input.train, features: input.features }, deps);
   };
 }

@@ -139,6 +139,17 @@ export function selectCell(plan: GridPlan, results: CellResult[]): CellResult | 
   return scored[0];
 }
 
+/** The grid as the report shows it: every scored cell's params and validation metrics, and the selection. */
+function reportGrid(plan: GridPlan, ordered: CellResult[], best: CellResult) {
+  const cells = ordered
+    .filter((r) => r.trainKey && r.val)
+    .map((r) => {
+      const cell = plan.cells.find((c) => c.id === r.id)!;
+      return { key: r.trainKey!, params: { resample: cell.resample, train: cell.train }, valMetrics: r.val as Record<string, number> };
+    });
+  return { selectedKey: best.trainKey, selectionMetric: plan.metric, cells };
+}
+
 /** Runs the pending cells, at most `plan.parallel` at once, until done or asked to continue as new. */
 async function runCells(acts: GridActivities, plan: GridPlan, features: ArtifactRef, results: CellResult[], hooks: GridHooks, now: () => number): Promise<boolean> {
   const finished = new Set(results.map((r) => r.id));
@@ -185,6 +196,6 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, state: GridS
   const recorded = ordered.map(({ id, trainKey, valKey, val, error }) => ({ id, trainKey, valKey, val, error }));
   const params = { name: plan.name, metric: plan.metric, selected: best.id, cells: recorded, plan: plan.cells };
   const grid = await record('grid', acts.recordGrid({ test, params }));
-  const report = await record('report', acts.report({ evaluation: test, params: plan.report }));
+  const report = await record('report', acts.report({ evaluation: test, params: { ...plan.report, grid: reportGrid(plan, ordered, best) } }));
   return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, cells: ordered, stages } };
 }

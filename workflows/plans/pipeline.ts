@@ -119,7 +119,7 @@ export async function prepareFeatures(
  * with everything in train), then a random split of the resampled rows. Returns the evaluation.
  */
 async function runLeakyBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
-  const whole = { ...plan, split: { ...plan.split, ratios: { train: 1, val: 0, test: 0 } } };
+  const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } } };
   const features = await prepareFeatures(acts, whole, record);
   const resampled = await record('resample', acts.resample({ features, params: plan.resample }));
   const leaky = await record('leaky-split', acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));

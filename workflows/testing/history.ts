@@ -22,13 +22,25 @@ export interface RecordedActivityCall {
   result: unknown;
 }
 
+/** A child workflow started by the recorded run, with how it ended. */
+export interface RecordedChildCall {
+  kind: 'child';
+  workflowType: string;
+  workflowId: string;
+  taskQueue: string;
+  args: unknown[];
+  result?: unknown;
+  /** The child failed with this ApplicationFailure instead of returning `result`. */
+  failure?: { type: string; message: string };
+}
+
 export interface RecordedRun {
   workflowType: string;
   workflowId: string;
   taskQueue: string;
   args: unknown[];
-  /** Each inner array holds the activities scheduled together in one workflow task. */
-  steps: RecordedActivityCall[][];
+  /** Each inner array holds the activities (and child workflows) scheduled together in one workflow task. */
+  steps: (RecordedActivityCall | RecordedChildCall)[][];
   result: unknown;
   /** The run ended in continue-as-new with these arguments for the next run (instead of completing). */
   continuedAsNew?: { args: unknown[] };
@@ -40,6 +52,7 @@ export interface HistoryJSON {
 }
 
 const IDENTITY = 'ulasan-history-builder';
+const NAMESPACE = 'default';
 const TASK_TIMEOUT = '10s';
 // A fixed clock keeps built histories identical from run to run, so they can be diffed or stored.
 const START_TIME_MS = Date.UTC(2024, 0, 1);
@@ -71,8 +84,11 @@ export function buildHistoryJSON(run: RecordedRun): HistoryJSON {
   run.steps.forEach((step, index) => {
     if (step.length === 0) throw new Error(`Step ${index} of ${run.workflowId} has no activity calls`);
     const taskCompletedId = addWorkflowTask(log, run.taskQueue, index === 0);
-    addActivities(log, step, nextActivitySeq, taskCompletedId);
-    nextActivitySeq += step.length;
+    const activities = step.filter((call): call is RecordedActivityCall => !('kind' in call));
+    const children = step.filter((call): call is RecordedChildCall => 'kind' in call);
+    if (activities.length > 0) addActivities(log, activities, nextActivitySeq, taskCompletedId);
+    if (children.length > 0) addChildren(log, children, taskCompletedId);
+    nextActivitySeq += activities.length;
   });
   const taskCompletedId = addWorkflowTask(log, run.taskQueue, run.steps.length === 0);
   if (run.continuedAsNew) {
@@ -177,6 +193,42 @@ function addActivities(
       startedEventId,
       identity: IDENTITY,
     });
+  }
+}
+
+/** Children a task started: initiated together, then each started and completed (or failed). */
+function addChildren(log: EventLog, children: RecordedChildCall[], taskCompletedId: string): void {
+  const initiated = children.map((child) => ({
+    child,
+    initiatedEventId: log.add('START_CHILD_WORKFLOW_EXECUTION_INITIATED', {
+      namespace: NAMESPACE,
+      workflowId: child.workflowId,
+      workflowType: { name: child.workflowType },
+      taskQueue: taskQueue(child.taskQueue),
+      input: payloads(child.args),
+      workflowTaskCompletedEventId: taskCompletedId,
+      parentClosePolicy: 'PARENT_CLOSE_POLICY_TERMINATE',
+      workflowIdReusePolicy: 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE',
+    }),
+  }));
+  for (const { child, initiatedEventId } of initiated) {
+    const execution = { workflowId: child.workflowId, runId: runIdFor(child.workflowId) };
+    const common = { namespace: NAMESPACE, workflowExecution: execution, workflowType: { name: child.workflowType }, initiatedEventId };
+    const startedEventId = log.add('CHILD_WORKFLOW_EXECUTION_STARTED', common);
+    if (child.failure) {
+      log.add('CHILD_WORKFLOW_EXECUTION_FAILED', {
+        ...common,
+        startedEventId,
+        retryState: 'RETRY_STATE_NON_RETRYABLE_FAILURE',
+        failure: {
+          message: child.failure.message,
+          source: 'TypeScriptSDK',
+          applicationFailureInfo: { type: child.failure.type, nonRetryable: true },
+        },
+      });
+    } else {
+      log.add('CHILD_WORKFLOW_EXECUTION_COMPLETED', { ...common, startedEventId, result: payloads([child.result]) });
+    }
   }
 }
 

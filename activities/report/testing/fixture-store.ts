@@ -99,7 +99,7 @@ export interface FixtureLineage {
   resampleKey: string;
   trainKey: string;
   evaluationKey: string;
-  /** A second evaluation with inflated scores, standing in for a leaky-mode run. */
+  /** An evaluation whose lineage resampled before a `leaky-split` (40% of test rows copied from training). */
   leakyEvaluationKey: string;
   /** Two more train artifacts, standing in for grid cells. */
   cellKeys: string[];
@@ -164,7 +164,7 @@ export async function writeFixtureLineage(store: ArtifactStore): Promise<Fixture
     inputs: { split: split.key },
     files: { 'labels.json': LABELS_JSON, 'vocab.json': JSON.stringify({ seqLen: 4, tokens: ['<pad>', '<oov>', 'bagus', 'error', 'aplikasi'] }) + '\n' },
     rowCounts: { train: 36, val: 12, test: 12 },
-    summary: { vocabSize: 5, seqLen: 4, fittedOn: 'train' },
+    summary: { vocabSize: 5, seqLen: 4, fittedOn: 'train', testCopiesOfTrain: 0 },
   });
   const resample = await commitArtifact(store, {
     stage: 'resample',
@@ -186,19 +186,33 @@ export async function writeFixtureLineage(store: ArtifactStore): Promise<Fixture
     });
   const model = await train(0.005, 0.7);
   const cells = [await train(0.01, 0.9), await train(0.001, 0.8)];
+  // The leaky branch: resampled rows split afterwards, so test rows repeat training rows.
+  const leakySplit = await commitArtifact(store, {
+    stage: 'leaky-split',
+    params: { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 3 },
+    inputs: { resampled: resample.key, features: features.key },
+    rowCounts: { train: 30, val: 10, test: 10 },
+    summary: { leaky: true, testCopiesOfTrain: 0.4, note: 'resampled BEFORE the split' },
+  });
+  const leakyModel = await commitArtifact(store, {
+    stage: 'train',
+    params: { model: { arch: 'cnn-small', filters: 8 }, epochs: 4, batchSize: 16, learningRate: 0.005, seed: 3 },
+    inputs: { train: leakySplit.key, features: leakySplit.key },
+    files: { 'metadata.json': history(4, 0.6) },
+  });
   const yTrue = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
-  const evaluate = (yPred: number[], partition: string) =>
+  const evaluate = (yPred: number[], modelKey: string, featuresKey: string) =>
     commitArtifact(store, {
       stage: 'evaluate',
       stageVersion: 2,
-      params: { partition },
-      inputs: { model: model.key, features: features.key },
-      files: { 'metrics.json': metricsDocument(yTrue, Int32Array.from(yPred), model.key, features.key) },
+      params: { partition: 'test' },
+      inputs: { model: modelKey, features: featuresKey },
+      files: { 'metrics.json': metricsDocument(yTrue, Int32Array.from(yPred), modelKey, featuresKey) },
       rowCounts: { scored: 12 },
       summary: { partition: 'test', inferenceMsPer1000: 12.5 },
     });
-  const evaluation = await evaluate([0, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1], 'test');
-  const leaky = await evaluate([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], 'leaky-test');
+  const evaluation = await evaluate([0, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1], model.key, features.key);
+  const leaky = await evaluate([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], leakyModel.key, leakySplit.key);
   return {
     importKey: imported.key,
     cleanKey: clean.key,

@@ -1,0 +1,130 @@
+/** The nightly scrape plan in-process, over fake steps: per-app isolation, combining, the pipeline hand-off. */
+import { describe, expect, it } from 'vitest';
+import type { StageOutcome } from '../../activities/context';
+import { UlasanError } from '../../activities/errors';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
+import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { PipelinePlan, PipelineResult } from './pipeline';
+import { describeFailure, runNightlyScrape, scrapeInputs, validateNightlyPlan, type NightlyScrapePlan, type NightlyScrapeSteps } from './scrape';
+
+const plan: NightlyScrapePlan = { apps: ['com.a.app', 'com.b.app', 'com.c.app'], lang: 'id', country: 'id', sort: 'newest', max: 500 };
+
+function window(appId: string, n: number): ScrapeWindow {
+  return {
+    runId: 'r', appId, lang: 'id', country: 'id', sort: 'newest', filterScore: null, maxReviews: 500, since: null,
+    stopAtReviewId: null, baseUrl: null, seen: n, new: n, duplicates: 0, pages: 1, complete: true, stopReason: 'end',
+    startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:01.000Z',
+  };
+}
+
+/** Fake steps: `failing` apps throw; every call is logged. */
+function fakeSteps(failing: string[] = [], pipelineFails = false) {
+  const calls: string[] = [];
+  const inputs: ScrapeAppInput[] = [];
+  const pipelines: PipelinePlan[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const steps: NightlyScrapeSteps = {
+    async scrapeApp(input): Promise<ScrapeAppOutput> {
+      calls.push(`scrape ${input.appId}`);
+      inputs.push(input);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      if (failing.includes(input.appId)) throw new UlasanError('NotFound', `Google Play says app ${input.appId} does not exist.`);
+      const n = input.appId.length;
+      return { appId: input.appId, ref: { key: `key-${input.appId}`, stage: 'scrape' }, previousKey: null, changed: true, rows: n, window: window(input.appId, n), ms: 1 };
+    },
+    async combineScrapes({ apps }): Promise<StageOutcome> {
+      calls.push(`combine ${apps.map((a) => a.appId).join(',')}`);
+      return { ref: { key: `combined-${apps.map((a) => a.key).join('+')}`, stage: 'scrape' }, cache: 'miss', ms: 1, summary: {} };
+    },
+    async runPipeline(pipeline): Promise<PipelineResult> {
+      calls.push('pipeline');
+      pipelines.push(pipeline);
+      if (pipelineFails) throw new Error('training diverged');
+      return { metricsKey: 'metrics', reportKey: 'report', stages: [] };
+    },
+  };
+  return { steps, calls, inputs, pipelines, maxInFlight: () => maxInFlight };
+}
+
+describe('runNightlyScrape', () => {
+  it('records a failed app and still scrapes and combines the others', async () => {
+    const fake = fakeSteps(['com.b.app']);
+    const result = await runNightlyScrape(fake.steps, plan);
+    expect(result.failed).toBe(1);
+    expect(result.apps.map((a) => [a.appId, a.status])).toEqual([
+      ['com.a.app', 'ok'],
+      ['com.b.app', 'failed'],
+      ['com.c.app', 'ok'],
+    ]);
+    expect(result.apps[1]).toMatchObject({ error: { type: 'NotFound', message: 'Google Play says app com.b.app does not exist.' } });
+    expect(fake.calls.filter((c) => c.startsWith('combine'))).toEqual(['combine com.a.app,com.c.app']);
+    expect(result.key).toBe('combined-key-com.a.app+key-com.c.app');
+    expect(result.pipeline).toBeUndefined();
+  });
+
+  it('uses the one snapshot as the run key when a single app succeeds, without combining', async () => {
+    const fake = fakeSteps(['com.a.app', 'com.c.app']);
+    const result = await runNightlyScrape(fake.steps, plan);
+    expect(result).toMatchObject({ key: 'key-com.b.app', failed: 2 });
+    expect(fake.calls.some((c) => c.startsWith('combine'))).toBe(false);
+  });
+
+  it('has no key and runs no pipeline when every app fails', async () => {
+    const fake = fakeSteps(plan.apps);
+    const { key, failed, pipeline } = await runNightlyScrape(fake.steps, { ...plan, runPipeline: { name: 'x' } as PipelinePlan });
+    expect({ key, failed, pipeline }).toEqual({ key: null, failed: 3, pipeline: undefined });
+    expect(fake.calls).not.toContain('pipeline');
+  });
+
+  it('runs the pipeline afterwards on the run scrape, and records a pipeline failure without losing the scrape', async () => {
+    const runPipeline = { name: 'nightly', clean: {} } as unknown as Omit<PipelinePlan, 'source'>;
+    const ok = fakeSteps();
+    const result = await runNightlyScrape(ok.steps, { ...plan, runPipeline });
+    expect(ok.calls.at(-1)).toBe('pipeline');
+    expect(ok.pipelines[0]).toEqual({ name: 'nightly', clean: {}, source: { kind: 'scrape', key: result.key } });
+    expect(result.pipeline).toEqual({ status: 'ok', result: { metricsKey: 'metrics', reportKey: 'report', stages: [] } });
+
+    const failing = fakeSteps([], true);
+    const failed = await runNightlyScrape(failing.steps, { ...plan, runPipeline });
+    expect(failed.pipeline).toEqual({ status: 'failed', error: { type: null, message: 'training diverged' } });
+    expect(failed.key).toBe(result.key);
+  });
+
+  it('scrapes each distinct app once with the plan options, at most `concurrency` at a time', async () => {
+    const apps = ['com.a.app', 'com.b.app', 'com.a.app', 'com.c.app', 'com.d.app', 'com.e.app'];
+    const fake = fakeSteps();
+    await runNightlyScrape(fake.steps, { ...plan, apps, concurrency: 2, throttle: 1, filterScore: 1 });
+    expect(fake.inputs.map((i) => i.appId)).toEqual(['com.a.app', 'com.b.app', 'com.c.app', 'com.d.app', 'com.e.app']);
+    expect(fake.maxInFlight()).toBe(2);
+    expect(fake.inputs[0]).toEqual({ appId: 'com.a.app', lang: 'id', country: 'id', sort: 'newest', maxReviews: 500, throttle: 1, filterScore: 1 });
+  });
+});
+
+describe('plan helpers', () => {
+  it('validates with one exact message per problem', () => {
+    expect(validateNightlyPlan(plan)).toEqual([]);
+    expect(validateNightlyPlan({ ...plan, apps: [], max: 0, sort: 'oldest' as never, concurrency: 1.5 })).toEqual([
+      'apps: give at least one app id (--app com.example.app).',
+      'sort: newest, helpfulness or rating, got "oldest".',
+      'max: a positive integer, got 0.',
+      'concurrency: a positive integer, got 1.5.',
+    ]);
+  });
+
+  it('leaves unset options out of the scrape inputs (Temporal payloads stay minimal)', () => {
+    expect(scrapeInputs({ apps: ['com.a.app'], lang: 'en', country: 'us', sort: 'rating' })).toEqual([
+      { appId: 'com.a.app', lang: 'en', country: 'us', sort: 'rating' },
+    ]);
+  });
+
+  it('describes a failure wrapped the way Temporal wraps a child activity failure', () => {
+    const application = Object.assign(new Error('Google Play is rate limiting (HTTP 429).'), { type: 'RateLimited' });
+    const activity = Object.assign(new Error('Activity task failed'), { cause: application });
+    const child = Object.assign(new Error('Child Workflow execution failed'), { cause: activity });
+    expect(describeFailure(child)).toEqual({ type: 'RateLimited', message: 'Google Play is rate limiting (HTTP 429).' });
+    expect(describeFailure('boom')).toEqual({ type: null, message: 'boom' });
+  });
+});

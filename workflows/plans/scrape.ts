@@ -1,0 +1,172 @@
+/**
+ * The nightly scrape as a plain async function over its steps: scrape each app (isolated: a failed app
+ * is recorded and the others go on), combine the run's snapshots into one scrape artifact when there are
+ * several, and optionally run the pipeline on it. The Temporal workflow passes child workflows and
+ * activity proxies; `ulasan scrape` passes the local activities with the same retry policy.
+ * No Temporal and no Node here.
+ */
+import type { StageOutcome } from '../../activities/context';
+import type { ReviewSort } from '../../activities/scrape/play-client';
+import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
+import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { PipelinePlan, PipelineResult } from './pipeline';
+import { PROFILES, type ActivityProfile } from './profiles';
+
+export interface NightlyScrapePlan {
+  /** Package names, each scraped once per run (repeats are ignored). */
+  apps: string[];
+  /** Review language, e.g. `id`. */
+  lang: string;
+  /** Store country, e.g. `id`. */
+  country: string;
+  sort: ReviewSort;
+  /** New reviews per app at most. @default undefined (no limit) */
+  max?: number;
+  /** Only reviews with this many stars. @default undefined (all) */
+  filterScore?: 1 | 2 | 3 | 4 | 5;
+  /** Sort newest only: stop at reviews dated at or before this ISO date. @default undefined */
+  since?: string;
+  /** Send requests here instead of Google Play (tests, proxies). @default ULASAN_PLAY_BASE_URL on the worker */
+  playBaseUrl?: string;
+  /** Requests per second, shared by the apps scraped in one process. @default undefined (no throttle) */
+  throttle?: number;
+  /** Read from the top, ignoring the incremental stop (backfill). @default false */
+  full?: boolean;
+  /** Apps scraped at once. @default 4 */
+  concurrency?: number;
+  /** Runs this pipeline afterwards on the run's scrape (the plan's source becomes the scrape). @default undefined */
+  runPipeline?: Omit<PipelinePlan, 'source'>;
+}
+
+/** The activities the plan calls (the worker registers them; `ulasan scrape` calls them in-process). */
+export interface ScrapeActivities {
+  scrapeApp(input: ScrapeAppInput): Promise<ScrapeAppOutput>;
+  combineScrapes(input: CombineScrapesInput): Promise<StageOutcome>;
+}
+
+/** How the plan reaches each step: child workflows on Temporal, direct calls locally. */
+export interface NightlyScrapeSteps extends ScrapeActivities {
+  runPipeline(plan: PipelinePlan): Promise<PipelineResult>;
+}
+
+/** A failure as the run records it: the failure type when known, and the innermost message. */
+export interface FailureSummary {
+  type: string | null;
+  message: string;
+}
+
+export type AppOutcome =
+  | { appId: string; status: 'ok'; key: string; changed: boolean; rows: number; window: ScrapeWindow }
+  | { appId: string; status: 'failed'; error: FailureSummary };
+
+export interface NightlyScrapeResult {
+  /** The run's scrape: the app's snapshot for one app, a combined artifact for several; null if all failed. */
+  key: string | null;
+  apps: AppOutcome[];
+  failed: number;
+  pipeline?: { status: 'ok'; result: PipelineResult } | { status: 'failed'; error: FailureSummary };
+}
+
+/**
+ * The scrape activity's profile: the `io` retry policy, with room for a long scrape (every retry
+ * resumes from the heartbeat checkpoint) and a heartbeat timeout so a dead worker is noticed in minutes.
+ */
+export const SCRAPE_ACTIVITY_PROFILE: ActivityProfile = {
+  ...PROFILES.io,
+  startToCloseTimeout: 4 * 60 * 60_000,
+  heartbeatTimeout: 2 * 60_000,
+};
+
+/** Which profile each scrape activity runs under. */
+export const SCRAPE_PROFILES: Record<keyof ScrapeActivities, ActivityProfile> = {
+  scrapeApp: SCRAPE_ACTIVITY_PROFILE,
+  combineScrapes: PROFILES.io,
+};
+
+export const DEFAULT_SCRAPE_CONCURRENCY = 4;
+
+/** What is wrong with a plan, one message per problem (empty when it is fine). */
+export function validateNightlyPlan(plan: NightlyScrapePlan): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(plan.apps) || plan.apps.length === 0) problems.push('apps: give at least one app id (--app com.example.app).');
+  if (!['newest', 'helpfulness', 'rating'].includes(plan.sort)) problems.push(`sort: newest, helpfulness or rating, got ${JSON.stringify(plan.sort)}.`);
+  if (plan.max !== undefined && !(Number.isInteger(plan.max) && plan.max > 0)) problems.push(`max: a positive integer, got ${plan.max}.`);
+  if (plan.concurrency !== undefined && !(Number.isInteger(plan.concurrency) && plan.concurrency > 0)) {
+    problems.push(`concurrency: a positive integer, got ${plan.concurrency}.`);
+  }
+  return problems;
+}
+
+/** One scrape input per distinct app, in the order given. */
+export function scrapeInputs(plan: NightlyScrapePlan): ScrapeAppInput[] {
+  return [...new Set(plan.apps)].map((appId) => ({
+    appId,
+    lang: plan.lang,
+    country: plan.country,
+    sort: plan.sort,
+    ...(plan.max !== undefined ? { maxReviews: plan.max } : {}),
+    ...(plan.filterScore !== undefined ? { filterScore: plan.filterScore } : {}),
+    ...(plan.since !== undefined ? { since: plan.since } : {}),
+    ...(plan.playBaseUrl !== undefined ? { playBaseUrl: plan.playBaseUrl } : {}),
+    ...(plan.throttle !== undefined ? { throttle: plan.throttle } : {}),
+    ...(plan.full ? { full: true } : {}),
+  }));
+}
+
+/**
+ * The type and innermost message of a failure. Temporal wraps an activity's ApplicationFailure in an
+ * ActivityFailure inside a ChildWorkflowFailure; the first `type` on the cause chain is ours.
+ */
+export function describeFailure(error: unknown): FailureSummary {
+  let type: string | null = null;
+  let message = String(error);
+  for (let current: unknown = error, depth = 0; current && depth < 8; depth++) {
+    const node = current as { type?: unknown; message?: unknown; cause?: unknown };
+    if (type === null && typeof node.type === 'string') type = node.type;
+    if (typeof node.message === 'string' && node.message !== '') message = node.message;
+    current = node.cause;
+  }
+  return { type, message };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+async function scrapeOne(steps: NightlyScrapeSteps, input: ScrapeAppInput): Promise<AppOutcome> {
+  try {
+    const out = await steps.scrapeApp(input);
+    return { appId: input.appId, status: 'ok', key: out.ref.key, changed: out.changed, rows: out.rows, window: out.window };
+  } catch (error) {
+    return { appId: input.appId, status: 'failed', error: describeFailure(error) };
+  }
+}
+
+/** Scrapes every app, combines what succeeded, and runs the pipeline on it when asked. */
+export async function runNightlyScrape(steps: NightlyScrapeSteps, plan: NightlyScrapePlan): Promise<NightlyScrapeResult> {
+  const inputs = scrapeInputs(plan);
+  const apps = await mapLimited(inputs, plan.concurrency ?? DEFAULT_SCRAPE_CONCURRENCY, (input) => scrapeOne(steps, input));
+  const ok = apps.filter((app): app is Extract<AppOutcome, { status: 'ok' }> => app.status === 'ok');
+  const failed = apps.length - ok.length;
+  let key: string | null = null;
+  if (ok.length === 1) key = (ok[0] as { key: string }).key;
+  if (ok.length > 1) key = (await steps.combineScrapes({ apps: ok.map(({ appId, key }) => ({ appId, key })) })).ref.key;
+  const result: NightlyScrapeResult = { key, apps, failed };
+  if (!plan.runPipeline || key === null) return result;
+  try {
+    const pipeline = await steps.runPipeline({ ...plan.runPipeline, source: { kind: 'scrape', key } });
+    return { ...result, pipeline: { status: 'ok', result: pipeline } };
+  } catch (error) {
+    return { ...result, pipeline: { status: 'failed', error: describeFailure(error) } };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Scraping on Temporal: `scrapeAppWorkflow` runs the scrape activity for one app (retries resume from its
+ * heartbeat checkpoint); `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with
+ * one child per app (id `<parent id>/<appId>`, so a retried parent never starts a duplicate) and, when
+ * asked, the pipeline as a child afterwards.
+ */
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape';
+import { pipelineWorkflow } from './pipeline';
+import {
+  SCRAPE_PROFILES,
+  runNightlyScrape,
+  validateNightlyPlan,
+  type NightlyScrapePlan,
+  type NightlyScrapeResult,
+  type ScrapeActivities,
+} from './plans/scrape';
+
+const { scrapeApp } = proxyActivities<ScrapeActivities>(SCRAPE_PROFILES.scrapeApp);
+const { combineScrapes } = proxyActivities<ScrapeActivities>(SCRAPE_PROFILES.combineScrapes);
+
+export async function scrapeAppWorkflow(input: ScrapeAppInput): Promise<ScrapeAppOutput> {
+  return scrapeApp(input);
+}
+
+export async function nightlyScrapeWorkflow(plan: NightlyScrapePlan): Promise<NightlyScrapeResult> {
+  const problems = validateNightlyPlan(plan);
+  if (problems.length > 0) throw ApplicationFailure.nonRetryable(`Invalid nightly scrape plan: ${problems.join(' ')}`, 'BadInput');
+  const parentId = workflowInfo().workflowId;
+  const result = await runNightlyScrape(
+    {
+      scrapeApp: (input) => executeChild(scrapeAppWorkflow, { workflowId: `${parentId}/${input.appId}`, args: [input] }),
+      combineScrapes,
+      runPipeline: (pipeline) => executeChild(pipelineWorkflow, { workflowId: `${parentId}/pipeline`, args: [pipeline] }),
+    },
+    plan,
+  );
+  // Some apps failing is recorded in the result; all of them failing is a failed night, visibly.
+  if (result.failed > 0 && result.failed === result.apps.length) {
+    const errors = result.apps.flatMap((app) => (app.status === 'failed' ? [{ appId: app.appId, ...app.error }] : []));
+    const why = errors.map((e) => `${e.appId}: ${e.message}`).join('; ');
+    // The first app's failure type (one of the shared types), so callers can tell rate limits from bad ids.
+    throw ApplicationFailure.nonRetryable(`Every app failed to scrape: ${why}`, errors[0]?.type ?? 'Internal', result);
+  }
+  return result;
+}
