@@ -162,6 +162,8 @@ export function parseCheckpoint(details: unknown, input: ScrapeAppInput): Scrape
 }
 
 const LOG_FILE = 'pages.ndjson';
+/** Heartbeat interval while merging, well inside the scrape profile's heartbeat timeout (2 min). */
+const MERGE_HEARTBEAT_MS = 20_000;
 
 /**
  * Prepares the run's work dir and page log: fresh for a new run; for a resumed one, the log cut to the
@@ -350,7 +352,11 @@ export function createScrapeActivity(deps: ActivityDeps, options: ScrapeActivity
     // same app may have committed meanwhile, and its reviews must survive.
     const latest = await latestSnapshot(deps.store, input);
     const pages = run.log.bytes > 0 ? [join(run.dir, LOG_FILE)] : [];
-    const committed = await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window });
+    // Merging a large snapshot can outlast the heartbeat timeout: keep telling Temporal we are alive.
+    const keepAlive = setInterval(() => deps.heartbeat(done), MERGE_HEARTBEAT_MS);
+    const committed = await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window }).finally(() =>
+      clearInterval(keepAlive),
+    );
     await removeRunDir(run.dir);
     return {
       appId: input.appId,
