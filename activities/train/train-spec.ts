@@ -3,119 +3,29 @@
  * `model:` and `train:` sections with these before any work starts, and a cache-hit run never pays
  * for loading tfjs (about 2 s here).
  *
- * The neural schemas mirror `ModelSpecSchema` of models.ts field for field (same names, bounds and
- * defaults); train-spec.test.ts parses the same inputs with both and fails when they drift apart.
- * The train stage still parses the neural spec with models.ts' own `parseModelSpec` before building.
- * The fit options mirror `FitOptionsSchema` of fit.ts the same way.
+ * The neural fields are model-spec.ts' schemas themselves (the builders' own, tfjs-free). The fit
+ * options mirror `FitOptionsSchema` of fit.ts field for field; train-spec.test.ts fails when they drift.
  */
 import { z } from 'zod';
 import type { BaselineKind } from './baselines';
+import { BiLstmSpecSchema, CnnBiLstmSpecSchema, CnnSmallSpecSchema, CnnSpecSchema, GruSpecSchema, LstmSpecSchema } from './model-spec';
 import type { TrainModelInput, TrainParams } from './train';
 
-const rate = z.number().min(0).lt(1);
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
-const convPadding = z.enum(['valid', 'same']);
 
-const L2Schema = z
-  .object({
-    /** @default 0 */
-    embedding: z.number().nonnegative().default(0),
-    /** @default 0 */
-    conv: z.number().nonnegative().default(0),
-    /** Input and recurrent kernels of LSTM/GRU layers. @default 0 */
-    recurrent: z.number().nonnegative().default(0),
-    /** Hidden and output Dense kernels. @default 0 */
-    dense: z.number().nonnegative().default(0),
-  })
-  .default({ embedding: 0, conv: 0, recurrent: 0, dense: 0 });
+/** A model schema's fields without its `arch` tag. */
+const fieldsOf = <S extends z.ZodObject>(schema: S) => schema.omit({ arch: true } as never).shape as Omit<S['shape'], 'arch'>;
 
-const common = {
-  /** Train the embedding matrix (false freezes it, e.g. pretrained Word2Vec). @default true */
-  embeddingTrainable: z.boolean().default(true),
-  /** L2 factors per layer kind. @default all 0 */
-  l2: L2Schema,
-  /** The fused recurrent kernels; false builds stock tfjs layers (much slower on wasm). @default true */
-  fused: z.boolean().default(true),
-};
-
-const rnnFields = {
-  /** @default 100 */
-  embeddingDim: positiveInt.default(100),
-  /** @default 64 */
-  units: positiveInt.default(64),
-  /** @default 64 */
-  denseUnits: nonNegativeInt.default(64),
-  /** @default 0.5 */
-  dropout: rate.default(0.5),
-  ...common,
-};
-
-/** Field shapes per neural architecture (models.ts' builders). */
+/** Field shapes per neural architecture: exactly model-spec.ts' schemas (the builders' own). */
 const NEURAL_FIELDS = {
-  cnn: {
-    /** @default 100 */
-    embeddingDim: positiveInt.default(100),
-    /** One Conv1D (relu) per entry. @default [64, 128] */
-    filters: z.array(positiveInt).min(1).default([64, 128]),
-    /** @default 3 */
-    kernelSize: positiveInt.default(3),
-    /** @default 'same' */
-    padding: convPadding.default('same'),
-    /** 'max': MaxPool(2) + Dropout after every conv, then Flatten; 'global-max': one GlobalMaxPool. @default 'max' */
-    pooling: z.enum(['max', 'global-max']).default('max'),
-    /** @default 64 */
-    denseUnits: nonNegativeInt.default(64),
-    /** @default 0.5 */
-    dropout: rate.default(0.5),
-    ...common,
-  },
-  lstm: rnnFields,
-  gru: rnnFields,
-  bilstm: {
-    /** @default 128 */
-    embeddingDim: positiveInt.default(128),
-    /** Units per direction. @default 32 */
-    units: positiveInt.default(32),
-    /** Keep every step's output (then Flatten) rather than the final states. @default true */
-    returnSequences: z.boolean().default(true),
-    /** @default 0 */
-    denseUnits: nonNegativeInt.default(0),
-    /** @default 0.35 */
-    dropout: rate.default(0.35),
-    ...common,
-  },
-  'cnn-bilstm': {
-    /** @default 100 */
-    embeddingDim: positiveInt.default(100),
-    /** @default 64 */
-    filters: positiveInt.default(64),
-    /** @default 3 */
-    kernelSize: positiveInt.default(3),
-    /** @default 'same' */
-    padding: convPadding.default('same'),
-    /** Units per direction. @default 64 */
-    units: positiveInt.default(64),
-    /** @default true */
-    returnSequences: z.boolean().default(true),
-    /** @default 64 */
-    denseUnits: nonNegativeInt.default(64),
-    /** @default 0.5 */
-    dropout: rate.default(0.5),
-    ...common,
-  },
-  'cnn-small': {
-    /** @default 32 */
-    embeddingDim: positiveInt.default(32),
-    /** @default 64 */
-    filters: positiveInt.default(64),
-    /** @default 5 */
-    kernelSize: positiveInt.default(5),
-    /** @default 0.3 */
-    dropout: rate.default(0.3),
-    ...common,
-  },
-} as const;
+  cnn: fieldsOf(CnnSpecSchema),
+  lstm: fieldsOf(LstmSpecSchema),
+  gru: fieldsOf(GruSpecSchema),
+  bilstm: fieldsOf(BiLstmSpecSchema),
+  'cnn-bilstm': fieldsOf(CnnBiLstmSpecSchema),
+  'cnn-small': fieldsOf(CnnSmallSpecSchema),
+};
 
 const alpha = {
   /** Additive (Laplace/Lidstone) smoothing. @default 1 */
