@@ -21,7 +21,12 @@ import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import { badInput } from '../errors';
 import { loggedReviewIds, PageLog } from './page-log';
-import { resolvePlayBaseUrl, scrapeReviews, type ReviewSort, type StopReason } from './play-client';
+import type { ReviewSort, StopReason } from './play-client';
+
+// google-play-scraper (and got) take about a second to load: only a scrape loads them, never a pipeline run.
+let playClient: typeof import('./play-client') | undefined;
+const loadPlayClient = async () => (playClient ??= await import('./play-client'));
+const client = () => playClient!;
 import type { RateLimiter } from './rate-limiter';
 import {
   SCRAPE_STAGE,
@@ -209,7 +214,7 @@ async function scrapeRemaining(ctx: RunContext, start: ScrapeCheckpoint): Promis
   const remaining = input.maxReviews === undefined || input.maxReviews === null ? Infinity : input.maxReviews - start.stored;
   if (remaining <= 0) return finish(start, 'max', false);
   let cp = start;
-  const result = await scrapeReviews(
+  const result = await client().scrapeReviews(
     {
       appId: input.appId,
       lang: input.lang,
@@ -255,7 +260,7 @@ async function scrapeRemaining(ctx: RunContext, start: ScrapeCheckpoint): Promis
 
 function windowOf(input: ScrapeAppInput, cp: ScrapeCheckpoint): ScrapeWindow {
   const finished = cp.finished as NonNullable<ScrapeCheckpoint['finished']>;
-  const baseUrl = resolvePlayBaseUrl(input.playBaseUrl);
+  const baseUrl = client().resolvePlayBaseUrl(input.playBaseUrl);
   return {
     runId: cp.runId,
     appId: input.appId,
@@ -343,7 +348,7 @@ export function createScrapeActivity(deps: ActivityDeps, options: ScrapeActivity
   return async function scrapeApp(input: ScrapeAppInput): Promise<ScrapeAppOutput> {
     const started = performance.now();
     validate(input);
-    resolvePlayBaseUrl(input.playBaseUrl); // a bad URL fails before anything is written
+    (await loadPlayClient()).resolvePlayBaseUrl(input.playBaseUrl); // a bad URL fails before anything is written
     const run = await beginRun(deps, options, input);
     const done = await scrapeWindow(deps, options, input, run);
     await run.log.close();
