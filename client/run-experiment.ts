@@ -2,7 +2,7 @@
 import { ArtifactStore } from '../data/store/artifact-store';
 import { loadExperiment } from './experiment';
 import { runGridLocal, runLocal } from './local-runner';
-import { progressTracker, readProgress } from './progress';
+import { formatProgress, progressTracker, readProgress } from './progress';
 import { newRunId, recordRun, type RunSummary } from './run-record';
 
 export interface RunOptions {
@@ -37,7 +37,6 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
 export async function runStatus(runId: string): Promise<string> {
   const store = new ArtifactStore();
   const record = readProgress(store.root, runId);
-  const { formatProgress } = await import('./progress');
   if (record?.runner === 'local' || (!record && !process.env.TEMPORAL_ADDRESS)) {
     if (!record) return `No progress recorded for ${runId} under ${store.root}/runs.`;
     return `${formatProgress(record, record.etaSeconds)} (updated ${record.updatedAt})`;

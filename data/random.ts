@@ -1,6 +1,6 @@
 /**
  * Seeded pseudo-random numbers for everything random in the pipeline (splits, samplers, weight
- * init, shuffling, synthetic data). `Math.random` is never used: lineage verification needs every
+ * init, shuffling, synthetic data). JavaScript's unseeded global generator is never used: lineage verification needs every
  * artifact to be re-derivable byte for byte from its recorded seed.
  */
 

@@ -58,6 +58,11 @@ export interface AnnotateStageParams extends Required<AnnotateParams> {
 
 /** The file every later stage reads the class names from. */
 export const LABELS_FILE = 'labels.json';
+
+/** Class names, in label-index order, of an artifact that carries `labels.json` (given its path). */
+export async function readClassNames(labelsPath: string): Promise<string[]> {
+  return (JSON.parse(await readFile(labelsPath, 'utf8')) as { classes: string[] }).classes;
+}
 /** Label statistics of every table the stage wrote. */
 export const LABEL_STATS_FILE = 'label-stats.json';
 export const DROPPED_FILE = 'dropped.parquet';

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../../data/canonical';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { Rng } from '../../data/random';
 import type { ComputeContext, ComputeResult } from '../../data/store/stage';
 import { badInput } from '../errors';
@@ -76,7 +77,7 @@ export function msPerThousand(ms: number, rows: number): number {
 export async function scoreEvaluateStage({ params, inputs, outDir }: ComputeContext<EvaluateParams>): Promise<ComputeResult> {
   const features = inputs.features!;
   const data = await readPartition(features.file(partitionFile(params.partition)));
-  const classes = (JSON.parse(await readFile(features.file('labels.json'), 'utf8')) as { classes: string[] }).classes;
+  const classes = await readClassNames(features.file(LABELS_FILE));
   const { yPred, inferenceMs } = await predictPartition(inputs.model!.dir, data, inputs.model!.key);
   const metrics = classificationMetrics(data.labels, yPred, classes);
   const seed = params.seed ?? DEFAULT_BOOTSTRAP_SEED;

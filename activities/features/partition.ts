@@ -13,7 +13,7 @@ import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
 import { UlasanError } from '../errors';
 import { takeRows } from '../resample/matrix';
 import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, type ArrowMetadata } from './arrow-io';
-import { shareOfCopies, tokenMatrixFromIPC, tokenMatrixToIPC, type TokenMatrix } from './token-matrix';
+import { shareOfCopies, takeTokenRows, tokenMatrixFromIPC, tokenMatrixToIPC, type TokenMatrix } from './token-matrix';
 
 export type FeatureLayout = 'token-ids' | 'dense' | 'csr';
 
@@ -96,12 +96,7 @@ export function takePartitionRows(partition: FeaturePartition, rows: readonly nu
   const labels = Int32Array.from(rows, (row) => partition.labels[row]!);
   const sourceRows = Int32Array.from(rows, (row) => partition.sourceRows[row]!);
   const info = { labels, sourceRows, rows: rows.length };
-  if (partition.layout === 'token-ids') {
-    const { seqLen } = partition.matrix;
-    const ids = new Int32Array(rows.length * seqLen);
-    rows.forEach((row, i) => ids.set(partition.matrix.ids.subarray(row * seqLen, (row + 1) * seqLen), i * seqLen));
-    return { layout: 'token-ids', matrix: { ids, labels, sourceRows, rows: rows.length, seqLen }, ...info };
-  }
+  if (partition.layout === 'token-ids') return { layout: 'token-ids', matrix: takeTokenRows(partition.matrix, rows), ...info };
   const x = takeRows(partition.x, Int32Array.from(rows));
   return partition.layout === 'dense'
     ? { layout: 'dense', x: x as DenseMatrix, metadata: partition.metadata, ...info }

@@ -86,3 +86,11 @@ export function shareOfCopies(train: TokenMatrix, test: TokenMatrix): number {
   for (let row = 0; row < test.rows; row++) if (seen.has(rowKey(test, row))) copies++;
   return copies / test.rows;
 }
+
+/** The given rows of a token matrix, in the given order (a copy). */
+export function takeTokenRows(m: TokenMatrix, rows: readonly number[]): TokenMatrix {
+  const ids = new Int32Array(rows.length * m.seqLen);
+  rows.forEach((row, i) => ids.set(m.ids.subarray(row * m.seqLen, (row + 1) * m.seqLen), i * m.seqLen));
+  const pick = (column: Int32Array) => Int32Array.from(rows, (row) => column[row]!);
+  return { ids, labels: pick(m.labels), sourceRows: pick(m.sourceRows), rows: rows.length, seqLen: m.seqLen };
+}

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { collectLineage } from '../../data/store/lineage';
 import type { Manifest } from '../../data/store/types';
@@ -106,7 +107,7 @@ async function tableFile(manifest: Manifest): Promise<string> {
 
 async function readClasses(store: ArtifactStore, key: string): Promise<string[] | undefined> {
   try {
-    return (JSON.parse(await readFile(store.path(key, 'labels.json'), 'utf8')) as { classes: string[] }).classes;
+    return await readClassNames(store.path(key, LABELS_FILE));
   } catch {
     return undefined;
   }

@@ -5,7 +5,6 @@
  * follows the features' layout: token ids (only random over/under unless `allowOnTokenIds`), document
  * vectors (dense) or TF-IDF (CSR, never densified).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
 import { runStage, type StageDefinition } from '../../data/store/stage';
@@ -16,7 +15,7 @@ import { UlasanError } from '../errors';
 import { partitionFile } from '../features/features';
 import type { FeaturePartition } from '../features/partition';
 import type { TokenMatrix } from '../features/token-matrix';
-import { LABELS_FILE } from '../annotate/annotate';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { SplitName } from '../split/stratified';
 import type { FeatureSpace } from './feature-space';
 import { isCsr, type DenseMatrix } from './matrix';
@@ -114,7 +113,7 @@ export const resampleStage: StageDefinition<ResampleParams> = {
     // apache-arrow loads only here, on a cache miss.
     const { readPartition, writePartition } = await import('../features/partition');
     const train = await readPartition(features.file(partitionFile('train')));
-    const classes = (JSON.parse(await readFile(features.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+    const classes = await readClassNames(features.file(LABELS_FILE));
     const { partition, result } = resamplePartition(train, classes.length, params);
     await writePartition(join(outDir, RESAMPLED_FILE), partition);
     const steps = params.sampler.method === 'chain' ? params.sampler.steps : [params.sampler];

@@ -124,16 +124,7 @@ const ChainSpec = z
   .strict();
 
 /** A sampler spec, discriminated by `method`. */
-export const SamplerSpecSchema = z.discriminatedUnion('method', [
-  NoneSpec,
-  RandomOverSpec,
-  RandomUnderSpec,
-  SmoteSpec,
-  BorderlineSmoteSpec,
-  AdasynSpec,
-  SmoteNcSpec,
-  ChainSpec,
-]);
+export const SamplerSpecSchema = z.discriminatedUnion('method', [...SingleSamplerSpecSchema.options, ChainSpec]);
 
 /** A parsed spec (defaults filled in). */
 export type SamplerSpec = z.output<typeof SamplerSpecSchema>;

@@ -4,16 +4,16 @@
  * held back. Both stages write features-shaped artifacts (train/val/test partitions, vocab, labels), so
  * the ordinary train and evaluate stages run on them unchanged.
  */
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
-import { LABELS_FILE } from '../annotate/annotate';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
 import { classificationMetrics } from '../evaluate/metrics';
 import { partitionFile, VOCAB_FILE } from '../features/features';
-import { readTokenMatrix, writeTokenMatrix, type TokenMatrix } from '../features/token-matrix';
+import { readTokenMatrix, takeTokenRows, writeTokenMatrix, type TokenMatrix } from '../features/token-matrix';
 import type { SplitName } from '../split/stratified';
 
 export const UNLABELLED_FILE = 'unlabelled.arrow';
@@ -25,15 +25,13 @@ export interface LabelFractionParams {
   seed: number;
 }
 
-function takeRows(m: TokenMatrix, rows: number[]): TokenMatrix {
-  const ids = new Int32Array(rows.length * m.seqLen);
-  rows.forEach((row, i) => ids.set(m.ids.subarray(row * m.seqLen, (row + 1) * m.seqLen), i * m.seqLen));
-  const pick = (a: Int32Array) => Int32Array.from(rows, (row) => a[row]!);
-  return { ids, labels: pick(m.labels), sourceRows: pick(m.sourceRows), rows: rows.length, seqLen: m.seqLen };
-}
-
 function concat(a: TokenMatrix, b: TokenMatrix): TokenMatrix {
-  const join2 = (x: Int32Array, y: Int32Array) => Int32Array.from([...x, ...y]);
+  const join2 = (x: Int32Array, y: Int32Array) => {
+    const out = new Int32Array(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
   return { ids: join2(a.ids, b.ids), labels: join2(a.labels, b.labels), sourceRows: join2(a.sourceRows, b.sourceRows), rows: a.rows + b.rows, seqLen: a.seqLen };
 }
 
@@ -63,9 +61,9 @@ export const labelFractionStage: StageDefinition<LabelFractionParams> = {
     }
     keep.sort((a, b) => a - b);
     hide.sort((a, b) => a - b);
-    await writeTokenMatrix(join(outDir, partitionFile('train')), takeRows(train, keep));
+    await writeTokenMatrix(join(outDir, partitionFile('train')), takeTokenRows(train, keep));
     // The held-back rows keep their true labels in the file: only the pseudo-label stage's scoring reads them.
-    await writeTokenMatrix(join(outDir, UNLABELLED_FILE), takeRows(train, hide));
+    await writeTokenMatrix(join(outDir, UNLABELLED_FILE), takeTokenRows(train, hide));
     await copyFeatureFiles(features, outDir, ['train']);
     return { rowCounts: { labelled: keep.length, unlabelled: hide.length }, summary: { fraction: params.fraction } };
   },
@@ -81,7 +79,7 @@ export const pseudoLabelStage: StageDefinition<Record<string, never>> = {
     const unlabelled = await readTokenMatrix(fraction.file(UNLABELLED_FILE));
     const { predictTokenMatrix } = await import('./predict');
     const pseudo = await predictTokenMatrix(inputs.model!.dir, unlabelled);
-    const classes = (JSON.parse(await readFile(fraction.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+    const classes = await readClassNames(fraction.file(LABELS_FILE));
     const metrics = classificationMetrics(unlabelled.labels, pseudo, classes);
     const labelling = { n: unlabelled.rows, labellingAccuracy: metrics.accuracy, macroF1: metrics.macro.f1, confusionMatrix: metrics.confusionMatrix, classes };
     await writeFile(join(outDir, LABELLING_FILE), JSON.stringify(labelling, null, 2) + '\n');

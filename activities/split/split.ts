@@ -6,14 +6,14 @@
  * Rows a strategy leaves out go to `dropped.parquet` with the reason. Everything fitted later
  * (vocabulary, samplers, models) reads only the train rows.
  */
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, listParam, parquet, queryRows, withConnection } from '../../data/duckdb';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, type StageInputArtifact, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
-import { LABELS_FILE } from '../annotate/annotate';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { describeWindow, type DateWindow } from '../annotate/windows';
 import type { ActivityDeps } from '../context';
 import { badInput } from '../errors';
@@ -306,7 +306,7 @@ export const splitStage: StageDefinition<SplitStageParams> = {
   inputNames: ['table'],
   async compute({ params, inputs, outDir, store }) {
     const table = inputs.table!;
-    const classes = (JSON.parse(await readFile(table.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+    const classes = await readClassNames(table.file(LABELS_FILE));
     return withConnection(async (connection) => {
       const source = parquet(table.file('labelled.parquet'));
       const rows = await readLabelled(connection, table.file('labelled.parquet'));

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../data/random';
 import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../data/store/stage';
-import { LABELS_FILE } from '../annotate/annotate';
+import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { badInput, UlasanError } from '../errors';
 import { classificationMetrics } from '../evaluate/metrics';
 import { readDense } from '../features/arrow-io';
@@ -30,7 +30,7 @@ interface Partitions {
 
 export async function fitTrainStage(ctx: TrainContext, hooks: TrainHooks = {}): Promise<ComputeResult> {
   const features = ctx.inputs.features!;
-  const classes = (JSON.parse(await readFile(features.file(LABELS_FILE), 'utf8')) as { classes: string[] }).classes;
+  const classes = await readClassNames(features.file(LABELS_FILE));
   const train = await readPartition(ctx.inputs.train!.file(RESAMPLED_FILE));
   const val = await readPartition(features.file(partitionFile('val')));
   const data = { train, val, classes };

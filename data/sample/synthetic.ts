@@ -6,7 +6,7 @@
  * Play Store text is (slang, emoji, elongations, typos, URLs, mixed English, ALL CAPS, short duplicates, and
  * ratings that contradict their text), so that a pipeline finds real signal but not a trivial one.
  *
- * Everything random comes from the seeded `Rng` (never `Math.random`, never the clock): the same options always
+ * Everything random comes from the seeded `Rng` (never an unseeded generator, never the clock): the same options always
  * give the same rows, byte for byte. Each aspect of a row (rating, text, date, id, name) draws from its own forked
  * stream, so changing the date range does not change the texts, and `rows: n` is a prefix of `rows: n + k`.
  */
