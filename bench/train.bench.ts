@@ -4,8 +4,8 @@
  *
  * Samples/s of one training epoch (vocab 10,000, dim 100, length 64, 5 classes, Adam 1e-3) for ulasan's models on
  * the backend `selectTfBackend` picks (wasm here) against the same architectures in PyTorch CPU (bench/peers/train.py
- * with OPENBLAS_NUM_THREADS=1), measured in the same run. Each side trains `runs` fresh models for one epoch and keeps
- * its fastest. PyTorch runs at each of `--threads` (default 1 and 2) and its best is the peer figure: 2 threads is
+ * with OPENBLAS_NUM_THREADS=1 and malloc tuned, see PEER_ENV), measured in the same run. Each side trains `runs`
+ * fresh models for one epoch and keeps its fastest. PyTorch runs at each of `--threads` (default 1 and 2) and its best is the peer figure: 2 threads is
  * its best on a quiet 2-core machine, but when other processes load the cores its OpenMP threads stall and 1 thread
  * wins by far. Returns the geometric mean over architectures of ulasan ÷ PyTorch at the first batch size; the other
  * batch sizes are printed alongside, and so are samples per CPU-second of both sides (a figure that other load on
@@ -123,7 +123,7 @@ function peerThroughput(peer: string, batchSize: number, args: Args): Throughput
   for (const threads of args.threads) {
     const cli = [script, peer, '--threads', String(threads), '--runs', String(args.runs), '--n', String(args.n)];
     const result = spawnSync('/usr/bin/python3', [...cli, '--batch', String(batchSize)], {
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      env: { ...process.env, ...PEER_ENV },
       encoding: 'utf8',
       timeout: 600_000,
     });
@@ -136,6 +136,17 @@ function peerThroughput(peer: string, batchSize: number, args: Args): Throughput
   if (best === undefined) throw new Error('no peer thread count given (--threads)');
   return best;
 }
+
+/**
+ * PyTorch at its best: one OpenBLAS thread (torch's own threads do the parallel work), and glibc malloc told to keep
+ * freed memory. Without the malloc settings every step's 4 MB embedding gradient and Adam temporaries go back to the
+ * kernel and fault in again, and one CNN epoch takes anywhere from 0.4 s to 5.9 s on the same machine.
+ */
+const PEER_ENV = {
+  OPENBLAS_NUM_THREADS: '1',
+  MALLOC_MMAP_THRESHOLD_: String(1 << 30),
+  MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+};
 
 function geometricMean(values: number[]): number {
   return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);

@@ -10,8 +10,9 @@
  * negatives come from an alias table over the same unigram^0.75 distribution (one lookup instead of
  * gensim's binary search of `cum_table`, whose mispredicted branches cost more than the dot products).
  *
- * The functions here are self-contained (no imports, no closures, no nested functions): the
+ * The functions here are self-contained (no imports, nothing from module scope but each other): the
  * multi-threaded mode ships their source text to worker threads with `Function.prototype.toString`.
+ * The single-thread mode swaps the sentence step for the SIMD one in word2vec.wat (`SentenceTrainer`).
  */
 
 /** Everything one kernel run needs; typed arrays may live on a SharedArrayBuffer (hogwild threads). */
@@ -55,6 +56,12 @@ export interface KernelOutput {
   rawWords: number;
 }
 
+/** Trains one subsampled sentence, written by the caller into `sen[0..n)`; returns the generator state. */
+export interface SentenceTrainer {
+  sen: Int32Array;
+  train(n: number, alpha: number, rnd: number): number;
+}
+
 export const MAX_EXP = 6;
 export const EXP_TABLE_SIZE = 1000;
 
@@ -68,8 +75,11 @@ export function makeExpTable(): Float32Array {
   return table;
 }
 
-/** Trains `epochs` passes over sentences `[firstSentence, endSentence)`, updating syn0 and syn1neg in place. */
-export function runWord2VecKernel(k: KernelInput): KernelOutput {
+/**
+ * Trains `epochs` passes over sentences `[firstSentence, endSentence)`, updating syn0 and syn1neg in place, with the
+ * JavaScript sentence step unless `trainer` brings another (which then owns the vectors it updates).
+ */
+export function runWord2VecKernel(k: KernelInput, trainer?: SentenceTrainer): KernelOutput {
   const corpus = k.corpus;
   const starts = k.starts;
   const rawLengths = k.rawLengths;
@@ -83,9 +93,17 @@ export function runWord2VecKernel(k: KernelInput): KernelOutput {
     if (len > maxLen) maxLen = len;
     rawPerEpoch += rawLengths[s] as number;
   }
-  const sen = new Int32Array(maxLen);
   const neu1 = new Float32Array(k.dim);
   const work = new Float32Array(k.dim);
+  const jsSen = new Int32Array(trainer ? 0 : maxLen);
+  const step = trainer ?? {
+    sen: jsSen,
+    train: (n: number, alpha: number, rnd: number) =>
+      k.skipGram
+        ? skipGramSentence(k, jsSen, n, alpha, rnd, work)
+        : cbowSentence(k, jsSen, n, alpha, rnd, neu1, work),
+  };
+  const sen = step.sen;
   let rnd = k.seed | 0 || 1;
   let alpha = k.alpha;
   let effectiveWords = 0;
@@ -117,9 +135,7 @@ export function runWord2VecKernel(k: KernelInput): KernelOutput {
         sen[n++] = w;
       }
       effectiveWords += n;
-      rnd = k.skipGram
-        ? skipGramSentence(k, sen, n, alpha, rnd, work)
-        : cbowSentence(k, sen, n, alpha, rnd, neu1, work);
+      rnd = step.train(n, alpha, rnd);
     }
     rawWords += pushed;
   }

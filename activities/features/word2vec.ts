@@ -12,7 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { badInput, notFound } from '../errors';
 import { Rng } from '../../data/random';
-import { makeExpTable, runWord2VecKernel, type KernelInput } from './word2vec-kernel';
+import { makeExpTable, runWord2VecKernel, type KernelInput, type KernelOutput } from './word2vec-kernel';
+import { createWasmTrainer } from './word2vec-wasm';
 import { runKernelThreads } from './word2vec-threads';
 
 export interface Word2VecOptions {
@@ -110,18 +111,46 @@ export async function trainWord2Vec(
 ): Promise<Word2VecModel> {
   const opts = resolveOptions(options);
   const t0 = performance.now();
+  const shared = opts.threads > 1;
+  const { vocab, input } = word2VecKernelInput(sentences, opts, seed, shared);
+  const t1 = performance.now();
+  const out = shared ? await runKernelThreads(input, opts.threads) : await runWord2VecSimd(input);
+  const seconds = (performance.now() - t1) / 1000;
+  return {
+    vocab: vocab.words,
+    counts: vocab.counts,
+    vectors: shared ? Float32Array.from(input.syn0) : input.syn0,
+    dim: input.dim,
+    stats: {
+      words: out.rawWords,
+      effectiveWords: out.effectiveWords,
+      seconds,
+      wordsPerSecond: seconds > 0 ? out.rawWords / seconds : 0,
+      vocabSeconds: (t1 - t0) / 1000,
+      threads: opts.threads,
+      deterministic: !shared,
+    },
+  };
+}
+
+/** The vocabulary and everything the kernels need, with vectors initialised from `seed`. */
+export function word2VecKernelInput(
+  sentences: readonly (readonly string[])[],
+  options: Word2VecOptions,
+  seed: number,
+  shared = false,
+): { vocab: Vocab; input: KernelInput } {
+  const opts = resolveOptions(options);
   const vocab = buildVocab(sentences, opts.minCount);
   const encoded = encodeCorpus(sentences, vocab.index, opts.maxSentenceLength);
   const rng = new Rng(seed);
   const dim = opts.vectorSize;
-  const shared = opts.threads > 1;
   const syn0 = allocate(vocab.words.length * dim, shared);
-  const syn1neg = allocate(vocab.words.length * dim, shared);
   initVectors(syn0, dim, rng.fork('init'));
   const negatives = aliasTable(vocab.counts, opts.nsExponent);
   const input: KernelInput = {
     syn0,
-    syn1neg,
+    syn1neg: allocate(vocab.words.length * dim, shared),
     dim,
     corpus: encoded.corpus,
     starts: encoded.starts,
@@ -143,24 +172,15 @@ export async function trainWord2Vec(
     minAlpha: opts.minAlpha,
     seed: rng.fork('train').nextUint32() | 1,
   };
-  const t1 = performance.now();
-  const out = shared ? await runKernelThreads(input, opts.threads) : runWord2VecKernel(input);
-  const seconds = (performance.now() - t1) / 1000;
-  return {
-    vocab: vocab.words,
-    counts: vocab.counts,
-    vectors: shared ? Float32Array.from(syn0) : syn0,
-    dim,
-    stats: {
-      words: out.rawWords,
-      effectiveWords: out.effectiveWords,
-      seconds,
-      wordsPerSecond: seconds > 0 ? out.rawWords / seconds : 0,
-      vocabSeconds: (t1 - t0) / 1000,
-      threads: opts.threads,
-      deterministic: !shared,
-    },
-  };
+  return { vocab, input };
+}
+
+/** Single-thread training with the SIMD sentence step (word2vec.wat); deterministic. */
+export async function runWord2VecSimd(input: KernelInput): Promise<KernelOutput> {
+  const trainer = await createWasmTrainer(input);
+  const out = runWord2VecKernel(input, trainer);
+  trainer.copyOut();
+  return out;
 }
 
 function resolveOptions(options: Word2VecOptions): ResolvedOptions {

@@ -13,10 +13,12 @@ valid, units 64, returnSequences false; all with denseUnits 64, dropout 0.5), wh
   hybrid : Conv1D(64, k3, relu) -> MaxPooling1D(2) -> Bidirectional(LSTM(64))
 Adam(1e-3), categorical cross-entropy, batch 64, 4,000 random samples, shuffled.
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/peers/train.py MODEL [--threads 2] [--runs 2] [--n 4000] [--batch 64]
+Usage: OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
+  /usr/bin/python3 bench/peers/train.py MODEL [--threads 2] [--runs 2] [--n 4000] [--batch 64]
 Prints one JSON line: {"peer": "pytorch-<ver>", "model", "threads", "batch", "n", "runs", "minSec", "samplesPerSec",
 "cpuSec"} (cpuSec: user + system CPU seconds of the fastest run, all threads).
-Best configuration measured on the 2-core machines: --threads 2 with OPENBLAS_NUM_THREADS=1.
+Best configuration measured on the 2-core machines: --threads 2 with OPENBLAS_NUM_THREADS=1; without the malloc
+settings glibc returns each step's freed buffers to the kernel and a CNN epoch varies from 0.4 s to 5.9 s.
 """
 import argparse, json, os, resource, sys, time
 
