@@ -128,7 +128,7 @@ async function start(init: WorkerInit): Promise<void> {
   try {
     await selectTfBackend(init.backend, { env: {} });
     const model = await loadModel(init.model);
-    const optimizer = createOptimizer(init.opts.optimizer, init.opts.learningRate);
+    const optimizer = await createOptimizer(init.opts.optimizer, init.opts.learningRate);
     if (init.optimizerState) await restoreOptimizer(optimizer, init.optimizerState);
     const trainer = new ShardTrainer(model, optimizer, init);
     port.on('message', (message: ToWorker) => {

@@ -286,7 +286,7 @@ class LocalRunner implements EpochRunner {
   }
 
   static async start(model: tf.LayersModel, setup: RunnerSetup): Promise<LocalRunner> {
-    const optimizer = createOptimizer(setup.opts.optimizer, setup.opts.learningRate);
+    const optimizer = await createOptimizer(setup.opts.optimizer, setup.opts.learningRate);
     try {
       if (setup.optimizerState) await restoreOptimizer(optimizer, setup.optimizerState);
       return new LocalRunner(model, optimizer, setup);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { FusedAdamOptimizer } from './fused-adam';
+import { FusedAdamOptimizer, prepareFusedAdam } from './fused-adam';
 
 function uniform(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
@@ -25,6 +25,7 @@ function run(optimizer: tf.Optimizer, prefix: string): number[][] {
 }
 
 describe.each(['cpu', 'wasm'] as const)('FusedAdamOptimizer on %s', (backend) => {
+  beforeAll(prepareFusedAdam);
   afterAll(async () => {
     await tf.setBackend('cpu');
   });

@@ -4,10 +4,13 @@
  *
  * tf.train.adam runs ~12 engine ops per variable per step, each a full pass that allocates a new buffer; on the
  * 1M-parameter embedding of the benchmark models that is ~10 ms of a ~60 ms step. The maths is tfjs's (same
- * hyperparameters, bias correction and epsilon placement), computed in float64 per element instead of float32 per op,
- * and the slots are tfjs's, so getWeights / setWeights and checkpoints work unchanged.
+ * hyperparameters, bias correction and epsilon placement), and the slots are tfjs's, so getWeights / setWeights and
+ * checkpoints work unchanged. On wasm the pass is adam.wat (float32, 4 lanes at a time, on the backend's own heap);
+ * on cpu it is a JavaScript loop in float64. The wasm pass must be assembled before the first step
+ * (`prepareFusedAdam`, which `createOptimizer` awaits), so a run never mixes the two.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadWatModule } from '../../data/wat';
 import { createArena } from './kernel-arena';
 
 export const ADAM_UPDATE = 'UlasanAdamUpdate';
@@ -82,6 +85,30 @@ function registerAdamKernel(): void {
   for (const backendName of ['cpu', 'wasm']) tf.registerKernel({ kernelName: ADAM_UPDATE, backendName, kernelFunc: adamUpdate });
 }
 
+type AdamPass = (...offsetsLengthAndHyperparameters: number[]) => void;
+
+let simdModule: WebAssembly.Module | undefined;
+/** One instance per wasm backend heap (a re-created backend brings a new memory). */
+const simdPasses = new WeakMap<WebAssembly.Memory, AdamPass>();
+
+/** Assembles adam.wat; idempotent. Needed before a FusedAdamOptimizer steps on the wasm backend. */
+export async function prepareFusedAdam(): Promise<void> {
+  simdModule ??= await loadWatModule(new URL('./adam.wat', import.meta.url));
+}
+
+/** The SIMD pass bound to the wasm backend's heap, or undefined on cpu. */
+function simdPass(backend: tf.KernelBackend): AdamPass | undefined {
+  if (!('wasm' in backend)) return undefined;
+  const { memory } = (backend as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm;
+  let pass = simdPasses.get(memory);
+  if (pass === undefined) {
+    if (simdModule === undefined) throw new Error(`${ADAM_UPDATE} on wasm: call prepareFusedAdam() before training`);
+    pass = new WebAssembly.Instance(simdModule, { tfjs: { memory } }).exports.adam as AdamPass;
+    simdPasses.set(memory, pass);
+  }
+  return pass;
+}
+
 function adamUpdate({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const named = (name: string) => {
     const info = inputs[name];
@@ -94,12 +121,21 @@ function adamUpdate({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
     const [p, m, v, g] = ['value', 'm', 'v', 'gradient'].map((name) => arena.input(named(name)));
     const [p2, m2, v2] = [arena.output(shape), arena.output(shape), arena.output(shape)];
     if (!p || !m || !v || !g || !p2 || !m2 || !v2 || g.len !== p.len) throw new Error(`${ADAM_UPDATE}: shapes differ`);
-    adamLoop(arena.heap(), [p.off, m.off, v.off, g.off, p2.off, m2.off, v2.off], p.len, attrs as unknown as AdamUpdateAttrs);
+    const offsets = [p.off, m.off, v.off, g.off, p2.off, m2.off, v2.off];
+    const hyper = attrs as unknown as AdamUpdateAttrs;
+    const pass = simdPass(backend as tf.KernelBackend);
+    if (pass === undefined) adamLoop(arena.heap(), offsets, p.len, hyper);
+    else pass(...offsets.map((floats) => floats * 4), p.len, ...simdHyperparameters(hyper));
     return arena.done();
   } catch (err) {
     arena.abort();
     throw err;
   }
+}
+
+/** beta1, beta2, step, scale, epsilon: the arguments adam.wat takes after the offsets and length. */
+function simdHyperparameters(a: AdamUpdateAttrs): number[] {
+  return [a.beta1, a.beta2, a.learningRate / a.correction1, 1 / a.correction2, a.epsilon];
 }
 
 /** Offsets hoisted into locals: V8 does not keep object fields in registers across typed-array stores. */

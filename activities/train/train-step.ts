@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, seedFromString } from '../../data/random';
 import { badInput } from '../errors';
-import { FusedAdamOptimizer } from './fused-adam';
+import { FusedAdamOptimizer, prepareFusedAdam } from './fused-adam';
 import { concatWeightData, ownBuffer } from './serialize';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';
@@ -93,9 +93,10 @@ export function regularizationLosses(model: tf.LayersModel): tf.Scalar[] {
   return model.layers.flatMap((layer) => layer.calculateLosses());
 }
 
-export function createOptimizer(name: OptimizerName, learningRate: number): Optimizer {
+export async function createOptimizer(name: OptimizerName, learningRate: number): Promise<Optimizer> {
   switch (name) {
     case 'adam':
+      await prepareFusedAdam();
       return new FusedAdamOptimizer(learningRate) as unknown as Optimizer;
     case 'adagrad':
       return tf.train.adagrad(learningRate) as unknown as Optimizer;

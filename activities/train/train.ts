@@ -72,7 +72,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
   return {
     stage: 'train',
     // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
-    version: 2,
+    // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
+    version: 3,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.
