@@ -94,6 +94,8 @@ async function loadBackend(name: TfBackendName): Promise<void> {
       await activate('wasm');
       const { registerWasmTrainingKernels } = await import('../activities/train/wasm-kernels');
       registerWasmTrainingKernels();
+      const { prepareHeapSimd } = await import('../activities/train/heap-simd');
+      await prepareHeapSimd();
       return;
     }
     case 'cpu':

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { FusedAdamOptimizer, prepareFusedAdam } from './fused-adam';
+import { FusedAdamOptimizer } from './fused-adam';
+import { prepareHeapSimd } from './heap-simd';
 
 function uniform(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
@@ -25,7 +26,7 @@ function run(optimizer: tf.Optimizer, prefix: string): number[][] {
 }
 
 describe.each(['cpu', 'wasm'] as const)('FusedAdamOptimizer on %s', (backend) => {
-  beforeAll(prepareFusedAdam);
+  beforeAll(prepareHeapSimd);
   afterAll(async () => {
     await tf.setBackend('cpu');
   });

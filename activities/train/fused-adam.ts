@@ -7,10 +7,10 @@
  * hyperparameters, bias correction and epsilon placement), and the slots are tfjs's, so getWeights / setWeights and
  * checkpoints work unchanged. On wasm the pass is adam.wat (float32, 4 lanes at a time, on the backend's own heap);
  * on cpu it is a JavaScript loop in float64. The wasm pass must be assembled before the first step
- * (`prepareFusedAdam`, which `createOptimizer` awaits), so a run never mixes the two.
+ * (`prepareHeapSimd`, which `createOptimizer` awaits), so a run never mixes the two.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadWatModule } from '../../data/wat';
+import { heapSimd, type HeapSimd } from './heap-simd';
 import { createArena } from './kernel-arena';
 
 export const ADAM_UPDATE = 'UlasanAdamUpdate';
@@ -85,28 +85,13 @@ function registerAdamKernel(): void {
   for (const backendName of ['cpu', 'wasm']) tf.registerKernel({ kernelName: ADAM_UPDATE, backendName, kernelFunc: adamUpdate });
 }
 
-type AdamPass = (...offsetsLengthAndHyperparameters: number[]) => void;
-
-let simdModule: WebAssembly.Module | undefined;
-/** One instance per wasm backend heap (a re-created backend brings a new memory). */
-const simdPasses = new WeakMap<WebAssembly.Memory, AdamPass>();
-
-/** Assembles adam.wat; idempotent. Needed before a FusedAdamOptimizer steps on the wasm backend. */
-export async function prepareFusedAdam(): Promise<void> {
-  simdModule ??= await loadWatModule(new URL('./adam.wat', import.meta.url));
-}
-
-/** The SIMD pass bound to the wasm backend's heap, or undefined on cpu. */
-function simdPass(backend: tf.KernelBackend): AdamPass | undefined {
-  if (!('wasm' in backend)) return undefined;
-  const { memory } = (backend as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm;
-  let pass = simdPasses.get(memory);
-  if (pass === undefined) {
-    if (simdModule === undefined) throw new Error(`${ADAM_UPDATE} on wasm: call prepareFusedAdam() before training`);
-    pass = new WebAssembly.Instance(simdModule, { tfjs: { memory } }).exports.adam as AdamPass;
-    simdPasses.set(memory, pass);
+/** The SIMD pass on wasm, the JavaScript loop (undefined) on cpu; never the loop on wasm, so runs do not mix. */
+function simdPass(backend: tf.KernelBackend): HeapSimd['adam'] | undefined {
+  const simd = heapSimd(backend);
+  if (simd === undefined && 'wasm' in backend) {
+    throw new Error(`${ADAM_UPDATE} on wasm: call prepareHeapSimd() before training`);
   }
-  return pass;
+  return simd?.adam;
 }
 
 function adamUpdate({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapSimd } from './heap-simd';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -154,7 +155,7 @@ class WasmArena implements Arena {
       return;
     }
     if (aliasingTranspose(rows)) {
-      transposeStreams(this.heap(), x.off, out.off, rows, cols);
+      transposeOnHeap(this.backend, x.off, out.off, rows, cols);
       return;
     }
     this.writeArgs([rows, cols, 1, 0]);
@@ -312,6 +313,14 @@ class CpuArena implements Arena {
  */
 export function aliasingTranspose(rows: number): boolean {
   return rows >= 1024 && rows % 256 === 0;
+}
+
+/** transposeStreams on the wasm heap (float offsets), by arena.wat's SIMD blocks once prepared. */
+export function transposeOnHeap(backend: BackendWasm, x: number, out: number, rows: number, cols: number): void {
+  const simd = heapSimd(backend as unknown as tf.KernelBackend);
+  const heap = () => new Float32Array((backend.wasm as unknown as WasmModule).HEAPU8.buffer);
+  if (simd === undefined) transposeStreams(heap(), x, out, rows, cols);
+  else simd.transpose(x * 4, out * 4, rows, cols);
 }
 
 /**

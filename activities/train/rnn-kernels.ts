@@ -13,6 +13,7 @@
  * tanh(x) is computed as 2·sigmoid(2x) − 1 so that one vectorised wasm Sigmoid call covers all gates of a step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapSimd, type HeapSimd } from './heap-simd';
 import { createArena, sub, type Arena, type Region } from './kernel-arena';
 
 export const RNN_SEQUENCE = 'UlasanRnnSequence';
@@ -128,7 +129,7 @@ function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] 
       U: arena.input(recurrentKernel),
       b: arena.input(tensorInput(inputs, 'bias')),
     };
-    if (a.cell === 'lstm') lstmForward(arena, args, d, a);
+    if (a.cell === 'lstm') lstmForward(arena, args, d, a, lstmSimd(backend as tf.KernelBackend, d));
     else gruForward(arena, args, d, a);
   });
 }
@@ -145,9 +146,20 @@ function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[]
       U: arena.input(recurrentKernel),
       cache: arena.input(tensorInput(inputs, 'cache')),
     };
-    if (a.cell === 'lstm') lstmBackward(arena, args, d, a);
+    if (a.cell === 'lstm') lstmBackward(arena, args, d, a, lstmSimd(backend as tf.KernelBackend, d));
     else gruBackward(arena, args, d, a);
   });
+}
+
+/**
+ * lstm.wat's cell maths on the wasm heap when the units are a multiple of 4, else undefined (the JavaScript loops).
+ * On wasm it must have been prepared: float32 SIMD and float64 JavaScript round differently, and a run must not mix.
+ */
+function lstmSimd(backend: tf.KernelBackend, d: Dims): HeapSimd | undefined {
+  if (d.H % 4 !== 0) return undefined;
+  const simd = heapSimd(backend);
+  if (simd === undefined && 'wasm' in backend) throw new Error(`${RNN_SEQUENCE} on wasm: call prepareHeapSimd() first`);
+  return simd;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -255,7 +267,7 @@ interface ForwardArgs {
   b: Region;
 }
 
-function lstmForward(arena: Arena, { x, W, U, b }: ForwardArgs, d: Dims, attrs: RnnSequenceAttrs): void {
+function lstmForward(arena: Arena, { x, W, U, b }: ForwardArgs, d: Dims, attrs: RnnSequenceAttrs, simd?: HeapSimd): void {
   const { B, T, I, H } = d;
   const G = 4 * H;
   const y = arena.output(attrs.returnSequences ? [B, T, H] : [B, H]);
@@ -267,7 +279,7 @@ function lstmForward(arena: Arena, { x, W, U, b }: ForwardArgs, d: Dims, attrs: 
   const xw = arena.scratch(T * B * G);
   const z = arena.scratch(B * G);
   const c2 = arena.scratch(B * H);
-  let heap = arena.heap();
+  const heap = arena.heap();
   for (const [from, to, rows] of [[W, wsc, I], [U, usc, H], [b, bsc, 1]] as const) {
     copyRegion(heap, from, to);
     scaleColumns(heap, to, rows, G, 2 * H, H, 2);
@@ -281,11 +293,13 @@ function lstmForward(arena: Arena, { x, W, U, b }: ForwardArgs, d: Dims, attrs: 
     arena.gemm(sub(cache.h, s * B * H, B * H), usc, z, B, H, G);
     arena.add(z, sub(xw, s * B * G, B * G), gates);
     arena.sigmoid(gates, gates);
-    heap = arena.heap();
-    lstmCellState(heap, gates.off, cache.c.off + s * B * H, c2.off, B, H);
+    const [cPrev, cNext] = [cache.c.off + s * B * H, cache.c.off + (s + 1) * B * H];
+    if (simd) simd.cellState(4 * gates.off, 4 * cPrev, 4 * cNext, 4 * c2.off, B, H);
+    else lstmCellState(arena.heap(), gates.off, cPrev, c2.off, B, H);
     arena.sigmoid(c2, c2);
-    heap = arena.heap();
-    lstmCellOutput(heap, gates.off, c2.off, cache.tc.off + s * B * H, cache.h.off + (s + 1) * B * H, B, H);
+    const [tc, hNext] = [cache.tc.off + s * B * H, cache.h.off + (s + 1) * B * H];
+    if (simd) simd.cellOutput(4 * gates.off, 4 * c2.off, 4 * tc, 4 * hNext, B, H);
+    else lstmCellOutput(arena.heap(), gates.off, c2.off, tc, hNext, B, H);
   }
   writeOutput(arena.heap(), cache.h, y, d, attrs);
 }
@@ -330,7 +344,13 @@ interface BackwardArgs {
   cache: Region;
 }
 
-function lstmBackward(arena: Arena, { dy, W, U, cache: cacheRegion }: BackwardArgs, d: Dims, attrs: RnnSequenceAttrs) {
+function lstmBackward(
+  arena: Arena,
+  { dy, W, U, cache: cacheRegion }: BackwardArgs,
+  d: Dims,
+  attrs: RnnSequenceAttrs,
+  simd?: HeapSimd,
+) {
   const { B, T, I, H } = d;
   const G = 4 * H;
   const N = T * B;
@@ -344,16 +364,13 @@ function lstmBackward(arena: Arena, { dy, W, U, cache: cacheRegion }: BackwardAr
   const dc = arena.scratch(B * H);
   const ut = arena.scratch(G * H);
   arena.transpose(U, H, G, ut);
-  let heap = arena.heap();
-  fill(heap, dhr, 0);
-  fill(heap, dc, 0);
+  fill(arena.heap(), dhr, 0);
+  fill(arena.heap(), dc, 0);
   for (let s = T - 1; s >= 0; s--) {
     const dZs = sub(dZ, s * B * G, B * G);
-    lstmCellGrad(heap, cache, dZs.off, dy, dhr.off, dc.off, s, d, attrs);
-    if (s > 0) {
-      arena.gemm(dZs, ut, dhr, B, G, H);
-      heap = arena.heap();
-    }
+    if (simd) simdCellGrad(simd, cache, dZs.off, dy, dhr.off, dc.off, s, d, attrs);
+    else lstmCellGrad(arena.heap(), cache, dZs.off, dy, dhr.off, dc.off, s, d, attrs);
+    if (s > 0) arena.gemm(dZs, ut, dhr, B, G, H);
   }
   weightGrads(arena, cache.xt, sub(cache.h, 0, N * H), dZ, { dW, dU, db }, N, I, H, G);
   const wt = arena.scratch(G * I);
@@ -399,6 +416,25 @@ function lstmCellGrad(
       heap[dc + cell + j] = dcv * f;
     }
   }
+}
+
+/** lstmCellGrad by lstm.wat: dy's rows for step s are `dyStride` floats apart, or absent (offset -1). */
+function simdCellGrad(
+  simd: HeapSimd,
+  cache: LstmCache,
+  dZs: number,
+  dy: Region,
+  dhr: number,
+  dc: number,
+  s: number,
+  d: Dims,
+  attrs: RnnSequenceAttrs,
+): void {
+  const { B, H } = d;
+  const first = dyOffset(dy, s, 0, d, attrs);
+  const dyStride = attrs.returnSequences ? d.T * H : H;
+  const [gates, cPrev, tc] = [cache.gates.off + s * B * 4 * H, cache.c.off + s * B * H, cache.tc.off + s * B * H];
+  simd.cellGrad(4 * gates, 4 * cPrev, 4 * tc, 4 * dZs, first < 0 ? -1 : 4 * first, 4 * dyStride, 4 * dhr, 4 * dc, B, H);
 }
 
 /**

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, seedFromString } from '../../data/random';
 import { badInput } from '../errors';
-import { FusedAdamOptimizer, prepareFusedAdam } from './fused-adam';
+import { FusedAdamOptimizer } from './fused-adam';
+import { prepareHeapSimd } from './heap-simd';
 import { concatWeightData, ownBuffer } from './serialize';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';
@@ -96,7 +97,7 @@ export function regularizationLosses(model: tf.LayersModel): tf.Scalar[] {
 export async function createOptimizer(name: OptimizerName, learningRate: number): Promise<Optimizer> {
   switch (name) {
     case 'adam':
-      await prepareFusedAdam();
+      await prepareHeapSimd();
       return new FusedAdamOptimizer(learningRate) as unknown as Optimizer;
     case 'adagrad':
       return tf.train.adagrad(learningRate) as unknown as Optimizer;

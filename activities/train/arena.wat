@@ -1,0 +1,133 @@
+;; Data movement for the training kernels, 4 floats at a time, on the tfjs wasm backend's own heap (the memory is
+;; imported). Arguments are byte offsets. Both give bit-identical results to the JavaScript loops they replace
+;; (transposeStreams and scatterAdd): a transpose only moves floats, and each output float of scatterAdd receives
+;; the same float32 additions in the same order.
+
+(module
+  (import "tfjs" "memory" (memory 1))
+
+  ;; out[cols × rows] = transpose of x[rows × cols], in 4 × 4 blocks: four rows of x are read 16 bytes each and
+  ;; four output rows are written as sequential streams, which stay within the cache's associativity whatever the
+  ;; stride. Rows and columns beyond the last multiple of 4 are moved one float at a time.
+  (func (export "transpose") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $rows4 i32) (local $cols4 i32) (local $rowBytes i32) (local $outRowBytes i32)
+    (local $src i32) (local $dst i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $outRowBytes (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $c (i32.const 0))
+    (block $blockColumnsDone
+      (loop $blockColumns
+        (br_if $blockColumnsDone (i32.ge_u (local.get $c) (local.get $cols4)))
+        (local.set $r (i32.const 0))
+        (block $blockRowsDone
+          (loop $blockRows
+            (br_if $blockRowsDone (i32.ge_u (local.get $r) (local.get $rows4)))
+            (local.set $src (i32.add (local.get $x)
+              (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+            (local.set $a0 (v128.load (local.get $src)))
+            (local.set $a1 (v128.load (i32.add (local.get $src) (local.get $rowBytes))))
+            (local.set $a2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $rowBytes) (i32.const 1)))))
+            (local.set $a3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+            ;; t0 = a0[0] a1[0] a0[1] a1[1], t1 = a0[2] a1[2] a0[3] a1[3]; t2, t3 the same for a2, a3.
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
+            (local.set $dst (i32.add (local.get $out)
+              (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
+            (v128.store (local.get $dst)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (local.get $outRowBytes))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (i32.shl (local.get $outRowBytes) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $dst) (i32.mul (local.get $outRowBytes) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $r (i32.add (local.get $r) (i32.const 4)))
+            (br $blockRows)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $blockColumns)))
+    ;; The last rows % 4 rows, every column; then the last cols % 4 columns of the other rows.
+    (call $transposeScalar (local.get $x) (local.get $out) (local.get $rows) (local.get $cols)
+      (local.get $rows4) (local.get $rows) (i32.const 0) (local.get $cols))
+    (call $transposeScalar (local.get $x) (local.get $out) (local.get $rows) (local.get $cols)
+      (i32.const 0) (local.get $rows4) (local.get $cols4) (local.get $cols)))
+
+  ;; out[c, r] = x[r, c] for r in [r0, r1), c in [c0, c1).
+  (func $transposeScalar (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32)
+    (local $r i32) (local $c i32)
+    (local.set $r (local.get $r0))
+    (block $rowsDone
+      (loop $eachRow
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $r1)))
+        (local.set $c (local.get $c0))
+        (block $colsDone
+          (loop $eachCol
+            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $c1)))
+            (f32.store
+              (i32.add (local.get $out)
+                (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2)))
+              (f32.load (i32.add (local.get $x)
+                (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $eachCol)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $eachRow))))
+
+  ;; out[numSegments × rowSize] = 0, then out[ids[i]] += x[i] for every row i of x (float32 rows, int32 ids);
+  ;; rows whose id is outside [0, numSegments) are skipped, as tf.unsortedSegmentSum does.
+  (func (export "scatterAdd") (param $x i32) (param $ids i32) (param $out i32) (param $count i32) (param $rowSize i32)
+    (param $numSegments i32)
+    (local $i i32) (local $id i32) (local $src i32) (local $dst i32) (local $end i32) (local $vectorEnd i32)
+    (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $rowSize) (i32.const 2)))
+    (call $zero (local.get $out) (i32.mul (local.get $numSegments) (local.get $rowBytes)))
+    (block $done
+      (loop $eachRow
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.lt_u (local.get $id) (local.get $numSegments))
+          (then
+            (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+            (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $id) (local.get $rowBytes))))
+            (local.set $end (i32.add (local.get $src) (local.get $rowBytes)))
+            (local.set $vectorEnd (i32.add (local.get $src) (i32.and (local.get $rowBytes) (i32.const -16))))
+            (block $vectorsDone
+              (loop $vectors
+                (br_if $vectorsDone (i32.ge_u (local.get $src) (local.get $vectorEnd)))
+                (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (br $vectors)))
+            (block $tailDone
+              (loop $tail
+                (br_if $tailDone (i32.ge_u (local.get $src) (local.get $end)))
+                (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (br $tail)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $eachRow))))
+
+  ;; bytes zero bytes from `at` (bytes is a multiple of 4).
+  (func $zero (param $at i32) (param $bytes i32)
+    (local $end i32) (local $vectorEnd i32)
+    (local.set $end (i32.add (local.get $at) (local.get $bytes)))
+    (local.set $vectorEnd (i32.add (local.get $at) (i32.and (local.get $bytes) (i32.const -16))))
+    (block $vectorsDone
+      (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $at) (local.get $vectorEnd)))
+        (v128.store (local.get $at) (v128.const i32x4 0 0 0 0))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vectors)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $at) (local.get $end)))
+        (i32.store (local.get $at) (i32.const 0))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail)))))

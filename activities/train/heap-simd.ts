@@ -1,0 +1,49 @@
+/**
+ * WebAssembly SIMD kernels that work in place on the tfjs wasm backend's heap: each module imports the backend's
+ * own `WebAssembly.Memory`, so tensors are read and written where they are, with no copies in or out.
+ *
+ * The modules are assembled from their `.wat` text once per process (`prepareHeapSimd`, asynchronous) and bound
+ * to a heap on first use (synchronous, so kernels can call it). A re-created wasm backend brings a new memory and
+ * gets new instances.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { loadWatModule } from '../../data/wat';
+
+export interface HeapSimd {
+  /** adam.wat: one Adam update pass (byte offsets, length, beta1, beta2, step, scale, epsilon). */
+  adam(...offsetsLengthAndHyperparameters: number[]): void;
+  /** arena.wat: out[cols × rows] = transpose of x[rows × cols] (byte offsets). */
+  transpose(x: number, out: number, rows: number, cols: number): void;
+  /** arena.wat: out = 0, then out[ids[i]] += x[i] row by row (byte offsets; float32 rows, int32 ids). */
+  scatterAdd(x: number, ids: number, out: number, count: number, rowSize: number, numSegments: number): void;
+  /** lstm.wat: the pointwise LSTM cell maths of rnn-kernels.ts (byte offsets; units a multiple of 4). */
+  cellState(gates: number, cPrev: number, cNext: number, c2: number, B: number, H: number): void;
+  cellOutput(gates: number, s2: number, tc: number, hNext: number, B: number, H: number): void;
+  cellGrad(...offsetsAndSizes: number[]): void;
+}
+
+const SOURCES = ['./adam.wat', './arena.wat', './lstm.wat'] as const;
+
+let modules: WebAssembly.Module[] | undefined;
+const bound = new WeakMap<WebAssembly.Memory, HeapSimd>();
+
+/** Assembles the modules; idempotent. */
+export async function prepareHeapSimd(): Promise<void> {
+  modules ??= await Promise.all(SOURCES.map((source) => loadWatModule(new URL(source, import.meta.url))));
+}
+
+/**
+ * The kernels bound to `backend`'s heap; undefined on a backend without one (cpu) or before `prepareHeapSimd`.
+ * Callers whose results would differ from their fallback's must make sure it was prepared (see fused-adam.ts).
+ */
+export function heapSimd(backend: tf.KernelBackend): HeapSimd | undefined {
+  if (modules === undefined || !('wasm' in backend)) return undefined;
+  const { memory } = (backend as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm;
+  let kernels = bound.get(memory);
+  if (kernels === undefined) {
+    const exports = modules.map((module) => new WebAssembly.Instance(module, { tfjs: { memory } }).exports);
+    kernels = Object.assign({}, ...exports) as HeapSimd;
+    bound.set(memory, kernels);
+  }
+  return kernels;
+}
