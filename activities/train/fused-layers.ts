@@ -5,11 +5,14 @@
  *   (see rnn-kernels.ts). Weight shapes and gate order match tf.layers.lstm / gru, so weights move between them.
  * - `SeededDropout`: dropout whose mask is a pure function of (layer seed, training step). tf.layers.dropout either
  *   draws unseeded masks or, given a seed, the same mask on every batch; neither is reproducible training.
+ * - `ConvGlobalMax`: Conv1D (relu) → GlobalMaxPooling1D as one op whose gradient touches only each filter's winning
+ *   position (see conv-max.ts).
  *
- * Both are registered for serialization, so saved models load back with `tf.loadLayersModel`.
+ * All are registered for serialization, so saved models load back with `tf.loadLayersModel`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { seedFromString } from '../../data/random';
+import { convGlobalMax, registerConvMaxKernels, type ConvPadding } from './conv-max';
 import { registerRnnKernels, rnnSequence, type RnnCell } from './rnn-kernels';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -113,6 +116,66 @@ export class FusedRnn extends tf.layers.Layer {
   }
 }
 
+export interface ConvGlobalMaxArgs extends LayerArgs {
+  filters: number;
+  kernelSize: number;
+  padding: ConvPadding;
+  /** L2 factor on the kernel. @default 0 */
+  l2?: number;
+}
+
+/**
+ * Conv1D (relu) followed by GlobalMaxPooling1D, as one op (conv-max.ts). Weights are tf.layers.conv1d's: kernel
+ * [kernelSize, features, filters] and bias [filters].
+ */
+export class ConvGlobalMax extends tf.layers.Layer {
+  static readonly className = 'UlasanConvGlobalMax';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly padding: ConvPadding;
+  readonly l2: number;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: ConvGlobalMaxArgs) {
+    super(args);
+    for (const key of ['filters', 'kernelSize'] as const) {
+      if (!Number.isInteger(args[key]) || args[key] <= 0) throw new Error(`ConvGlobalMax ${key} must be a positive integer`);
+    }
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize;
+    this.padding = args.padding;
+    this.l2 = args.l2 ?? 0;
+    registerConvMaxKernels();
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const features = shape[shape.length - 1];
+    if (typeof features !== 'number') throw new Error(`ConvGlobalMax needs a known feature size, got [${shape}]`);
+    const regularizer: Regularizer | undefined = this.l2 > 0 ? tf.regularizers.l2({ l2: this.l2 }) : undefined;
+    // Zeros here: the model builder sets seeded initial values for every weight afterwards (initial-weights.ts).
+    const zeros: Initializer = tf.initializers.zeros();
+    this.kernel = this.addWeight('kernel', [this.kernelSize, features, this.filters], 'float32', zeros, regularizer, true);
+    this.bias = this.addWeight('bias', [this.filters], 'float32', zeros, undefined, true);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0] ?? null, this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    if (this.kernel === undefined || this.bias === undefined) throw new Error('ConvGlobalMax called before build');
+    return convGlobalMax(single(inputs), this.kernel.read(), this.bias.read(), this.padding);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, padding: this.padding, l2: this.l2 };
+  }
+}
+
 export interface SeededDropoutArgs extends LayerArgs {
   rate: number;
   /** Base seed; the mask of training step k is drawn from a seed derived from (seed, k). */
@@ -157,4 +220,5 @@ export function setDropoutStep(model: tf.LayersModel, step: number): void {
 }
 
 tf.serialization.registerClass(FusedRnn);
+tf.serialization.registerClass(ConvGlobalMax);
 tf.serialization.registerClass(SeededDropout);

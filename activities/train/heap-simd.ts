@@ -16,13 +16,17 @@ export interface HeapSimd {
   transpose(x: number, out: number, rows: number, cols: number): void;
   /** arena.wat: out = 0, then out[ids[i]] += x[i] row by row (byte offsets; float32 rows, int32 ids). */
   scatterAdd(x: number, ids: number, out: number, count: number, rowSize: number, numSegments: number): void;
+  /** arena.wat: the dense stride-1 Conv1D filter gradient (byte offsets x, dy, dw, then B, W, C, outW, F, K, pad). */
+  convFilterGrad(...offsetsAndSizes: number[]): void;
   /** lstm.wat: the pointwise LSTM cell maths of rnn-kernels.ts (byte offsets; units a multiple of 4). */
   cellState(gates: number, cPrev: number, cNext: number, c2: number, B: number, H: number): void;
   cellOutput(gates: number, s2: number, tc: number, hNext: number, B: number, H: number): void;
   cellGrad(...offsetsAndSizes: number[]): void;
+  /** conv.wat: the Conv1D → ReLU → GlobalMaxPooling1D gradient of conv-max.ts (byte offsets, then sizes). */
+  convMaxGrad(...offsetsAndSizes: number[]): void;
 }
 
-const SOURCES = ['./adam.wat', './arena.wat', './lstm.wat'] as const;
+const SOURCES = ['./adam.wat', './arena.wat', './lstm.wat', './conv.wat'] as const;
 
 let modules: WebAssembly.Module[] | undefined;
 const bound = new WeakMap<WebAssembly.Memory, HeapSimd>();

@@ -26,7 +26,7 @@ const common = {
   /** Train the embedding matrix (false freezes it, e.g. pretrained Word2Vec). @default true */
   embeddingTrainable: z.boolean().default(true),
   l2: L2Schema,
-  /** Use the fused recurrent kernels; false builds stock tfjs layers (reference, much slower on wasm). @default true */
+  /** Fused recurrent and conv + global-max layers; false builds stock tfjs layers (reference, slower). @default true */
   fused: z.boolean().default(true),
 };
 

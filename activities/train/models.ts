@@ -5,13 +5,15 @@
  * head (1 sigmoid unit) for two classes or a softmax head otherwise. Initial weights and dropout masks derive from
  * one seed (initial-weights.ts, SeededDropout), so two builds with the same seed are identical.
  *
- * Recurrent layers are `FusedRnn` (one kernel per sequence, far faster on wasm); `fused: false` builds the stock
- * tf.layers.lstm / gru / bidirectional instead, with the same weights layout and maths (sigmoid gates).
+ * Recurrent layers are `FusedRnn` (one kernel per sequence, far faster on wasm) and a Conv1D followed by global max
+ * pooling is one `ConvGlobalMax`; `fused: false` builds the stock tf.layers (lstm / gru / bidirectional, conv1d +
+ * globalMaxPooling1d) instead, with the same weights layout and maths (sigmoid gates; a max tied across positions
+ * sends its gradient to every tied position there, to the first one when fused).
  */
 import * as tf from '@tensorflow/tfjs';
 import { seedFromString } from '../../data/random';
 import { badInput } from '../errors';
-import { FusedRnn, SeededDropout } from './fused-layers';
+import { ConvGlobalMax, FusedRnn, SeededDropout } from './fused-layers';
 import { applyInitialWeights } from './initial-weights';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from './model-spec';
 
@@ -98,8 +100,7 @@ class Builder {
         this.hidden(spec.denseUnits, spec.dropout);
         break;
       case 'cnn-small':
-        this.conv(spec.filters, spec.kernelSize, 'same');
-        this.add(tf.layers.globalMaxPooling1d({ name: this.name('global_max_pooling1d') }));
+        this.convGlobalMax(spec.filters, spec.kernelSize, 'same');
         this.dropout(spec.dropout);
         break;
     }
@@ -108,16 +109,28 @@ class Builder {
   }
 
   private cnnBody(spec: Extract<ModelSpec, { arch: 'cnn' }>): void {
-    for (const filters of spec.filters) {
+    const globalMax = spec.pooling === 'global-max';
+    spec.filters.forEach((filters, i) => {
+      if (globalMax && i === spec.filters.length - 1) return this.convGlobalMax(filters, spec.kernelSize, spec.padding);
       this.conv(filters, spec.kernelSize, spec.padding);
       if (spec.pooling === 'max') {
         this.add(tf.layers.maxPooling1d({ poolSize: 2, name: this.name('max_pooling1d') }));
         this.dropout(spec.dropout);
       }
-    }
-    if (spec.pooling === 'max') this.add(tf.layers.flatten({ name: this.name('flatten') }));
-    else this.add(tf.layers.globalMaxPooling1d({ name: this.name('global_max_pooling1d') }));
+    });
+    if (!globalMax) this.add(tf.layers.flatten({ name: this.name('flatten') }));
     this.hidden(spec.denseUnits, spec.dropout);
+  }
+
+  /** Conv1D (relu) → GlobalMaxPooling1D: one `ConvGlobalMax` layer when fused, else the two stock layers. */
+  private convGlobalMax(filters: number, kernelSize: number, padding: 'valid' | 'same'): void {
+    if (!this.spec.fused) {
+      this.conv(filters, kernelSize, padding);
+      this.add(tf.layers.globalMaxPooling1d({ name: this.name('global_max_pooling1d') }));
+      return;
+    }
+    const name = this.name('conv1d_global_max');
+    this.add(new ConvGlobalMax({ name, filters, kernelSize, padding, l2: this.spec.l2.conv }));
   }
 
   private embedding(): void {

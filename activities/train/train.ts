@@ -74,7 +74,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
     // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
     // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
     // 4: LSTM cell maths on wasm in float32 SIMD (lstm.wat), likewise.
-    version: 4,
+    // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
+    version: 5,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.
