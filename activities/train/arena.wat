@@ -1,7 +1,8 @@
 ;; Data movement for the training kernels, 4 floats at a time, on the tfjs wasm backend's own heap (the memory is
-;; imported). Arguments are byte offsets. Both give bit-identical results to the JavaScript loops they replace
-;; (transposeStreams and scatterAdd): a transpose only moves floats, and each output float of scatterAdd receives
-;; the same float32 additions in the same order.
+;; imported). Arguments are byte offsets. transpose and scatterAdd give bit-identical results to the JavaScript
+;; loops they replace (transposeStreams and scatterAdd): a transpose only moves floats, and each output float of
+;; scatterAdd receives the same float32 additions in the same order. convFilterGrad (the dense Conv1D filter
+;; gradient) sums in its own order, so it matches the matmul path it replaces only to rounding.
 
 (module
   (import "tfjs" "memory" (memory 1))
@@ -113,6 +114,107 @@
                 (br $tail)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $eachRow))))
+
+  ;; dw[k, c, f] = Σ_b Σ_t x[b, t + k − padLeft, c] · dy[b, t, f], the filter gradient of a stride-1 Conv1D, summed
+  ;; over the positions t whose input row lies inside the sample (zero padding adds nothing): x [B, W, C],
+  ;; dy [B, outW, F], dw [K, C, F] (the filter's own layout); C a multiple of 4, F of 8. Sample by sample (its rows
+  ;; of x and dy stay in cache), each tap's dw is swept in tiles of 4 channels × 8 filters whose sums stay in
+  ;; registers across the sample's positions: per position two vectors of dy and four broadcast floats of x, 32
+  ;; multiply-adds. Reads x and dy in place, so unlike a matmul it packs and transposes nothing.
+  (func (export "convFilterGrad") (param $x i32) (param $dy i32) (param $dw i32) (param $B i32) (param $W i32)
+    (param $C i32) (param $outW i32) (param $F i32) (param $K i32) (param $padLeft i32)
+    (local $b i32) (local $k i32) (local $t0 i32) (local $n i32) (local $c i32) (local $f i32) (local $i i32)
+    (local $xRowBytes i32) (local $dyRowBytes i32) (local $xTap i32) (local $dyTap i32) (local $dwTap i32)
+    (local $acc0 i32) (local $acc1 i32) (local $acc2 i32) (local $acc3 i32) (local $px i32) (local $pd i32)
+    (local $s v128) (local $d0 v128) (local $d1 v128)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local.set $xRowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $dyRowBytes (i32.shl (local.get $F) (i32.const 2)))
+    (call $zero (local.get $dw) (i32.mul (i32.mul (local.get $K) (local.get $C)) (local.get $dyRowBytes)))
+    (block $samplesDone
+      (loop $eachSample
+        (br_if $samplesDone (i32.ge_u (local.get $b) (local.get $B)))
+        (local.set $k (i32.const 0))
+        (block $tapsDone
+          (loop $eachTap
+            (br_if $tapsDone (i32.ge_u (local.get $k) (local.get $K)))
+            ;; t0 = max(0, padLeft − k), n = min(outW, W + padLeft − k) − t0 (signed: may be ≤ 0).
+            (local.set $t0 (i32.sub (local.get $padLeft) (local.get $k)))
+            (if (i32.lt_s (local.get $t0) (i32.const 0)) (then (local.set $t0 (i32.const 0))))
+            (local.set $n (i32.sub (i32.add (local.get $W) (local.get $padLeft)) (local.get $k)))
+            (if (i32.gt_s (local.get $n) (local.get $outW)) (then (local.set $n (local.get $outW))))
+            (local.set $n (i32.sub (local.get $n) (local.get $t0)))
+            (if (i32.gt_s (local.get $n) (i32.const 0))
+              (then
+                ;; x row b·W + t0 + k − padLeft, dy row b·outW + t0, dw block k.
+                (local.set $xTap (i32.add (local.get $x) (i32.mul (local.get $xRowBytes)
+                  (i32.sub (i32.add (i32.add (i32.mul (local.get $b) (local.get $W)) (local.get $t0)) (local.get $k))
+                    (local.get $padLeft)))))
+                (local.set $dyTap (i32.add (local.get $dy) (i32.mul (local.get $dyRowBytes)
+                  (i32.add (i32.mul (local.get $b) (local.get $outW)) (local.get $t0)))))
+                (local.set $dwTap (i32.add (local.get $dw)
+                  (i32.mul (i32.mul (local.get $k) (local.get $C)) (local.get $dyRowBytes))))
+                (local.set $c (i32.const 0))
+                (block $channelsDone
+                  (loop $eachChannelBlock
+                    (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $C)))
+                    (local.set $f (i32.const 0))
+                    (block $filtersDone
+                      (loop $eachFilterBlock
+                        (br_if $filtersDone (i32.ge_u (local.get $f) (local.get $F)))
+                        ;; The tile's four rows of dw: channels c … c + 3, filters f … f + 7.
+                        (local.set $acc0 (i32.add (local.get $dwTap)
+                          (i32.shl (i32.add (i32.mul (local.get $c) (local.get $F)) (local.get $f)) (i32.const 2))))
+                        (local.set $acc1 (i32.add (local.get $acc0) (local.get $dyRowBytes)))
+                        (local.set $acc2 (i32.add (local.get $acc1) (local.get $dyRowBytes)))
+                        (local.set $acc3 (i32.add (local.get $acc2) (local.get $dyRowBytes)))
+                        (local.set $a00 (v128.load (local.get $acc0)))
+                        (local.set $a01 (v128.load offset=16 (local.get $acc0)))
+                        (local.set $a10 (v128.load (local.get $acc1)))
+                        (local.set $a11 (v128.load offset=16 (local.get $acc1)))
+                        (local.set $a20 (v128.load (local.get $acc2)))
+                        (local.set $a21 (v128.load offset=16 (local.get $acc2)))
+                        (local.set $a30 (v128.load (local.get $acc3)))
+                        (local.set $a31 (v128.load offset=16 (local.get $acc3)))
+                        (local.set $px (i32.add (local.get $xTap) (i32.shl (local.get $c) (i32.const 2))))
+                        (local.set $pd (i32.add (local.get $dyTap) (i32.shl (local.get $f) (i32.const 2))))
+                        (local.set $i (local.get $n))
+                        (loop $eachPosition
+                          (local.set $d0 (v128.load (local.get $pd)))
+                          (local.set $d1 (v128.load offset=16 (local.get $pd)))
+                          (local.set $s (v128.load32_splat (local.get $px)))
+                          (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $s (v128.load32_splat offset=4 (local.get $px)))
+                          (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $s (v128.load32_splat offset=8 (local.get $px)))
+                          (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $s (v128.load32_splat offset=12 (local.get $px)))
+                          (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $px (i32.add (local.get $px) (local.get $xRowBytes)))
+                          (local.set $pd (i32.add (local.get $pd) (local.get $dyRowBytes)))
+                          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+                          (br_if $eachPosition (local.get $i)))
+                        (v128.store (local.get $acc0) (local.get $a00))
+                        (v128.store offset=16 (local.get $acc0) (local.get $a01))
+                        (v128.store (local.get $acc1) (local.get $a10))
+                        (v128.store offset=16 (local.get $acc1) (local.get $a11))
+                        (v128.store (local.get $acc2) (local.get $a20))
+                        (v128.store offset=16 (local.get $acc2) (local.get $a21))
+                        (v128.store (local.get $acc3) (local.get $a30))
+                        (v128.store offset=16 (local.get $acc3) (local.get $a31))
+                        (local.set $f (i32.add (local.get $f) (i32.const 8)))
+                        (br $eachFilterBlock)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $eachChannelBlock)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $eachTap)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $eachSample))))
 
   ;; bytes zero bytes from `at` (bytes is a multiple of 4).
   (func $zero (param $at i32) (param $bytes i32)

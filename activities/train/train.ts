@@ -75,7 +75,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
     // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
     // 4: LSTM cell maths on wasm in float32 SIMD (lstm.wat), likewise.
     // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
-    version: 5,
+    // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (arena.wat), summed in its own order.
+    version: 6,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.

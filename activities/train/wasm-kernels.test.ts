@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { prepareHeapSimd } from './heap-simd';
+import { denseConvCalls, registerWasmTrainingKernels, setSimdConvFilterGrad } from './wasm-kernels';
 
 const TOLERANCE = 1e-4;
 
@@ -30,15 +31,17 @@ async function runOn(backend: 'cpu' | 'wasm', build: () => tf.Tensor[]): Promise
 
 /** `build` creates its own input tensors, so each backend computes from the same plain arrays. */
 async function expectWasmMatchesCpu(build: () => tf.Tensor[]): Promise<void> {
-  const expected = await runOn('cpu', build);
-  const actual = await runOn('wasm', build);
+  expectClose(await runOn('wasm', build), await runOn('cpu', build));
+}
+
+function expectClose(actual: Result[], expected: Result[], label = ''): void {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((result, i) => {
     const want = expected[i] as Result;
     expect(result.shape).toEqual(want.shape);
     result.values.forEach((value, j) => {
       const target = want.values[j] as number;
-      expect(Math.abs(value - target), `element ${j} of output ${i}`).toBeLessThanOrEqual(
+      expect(Math.abs(value - target), `${label}element ${j} of output ${i}`).toBeLessThanOrEqual(
         TOLERANCE * Math.max(1, Math.abs(target)),
       );
     });
@@ -345,6 +348,147 @@ describe('wasm training kernels', () => {
           tf.matMul(tf.tensor2d(params, [10, 3]), tf.tensor2d(params, [10, 3]), true, false);
           tf.fused.matMul({ a: tf.tensor2d(params, [10, 3]), b: tf.tensor2d(params, [10, 3]), transposeB: true });
         });
+      callAll();
+      const before = liveCounts();
+      for (let i = 0; i < 5; i++) callAll();
+      expect(liveCounts()).toEqual(before);
+    });
+  });
+
+  // Runs after the blocks above, which leave heap SIMD unprepared: their conv gradients took the matmul route.
+  describe('dense Conv1D filter gradient on heap SIMD (arena.wat convFilterGrad)', () => {
+    beforeAll(async () => {
+      registerWasmTrainingKernels();
+      await tf.setBackend('wasm');
+      await prepareHeapSimd();
+    });
+    afterAll(() => {
+      setSimdConvFilterGrad(true);
+    });
+
+    /** Conv2DBackpropFilter as Conv1D runs it, on a dense random dy (no zeros: the sparse path stays out). */
+    function filterGradOf(shape: number[], kernel: number, pad: 'valid' | 'same', seed: number): () => tf.Tensor[] {
+      const [batch = 0, width = 0, cin = 0, cout = 0] = shape;
+      const xShape: [number, number, number, number] = [batch, 1, width, cin];
+      const filterShape: [number, number, number, number] = [1, kernel, cin, cout];
+      const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, 1, 1, pad);
+      const rng = new Rng(seed);
+      const x = uniform(rng, batch * width * cin);
+      const dy = uniform(rng, info.outShape.reduce((size, dim) => size * dim, 1));
+      const attrs = { strides: 1, pad, dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap;
+      return () => {
+        const inputs = { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, info.outShape) };
+        return [tf.engine().runKernel(tf.Conv2DBackpropFilter, inputs, attrs) as tf.Tensor];
+      };
+    }
+
+    /** Runs `build` on wasm with the SIMD filter gradient on or off; returns the results and how often it ran. */
+    async function onWasm(simd: boolean, build: () => tf.Tensor[]): Promise<{ results: Result[]; simdCalls: number }> {
+      const previous = setSimdConvFilterGrad(simd);
+      const before = denseConvCalls.simdFilter;
+      try {
+        const results = await runOn('wasm', build);
+        return { results, simdCalls: denseConvCalls.simdFilter - before };
+      } finally {
+        setSimdConvFilterGrad(previous);
+      }
+    }
+
+    // [batch, width, Cin, Cout]: the kernel's native widths (Cin % 4, Cout % 8 zero) and odd ones (padded copies).
+    const shapes = [
+      [2, 16, 8, 16],
+      [3, 11, 7, 5],
+      [5, 9, 12, 3],
+      [1, 7, 4, 8],
+      [4, 13, 10, 12],
+    ];
+    for (const pad of ['valid', 'same'] as const) {
+      for (const kernel of [3, 5]) {
+        it(`matches cpu and the matmul route (${pad}, kernel ${kernel})`, async () => {
+          for (const [s, shape] of shapes.entries()) {
+            const build = filterGradOf(shape, kernel, pad, 20 + s);
+            const label = `[${shape}] `;
+            const simd = await onWasm(true, build);
+            const matmul = await onWasm(false, build);
+            expect(simd.simdCalls, label).toBe(1);
+            expect(matmul.simdCalls, label).toBe(0);
+            expectClose(simd.results, await runOn('cpu', build), label);
+            expectClose(simd.results, matmul.results, label);
+          }
+        });
+      }
+    }
+
+    it('is the path the cnn-bilstm shapes take, and agrees with the matmul route there', async () => {
+      const build = filterGradOf([64, 64, 100, 64], 3, 'valid', 30);
+      const simd = await onWasm(true, build);
+      const matmul = await onWasm(false, build);
+      expect(simd.simdCalls).toBe(1);
+      expectClose(simd.results, matmul.results);
+    });
+
+    for (const [pad, kernel] of [
+      ['valid', 3],
+      ['same', 5],
+    ] as const) {
+      it(`tf.grads through conv1d → max pool match cpu (${pad}, kernel ${kernel})`, async () => {
+        const rng = new Rng(40 + kernel);
+        const x = uniform(rng, 3 * 10 * 6);
+        const w = uniform(rng, kernel * 6 * 5);
+        const loss = (input: tf.Tensor, filter: tf.Tensor) => {
+          const y = tf.relu(tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, 1, pad));
+          return tf.maxPool(y.expandDims(1) as tf.Tensor4D, [1, 2], [1, 2], 'valid').square().sum();
+        };
+        const before = denseConvCalls.simdFilter;
+        await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor3d(x, [3, 10, 6]), tf.tensor3d(w, [kernel, 6, 5])]));
+        expect(denseConvCalls.simdFilter - before).toBe(1);
+      });
+    }
+
+    it('an Embedding → Conv1D → MaxPooling1D → Dense gradient matches cpu', async () => {
+      const { tokens, labels } = tokenData(new Rng(41));
+      await tf.setBackend('cpu');
+      const model = tf.sequential();
+      model.add(
+        tf.layers.embedding({
+          inputDim: VOCAB,
+          outputDim: 6,
+          inputLength: LENGTH,
+          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }),
+        }),
+      );
+      model.add(
+        tf.layers.conv1d({
+          filters: 5,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+        }),
+      );
+      model.add(tf.layers.maxPooling1d({ poolSize: 2 }));
+      model.add(tf.layers.flatten());
+      model.add(
+        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+      );
+      const loss = () =>
+        tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), 2),
+          model.apply(tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32')) as tf.Tensor,
+        ) as tf.Scalar;
+      const before = denseConvCalls.simdFilter;
+      try {
+        await expectWasmMatchesCpu(() => Object.values(tf.variableGrads(loss).grads));
+      } finally {
+        model.dispose();
+      }
+      expect(denseConvCalls.simdFilter - before).toBe(1);
+    });
+
+    it('leaks neither tensors nor wasm buffers, padded widths included', async () => {
+      await tf.setBackend('wasm');
+      const native = filterGradOf([2, 16, 8, 16], 3, 'valid', 50);
+      const padded = filterGradOf([3, 11, 7, 5], 5, 'same', 51);
+      const callAll = () => tf.dispose([...tf.tidy(native), ...tf.tidy(padded)]);
       callAll();
       const before = liveCounts();
       for (let i = 0; i < 5; i++) callAll();
