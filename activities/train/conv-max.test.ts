@@ -87,3 +87,31 @@ describe.each(['cpu', 'wasm'] as const)('convGlobalMax on %s', (backend) => {
     expect({ tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() }).toEqual(before);
   });
 });
+
+describe('the bias, ReLU and maximum pass', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  // 8 filters take conv.wat's SIMD pass on wasm, 6 the JavaScript loop; every value is rounded the same way.
+  it.each([8, 6])('gives the same bits on wasm as on cpu for %i filters', async (filters) => {
+    const rng = new Rng(filters);
+    const z = Float32Array.from({ length: 4 * 11 * filters }, () => (rng.int(7) - 4) * 0.25 + rng.next() * 1e-3);
+    const bias = Float32Array.from({ length: filters }, () => rng.next() - 0.5);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const inputs = { z: tf.tensor3d(z, [4, 11, filters]), bias: tf.tensor1d(bias) };
+        const [y, argmax] = tf.engine().runKernel(BIAS_RELU_MAX, inputs) as tf.Tensor[];
+        return [Array.from(y?.dataSync() ?? []), Array.from(argmax?.dataSync() ?? [])];
+      });
+    };
+    await prepareHeapSimd();
+    const [cpuY, cpuArgmax] = await run('cpu');
+    const [wasmY, wasmArgmax] = await run('wasm');
+    expect(wasmY).toEqual(cpuY);
+    expect(wasmArgmax).toEqual(cpuArgmax);
+    expect(cpuArgmax?.some((t) => t === -1)).toBe(true);
+    expect(cpuArgmax?.some((t) => t > 0)).toBe(true);
+  });
+});

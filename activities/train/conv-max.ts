@@ -84,11 +84,16 @@ function biasReluMaxKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
     const bias = arena.input(named(inputs, 'bias'));
     const y = arena.output([B, F]);
     const argmax = arena.output([B, F]);
-    biasReluMax(arena.heap(), { z: zr, bias, y, argmax }, B, W, F);
+    const simd = F % 4 === 0 ? heapSimd(backend as tf.KernelBackend) : undefined;
+    if (simd === undefined) biasReluMax(arena.heap(), { z: zr, bias, y, argmax }, B, W, F);
+    else simd.biasReluMax(4 * zr.off, 4 * bias.off, 4 * y.off, 4 * argmax.off, B, W, F);
   });
 }
 
-/** The first position of the strict maximum above 0 wins: the ReLU floor is the starting maximum. */
+/**
+ * The first position of the strict maximum above 0 wins: the ReLU floor is the starting maximum. z + bias is
+ * rounded to float32 before the comparison, so this and conv.wat's SIMD version agree bit for bit.
+ */
 function biasReluMax(h: Float32Array, r: Record<'z' | 'bias' | 'y' | 'argmax', Region>, B: number, W: number, F: number) {
   const { z, bias, y, argmax } = { z: r.z.off, bias: r.bias.off, y: r.y.off, argmax: r.argmax.off };
   h.fill(0, y, y + B * F);
@@ -98,7 +103,7 @@ function biasReluMax(h: Float32Array, r: Record<'z' | 'bias' | 'y' | 'argmax', R
     for (let w = 0; w < W; w++) {
       const row = z + (b * W + w) * F;
       for (let f = 0; f < F; f++) {
-        const v = (h[row + f] as number) + (h[bias + f] as number);
+        const v = Math.fround((h[row + f] as number) + (h[bias + f] as number));
         if (v > (h[y + out + f] as number)) {
           h[y + out + f] = v;
           h[argmax + out + f] = w;

@@ -1,4 +1,4 @@
-;; The backward pass of Conv1D → ReLU → GlobalMaxPooling1D (conv-max.ts) on the tfjs wasm backend's own heap (the
+;; Conv1D → ReLU → GlobalMaxPooling1D (conv-max.ts) after the conv itself, on the tfjs wasm backend's own heap (the
 ;; memory is imported), 4 floats at a time. Only each (sample, filter)'s winning position carries a gradient, so
 ;; instead of two matmuls over every position it adds one row of taps per winner. Arguments are byte offsets:
 ;;   x [B, W, C], wt the filter as [F, K, C], argmax and dy [B, F] (argmax as float32, −1 where ReLU clipped all),
@@ -52,6 +52,49 @@
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $eachSample))))
 
+  ;; The forward pass after the conv: y[b, f] = max over w of relu(z[b, w, f] + bias[f]) and argmax[b, f] the first
+  ;; w reaching it (float32; −1 while y is 0), 4 filters at a time; F a multiple of 4. Bit-identical to biasReluMax
+  ;; in conv-max.ts, which rounds z + bias to float32 before comparing, as this does.
+  (func (export "biasReluMax") (param $z i32) (param $bias i32) (param $y i32) (param $argmax i32)
+    (param $B i32) (param $W i32) (param $F i32)
+    (local $b i32) (local $w i32) (local $f i32) (local $rowBytes i32) (local $out i32) (local $at i32)
+    (local $position v128) (local $v v128) (local $best v128) (local $wins v128)
+    (local.set $rowBytes (i32.shl (local.get $F) (i32.const 2)))
+    (block $samplesDone
+      (loop $eachSample
+        (br_if $samplesDone (i32.ge_u (local.get $b) (local.get $B)))
+        (local.set $out (i32.mul (local.get $b) (local.get $rowBytes)))
+        (local.set $f (i32.const 0))
+        (loop $init
+          (v128.store (i32.add (i32.add (local.get $y) (local.get $out)) (local.get $f)) (f32x4.splat (f32.const 0)))
+          (v128.store (i32.add (i32.add (local.get $argmax) (local.get $out)) (local.get $f)) (f32x4.splat (f32.const -1)))
+          (local.set $f (i32.add (local.get $f) (i32.const 16)))
+          (br_if $init (i32.lt_u (local.get $f) (local.get $rowBytes))))
+        (local.set $w (i32.const 0))
+        (block $positionsDone
+          (loop $eachPosition
+            (br_if $positionsDone (i32.ge_u (local.get $w) (local.get $W)))
+            (local.set $position (f32x4.splat (f32.convert_i32_u (local.get $w))))
+            (local.set $at (i32.add (local.get $z)
+              (i32.mul (i32.add (i32.mul (local.get $b) (local.get $W)) (local.get $w)) (local.get $rowBytes))))
+            (local.set $f (i32.const 0))
+            (loop $eachFilters
+              (local.set $v (f32x4.add (v128.load (i32.add (local.get $at) (local.get $f)))
+                (v128.load (i32.add (local.get $bias) (local.get $f)))))
+              (local.set $best (v128.load (i32.add (i32.add (local.get $y) (local.get $out)) (local.get $f))))
+              (local.set $wins (f32x4.gt (local.get $v) (local.get $best)))
+              (v128.store (i32.add (i32.add (local.get $y) (local.get $out)) (local.get $f))
+                (v128.bitselect (local.get $v) (local.get $best) (local.get $wins)))
+              (v128.store (i32.add (i32.add (local.get $argmax) (local.get $out)) (local.get $f))
+                (v128.bitselect (local.get $position)
+                  (v128.load (i32.add (i32.add (local.get $argmax) (local.get $out)) (local.get $f))) (local.get $wins)))
+              (local.set $f (i32.add (local.get $f) (i32.const 16)))
+              (br_if $eachFilters (i32.lt_u (local.get $f) (local.get $rowBytes))))
+            (local.set $w (i32.add (local.get $w) (i32.const 1)))
+            (br $eachPosition)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $eachSample))))
+
   ;; y[0..n) += g · x[0..n)
   (func $axpy (param $g f32) (param $x i32) (param $y i32) (param $n i32)
     (local $gv v128) (local $end i32) (local $vectorEnd i32)
@@ -73,10 +116,17 @@
         (local.set $y (i32.add (local.get $y) (i32.const 4)))
         (br $tail))))
 
-  ;; n floats of zeros from `at`.
+  ;; n floats of zeros from `at`, 4 at a time, then the rest one by one.
   (func $zero (param $at i32) (param $n i32)
-    (local $end i32)
+    (local $end i32) (local $vectorEnd i32)
     (local.set $end (i32.add (local.get $at) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $vectorEnd (i32.add (local.get $at) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vectorsDone
+      (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $at) (local.get $vectorEnd)))
+        (v128.store (local.get $at) (v128.const i32x4 0 0 0 0))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vectors)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))

@@ -24,6 +24,8 @@ export interface HeapSimd {
   cellGrad(...offsetsAndSizes: number[]): void;
   /** conv.wat: the Conv1D → ReLU → GlobalMaxPooling1D gradient of conv-max.ts (byte offsets, then sizes). */
   convMaxGrad(...offsetsAndSizes: number[]): void;
+  /** conv.wat: the bias, ReLU and maximum after the conv, for conv-max.ts (byte offsets, then B, W, F). */
+  biasReluMax(z: number, bias: number, y: number, argmax: number, B: number, W: number, F: number): void;
 }
 
 const SOURCES = ['./adam.wat', './arena.wat', './lstm.wat', './conv.wat'] as const;

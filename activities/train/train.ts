@@ -76,7 +76,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
     // 4: LSTM cell maths on wasm in float32 SIMD (lstm.wat), likewise.
     // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
     // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (arena.wat), summed in its own order.
-    version: 6,
+    // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
+    version: 7,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.

@@ -331,6 +331,20 @@ describe('wasm training kernels', () => {
       expect(liveCounts()).toEqual(before);
     });
 
+    it('a transpose that keeps every axis in place shares the buffer; a real one still transposes', async () => {
+      await tf.setBackend('wasm');
+      const before = liveCounts();
+      const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+      const same = tf.transpose(a, [0, 1]);
+      expect(liveCounts().buffers).toBe(before.buffers + 1);
+      const swapped = tf.transpose(a, [1, 0]);
+      a.dispose();
+      expect(Array.from(same.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(Array.from(swapped.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+      tf.dispose([same, swapped]);
+      expect(liveCounts()).toEqual(before);
+    });
+
     it('repeated kernel calls leak neither tensors nor wasm buffers', async () => {
       await tf.setBackend('wasm');
       const rng = new Rng(9);

@@ -14,7 +14,8 @@
  * - `GatherV2` (the Embedding lookup) takes ~15 ms for 4,096 rows of 100 floats; row copies take well under 1 ms.
  * - `Equal` with broadcasting (the gradient of max / GlobalMaxPooling1D) takes ~20 ms for 250k elements.
  * - `MaxPoolGrad` (the MaxPooling1D gradient) is a slow generic loop; the positions of the maxima suffice.
- * - `Identity` copies its input, where sharing the buffer (as the cpu backend and wasm's own Reshape do) is enough.
+ * - `Identity` copies its input, where sharing the buffer (as the cpu backend and wasm's own Reshape do) is enough;
+ *   so does a `Transpose` that keeps every axis in place (two per Embedding gradient, one of the whole table).
  *
  * The cpu backend's kernels are no fallback: they take seconds to minutes per batch at realistic sizes.
  */
@@ -53,6 +54,7 @@ export function registerWasmTrainingKernels(): void {
   overrideKernel(tf.Equal, broadcastEqualOr);
   overrideKernel(tf.MaxPoolGrad, maxPoolGradOr);
   overrideKernel(tf.Identity, () => sharedIdentity);
+  overrideKernel(tf.Transpose, noOpTransposeOr);
 }
 
 /** Leaves a kernel that exists alone: ours from an earlier call, or a native one from a newer tfjs. */
@@ -658,6 +660,17 @@ function maxPoolGradOr(stock: tf.KernelFunc): tf.KernelFunc {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity: share the buffer (no wasm kernel writes into its inputs)
+
+/**
+ * A transpose whose permutation keeps every axis in place (the Embedding gradient does two per step, one of the
+ * whole 10000 × 100 table) shares its input, where the stock kernel copies it.
+ */
+function noOpTransposeOr(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+    return perm.every((axis, i) => axis === i) ? sharedIdentity(args) : stock(args);
+  };
+}
 
 function sharedIdentity({ inputs, backend }: KernelArgs): TensorInfo {
   const x = input(inputs, 'x');
