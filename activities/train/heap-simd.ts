@@ -18,6 +18,8 @@ export interface HeapSimd {
   scatterAdd(x: number, ids: number, out: number, count: number, rowSize: number, numSegments: number): void;
   /** arena.wat: the dense stride-1 Conv1D filter gradient (byte offsets x, dy, dw, then B, W, C, outW, F, K, pad). */
   convFilterGrad(...offsetsAndSizes: number[]): void;
+  /** arena.wat: the dense stride-1 Conv1D input gradient (byte offsets dy, wt, dx, then B, W, C, outW, F, K, pad). */
+  convInputGrad(...offsetsAndSizes: number[]): void;
   /** lstm.wat: the pointwise LSTM cell maths of rnn-kernels.ts (byte offsets; units a multiple of 4). */
   cellState(gates: number, cPrev: number, cNext: number, c2: number, B: number, H: number): void;
   cellOutput(gates: number, s2: number, tc: number, hNext: number, B: number, H: number): void;

@@ -77,7 +77,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
     // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
     // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (arena.wat), summed in its own order.
     // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
-    version: 7,
+    // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (arena.wat convInputGrad).
+    version: 8,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.

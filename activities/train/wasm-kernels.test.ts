@@ -3,7 +3,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
 import { prepareHeapSimd } from './heap-simd';
-import { denseConvCalls, registerWasmTrainingKernels, setSimdConvFilterGrad } from './wasm-kernels';
+import {
+  denseConvCalls,
+  registerWasmTrainingKernels,
+  setSimdConvFilterGrad,
+  setSimdConvInputGrad,
+} from './wasm-kernels';
 
 const TOLERANCE = 1e-4;
 
@@ -502,6 +507,152 @@ describe('wasm training kernels', () => {
       await tf.setBackend('wasm');
       const native = filterGradOf([2, 16, 8, 16], 3, 'valid', 50);
       const padded = filterGradOf([3, 11, 7, 5], 5, 'same', 51);
+      const callAll = () => tf.dispose([...tf.tidy(native), ...tf.tidy(padded)]);
+      callAll();
+      const before = liveCounts();
+      for (let i = 0; i < 5; i++) callAll();
+      expect(liveCounts()).toEqual(before);
+    });
+  });
+
+  // Runs after the blocks above; like the filter gradient's block, it prepares heap SIMD itself.
+  describe('dense Conv1D input gradient on heap SIMD (arena.wat convInputGrad)', () => {
+    beforeAll(async () => {
+      registerWasmTrainingKernels();
+      await tf.setBackend('wasm');
+      await prepareHeapSimd();
+    });
+    afterAll(() => {
+      setSimdConvInputGrad(true);
+    });
+
+    /** Conv2DBackpropInput as Conv1D runs it, on a dense random dy (no zeros: the sparse path stays out). */
+    function inputGradOf(shape: number[], kernel: number, pad: 'valid' | 'same', seed: number): () => tf.Tensor[] {
+      const [batch = 0, width = 0, cin = 0, cout = 0] = shape;
+      const inputShape: [number, number, number, number] = [batch, 1, width, cin];
+      const filterShape: [number, number, number, number] = [1, kernel, cin, cout];
+      const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, 1, 1, pad);
+      const rng = new Rng(seed);
+      const w = uniform(rng, kernel * cin * cout);
+      const dy = uniform(rng, info.outShape.reduce((size, dim) => size * dim, 1));
+      const attrs = { strides: 1, pad, dataFormat: 'NHWC', inputShape } as unknown as tf.NamedAttrMap;
+      return () => {
+        const inputs = { dy: tf.tensor4d(dy, info.outShape), filter: tf.tensor4d(w, filterShape) };
+        return [tf.engine().runKernel(tf.Conv2DBackpropInput, inputs, attrs) as tf.Tensor];
+      };
+    }
+
+    /** Runs `build` on wasm with the SIMD input gradient on or off; returns the results and how often it ran. */
+    async function onWasm(simd: boolean, build: () => tf.Tensor[]): Promise<{ results: Result[]; simdCalls: number }> {
+      const previous = setSimdConvInputGrad(simd);
+      const before = denseConvCalls.simdInput;
+      try {
+        const results = await runOn('wasm', build);
+        return { results, simdCalls: denseConvCalls.simdInput - before };
+      } finally {
+        setSimdConvInputGrad(previous);
+      }
+    }
+
+    // [batch, width, Cin, Cout]: Cin a multiple of 8 (4-row × 8-channel tiles only), of 4 but not 8 (a 4-channel
+    // tail), odd (a padded copy); widths shorter than the kernel, and with no full tile of 4 rows.
+    const shapes = [
+      [2, 16, 8, 16],
+      [3, 11, 7, 5],
+      [5, 9, 12, 3],
+      [1, 7, 4, 8],
+      [4, 13, 10, 12],
+      [2, 3, 4, 1],
+      [3, 6, 20, 7],
+    ];
+    for (const pad of ['valid', 'same'] as const) {
+      for (const kernel of [3, 5]) {
+        it(`matches cpu and the matmul route (${pad}, kernel ${kernel})`, async () => {
+          for (const [s, shape] of shapes.entries()) {
+            if (pad === 'valid' && (shape[1] ?? 0) < kernel) continue;
+            const build = inputGradOf(shape, kernel, pad, 60 + s);
+            const label = `[${shape}] `;
+            const simd = await onWasm(true, build);
+            const matmul = await onWasm(false, build);
+            expect(simd.simdCalls, label).toBe(1);
+            expect(matmul.simdCalls, label).toBe(0);
+            expectClose(simd.results, await runOn('cpu', build), label);
+            expectClose(simd.results, matmul.results, label);
+          }
+        });
+      }
+    }
+
+    // Batch 4 rather than 64: the batch only repeats the same loops, and checking 409,600 values one by one is slow.
+    it('is the path the cnn-bilstm shapes take, and agrees with the matmul route there', async () => {
+      const build = inputGradOf([4, 64, 100, 64], 3, 'valid', 70);
+      const simd = await onWasm(true, build);
+      const matmul = await onWasm(false, build);
+      expect(simd.simdCalls).toBe(1);
+      expectClose(simd.results, matmul.results);
+    });
+
+    for (const [pad, kernel] of [
+      ['valid', 3],
+      ['same', 5],
+    ] as const) {
+      it(`tf.grads through conv1d → max pool match cpu (${pad}, kernel ${kernel})`, async () => {
+        const rng = new Rng(80 + kernel);
+        const x = uniform(rng, 3 * 10 * 6);
+        const w = uniform(rng, kernel * 6 * 5);
+        const loss = (input: tf.Tensor, filter: tf.Tensor) => {
+          const y = tf.relu(tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, 1, pad));
+          return tf.maxPool(y.expandDims(1) as tf.Tensor4D, [1, 2], [1, 2], 'valid').square().sum();
+        };
+        const before = denseConvCalls.simdInput;
+        await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor3d(x, [3, 10, 6]), tf.tensor3d(w, [kernel, 6, 5])]));
+        expect(denseConvCalls.simdInput - before).toBe(1);
+      });
+    }
+
+    it('an Embedding → Conv1D → MaxPooling1D → Dense gradient matches cpu', async () => {
+      const { tokens, labels } = tokenData(new Rng(81));
+      await tf.setBackend('cpu');
+      const model = tf.sequential();
+      model.add(
+        tf.layers.embedding({
+          inputDim: VOCAB,
+          outputDim: 8,
+          inputLength: LENGTH,
+          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 7 }),
+        }),
+      );
+      model.add(
+        tf.layers.conv1d({
+          filters: 5,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }),
+        }),
+      );
+      model.add(tf.layers.maxPooling1d({ poolSize: 2 }));
+      model.add(tf.layers.flatten());
+      model.add(
+        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }),
+      );
+      const loss = () =>
+        tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), 2),
+          model.apply(tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32')) as tf.Tensor,
+        ) as tf.Scalar;
+      const before = denseConvCalls.simdInput;
+      try {
+        await expectWasmMatchesCpu(() => Object.values(tf.variableGrads(loss).grads));
+      } finally {
+        model.dispose();
+      }
+      expect(denseConvCalls.simdInput - before).toBe(1);
+    });
+
+    it('leaks neither tensors nor wasm buffers, padded widths included', async () => {
+      await tf.setBackend('wasm');
+      const native = inputGradOf([2, 16, 8, 16], 3, 'valid', 90);
+      const padded = inputGradOf([3, 11, 7, 5], 5, 'same', 91);
       const callAll = () => tf.dispose([...tf.tidy(native), ...tf.tidy(padded)]);
       callAll();
       const before = liveCounts();

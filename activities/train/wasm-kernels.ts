@@ -204,7 +204,10 @@ function conv2DBackpropInputOr(stock: tf.KernelFunc): tf.KernelFunc {
       sparseInputGrad(floatHeap(wasm), at(dy), at(filter), sparse.nonzeros, sparse.geo, at(dx));
       return dx;
     }
-    if (isConv1dStride1(info)) return conv1dInputGrad(wasm, dy, filter, info, inputShape);
+    if (isConv1dStride1(info)) {
+      const simd = simdConv1dInputGrad(wasm, dy, filter, info, inputShape);
+      return simd ?? conv1dInputGrad(wasm, dy, filter, info, inputShape);
+    }
     const filterT = transpose2d(wasm, view(filter, [patchSize(info), info.outChannels]));
     const cols = matMul(wasm, view(dy, [outputPositions(info), info.outChannels]), filterT);
     wasm.disposeData(filterT.dataId);
@@ -233,8 +236,8 @@ function sparseDy(
  * Conv1D (a height-1 conv2d) with stride 1 — every Conv1D the model builders make — has gradients without im2col:
  * with S the "shifted dy" matrix, S[(b, i), (k, co)] = dy[b, i − k + padLeft, co] (zero outside), both are one
  * matmul each, dW' = xᵀ·S and dx = S·W', over [B·inWidth] rows. That skips the im2col/col2im copies (3× the input)
- * and the transpose of the im2col matrix, about halving these kernels' time. (Once heap SIMD is prepared, the filter
- * gradient skips the matmul too: simdConv1dFilterGrad.)
+ * and the transpose of the im2col matrix, about halving these kernels' time. (Once heap SIMD is prepared, both
+ * gradients skip the matmul too: simdConv1dFilterGrad and simdConv1dInputGrad.)
  */
 function isConv1dStride1(info: ConvInfo): boolean {
   return (
@@ -289,15 +292,23 @@ function conv1dFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
   return dw;
 }
 
-/** How often the SIMD filter gradient ran, so tests can tell which path a gradient took. */
-export const denseConvCalls = { simdFilter: 0 };
+/** How often the SIMD filter and input gradients ran, so tests can tell which path a gradient took. */
+export const denseConvCalls = { simdFilter: 0, simdInput: 0 };
 
 let simdFilterGradEnabled = true;
+let simdInputGradEnabled = true;
 
 /** Turns the SIMD filter gradient off (the matmul route runs instead) or on; returns the previous state. For tests. */
 export function setSimdConvFilterGrad(enabled: boolean): boolean {
   const previous = simdFilterGradEnabled;
   simdFilterGradEnabled = enabled;
+  return previous;
+}
+
+/** Turns the SIMD input gradient off (the matmul route runs instead) or on; returns the previous state. For tests. */
+export function setSimdConvInputGrad(enabled: boolean): boolean {
+  const previous = simdInputGradEnabled;
+  simdInputGradEnabled = enabled;
   return previous;
 }
 
@@ -354,6 +365,55 @@ function padRows(heap: Float32Array, from: number, to: number, rows: number, col
     heap.copyWithin(to + r * width, from + r * cols, from + (r + 1) * cols);
     heap.fill(0, to + r * width + cols, to + (r + 1) * width);
   }
+}
+
+/**
+ * dx[b, i, ci] = Σ_k Σ_co dy[b, i − k + padLeft, co] · W[k, ci, co] in one pass of arena.wat's convInputGrad over dy
+ * in place and a copy of the filter with each tap transposed to [Cout, Cin] (K·Cin·Cout floats, a few µs), so each
+ * dy float broadcasts against contiguous channels and the sums of 4 rows × 8 channels stay in registers: no
+ * shifted-dy matrix and no matmul packing a [B·W, K·Cout] operand. The kernel takes Cin in multiples of 4 (any Cout);
+ * other widths run on a zero-padded filter copy into a padded dx. Undefined until `prepareHeapSimd` has run (or
+ * with an empty tensor): the matmul route then runs.
+ */
+function simdConv1dInputGrad(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: ConvInfo,
+  inputShape: number[],
+): TensorInfo | undefined {
+  const simd = simdInputGradEnabled ? heapSimd(backend as unknown as tf.KernelBackend) : undefined;
+  if (simd === undefined) return undefined;
+  const { batchSize: B, inWidth: W, inChannels: Cin, outWidth: outW, filterWidth: K, outChannels: C } = info;
+  if (B * W * Cin * outW * K * C === 0) return undefined;
+  const padLeft = info.padInfo.left;
+  const cinP = Math.ceil(Cin / 4) * 4;
+  const wt = backend.makeOutput([K * C, cinP], 'float32');
+  const dx = backend.makeOutput(inputShape, 'float32');
+  const dxP = cinP === Cin ? dx : backend.makeOutput([B * W, cinP], 'float32');
+  denseConvCalls.simdInput++;
+  const heap = floatHeap(backend); // after the last allocation
+  const at = (t: TensorInfo) => offsetOf(backend, t) / 4;
+  if (cinP === Cin) {
+    for (let k = 0; k < K; k++) simd.transpose((at(filter) + k * Cin * C) * 4, (at(wt) + k * C * Cin) * 4, Cin, C);
+  } else {
+    const [from, to] = [at(filter), at(wt)];
+    heap.fill(0, to, to + K * C * cinP);
+    for (let k = 0; k < K; k++) {
+      for (let ci = 0; ci < Cin; ci++) {
+        for (let co = 0; co < C; co++) {
+          heap[to + (k * C + co) * cinP + ci] = heap[from + (k * Cin + ci) * C + co] as number;
+        }
+      }
+    }
+  }
+  simd.convInputGrad(at(dy) * 4, at(wt) * 4, at(dxP) * 4, B, W, cinP, outW, C, K, padLeft);
+  if (dxP !== dx) {
+    for (let r = 0; r < B * W; r++) heap.copyWithin(at(dx) + r * Cin, at(dxP) + r * cinP, at(dxP) + r * cinP + Cin);
+    backend.disposeData(dxP.dataId);
+  }
+  backend.disposeData(wt.dataId);
+  return dx;
 }
 
 function conv1dInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: ConvInfo, inputShape: number[]) {
