@@ -7,10 +7,13 @@
  * module once (`loadWatModule`) and instantiates it wherever it needs it, worker threads included.
  */
 import { readFile } from 'node:fs/promises';
-import wabtInit from 'wabt';
+import type wabtInit from 'wabt';
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 
 const modules = new Map<string, Promise<WebAssembly.Module>>();
-let wabt: ReturnType<typeof wabtInit> | undefined;
+/** Loaded on first use: wabt is 0.7 MB of JavaScript that runs which never assemble a kernel should not parse. */
+let wabt: Promise<Wabt> | undefined;
 
 /** Assembles and compiles the `.wat` file at `url` once per process; later calls share the module. */
 export function loadWatModule(url: URL): Promise<WebAssembly.Module> {
@@ -26,7 +29,8 @@ export function loadWatModule(url: URL): Promise<WebAssembly.Module> {
 }
 
 async function assemble(url: URL): Promise<WebAssembly.Module> {
-  const [tools, text] = await Promise.all([(wabt ??= wabtInit()), readFile(url, 'utf8')]);
+  wabt ??= import('wabt').then(({ default: init }) => init());
+  const [tools, text] = await Promise.all([wabt, readFile(url, 'utf8')]);
   const parsed = tools.parseWat(url.pathname, text, { simd: true });
   try {
     parsed.resolveNames();

@@ -14,7 +14,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { sha256Hex } from '../../data/canonical';
 import { runStage } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
@@ -145,8 +144,12 @@ interface TemporalSide {
   signal: AbortSignal;
 }
 
-/** The Temporal activity context, when running inside one (the local runner has none). */
-function temporalSide(): TemporalSide | undefined {
+/**
+ * The Temporal activity context, when running inside one (the local runner has none). Imported on use: the SDK's
+ * module graph is a good part of a cache-hit run's start-up, and only a scrape needs it.
+ */
+async function temporalSide(): Promise<TemporalSide | undefined> {
+  const { Context } = await import('@temporalio/activity');
   try {
     const context = Context.current();
     const { workflowExecution, activityId, heartbeatDetails } = context.info;
@@ -298,7 +301,7 @@ interface OpenRun {
 
 /** Opens the run: its checkpoint (resumed, or fresh), its page log, and the review ids already stored. */
 async function beginRun(deps: ActivityDeps, options: ScrapeActivityOptions, input: ScrapeAppInput): Promise<OpenRun> {
-  const temporal = temporalSide();
+  const temporal = await temporalSide();
   let resumed = parseCheckpoint(options.resumeState ? options.resumeState() : temporal?.details, input);
   const runId = resumed?.runId ?? temporal?.runId ?? randomUUID();
   const dir = workDir(deps.store.root, input, runId);
