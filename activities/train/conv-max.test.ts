@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
 import { BIAS_RELU_MAX, convGlobalMax, type ConvPadding } from './conv-max';
 import { prepareHeapSimd } from './heap-simd';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { useTrainingBackend } from './testing/backend';
 
 interface Case {
   padding: ConvPadding;
@@ -51,14 +51,7 @@ function worstRelativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 }
 
 describe.each(['cpu', 'wasm'] as const)('convGlobalMax on %s', (backend) => {
-  beforeAll(async () => {
-    registerWasmTrainingKernels();
-    await prepareHeapSimd();
-    await tf.setBackend(backend);
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-  });
+  useTrainingBackend(backend);
 
   it.each(cases)('$padding K=$K C=$C: output and gradients match conv1d → relu → max', (c) => {
     tf.tidy(() => {

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapSimd } from './heap-simd';
-import { createArena, type Arena, type Region } from './kernel-arena';
+import { withArena, type Region } from './kernel-arena';
 
 export const BIAS_RELU_MAX = 'UlasanBiasReluMax';
 export const CONV_MAX_GRAD = 'UlasanConvMaxGrad';
@@ -62,17 +62,6 @@ function named(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   const info = inputs[name];
   if (info === undefined) throw new Error(`conv-max kernel: missing input '${name}'`);
   return info;
-}
-
-function withArena(backend: tf.KernelBackend, run: (arena: Arena) => void): tf.TensorInfo[] {
-  const arena = createArena(backend);
-  try {
-    run(arena);
-    return arena.done();
-  } catch (err) {
-    arena.abort();
-    throw err;
-  }
 }
 
 /** z [B, W, F], bias [F] → y [B, F] = max over w of relu(z + bias), argmax [B, F] (float32; −1 where y is 0). */

@@ -54,6 +54,18 @@ export interface Arena {
   abort(): void;
 }
 
+/** Runs a kernel body in a fresh arena: its outputs on success; on error everything is freed and the error rethrown. */
+export function withArena(backend: tf.KernelBackend, run: (arena: Arena) => void): TensorInfo[] {
+  const arena = createArena(backend);
+  try {
+    run(arena);
+    return arena.done();
+  } catch (err) {
+    arena.abort();
+    throw err;
+  }
+}
+
 /** The arena for the active kernel's backend. */
 export function createArena(backend: tf.KernelBackend): Arena {
   if ('wasm' in backend && 'dataIdMap' in backend) return new WasmArena(backend as BackendWasm);

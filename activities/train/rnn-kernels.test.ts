@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
 import { rnnSequence, type RnnCell } from './rnn-kernels';
-import { prepareHeapSimd } from './heap-simd';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { useTrainingBackend } from './testing/backend';
 
 const TOLERANCE = 1e-4;
 const [B, T, I] = [3, 5, 4];
@@ -87,14 +86,7 @@ for (const cell of ['lstm', 'gru'] as const) {
 }
 
 describe.each(['cpu', 'wasm'] as const)('fused RNN kernels on %s', (backend) => {
-  beforeAll(async () => {
-    registerWasmTrainingKernels();
-    await prepareHeapSimd();
-    await tf.setBackend(backend);
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-  });
+  useTrainingBackend(backend);
 
   it.each(cases)('$cell units=$H reverse=$reverse returnSequences=$returnSequences matches the stock layer', (c) => {
     tf.tidy(() => {

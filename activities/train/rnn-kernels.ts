@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapSimd, type HeapSimd } from './heap-simd';
-import { createArena, sub, type Arena, type Region } from './kernel-arena';
+import { sub, withArena, type Arena, type Region } from './kernel-arena';
 
 export const RNN_SEQUENCE = 'UlasanRnnSequence';
 export const RNN_SEQUENCE_GRAD = 'UlasanRnnSequenceGrad';
@@ -104,17 +104,6 @@ function dimsOf(x: tf.TensorInfo, recurrentKernel: tf.TensorInfo, cell: RnnCell)
 
 function gateCount(cell: RnnCell): number {
   return cell === 'lstm' ? 4 : 3;
-}
-
-function withArena(backend: tf.KernelBackend, run: (arena: Arena) => void): tf.TensorInfo[] {
-  const arena = createArena(backend);
-  try {
-    run(arena);
-    return arena.done();
-  } catch (err) {
-    arena.abort();
-    throw err;
-  }
 }
 
 function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
@@ -368,8 +357,7 @@ function lstmBackward(
   fill(arena.heap(), dc, 0);
   for (let s = T - 1; s >= 0; s--) {
     const dZs = sub(dZ, s * B * G, B * G);
-    if (simd) simdCellGrad(simd, cache, dZs.off, dy, dhr.off, dc.off, s, d, attrs);
-    else lstmCellGrad(arena.heap(), cache, dZs.off, dy, dhr.off, dc.off, s, d, attrs);
+    lstmCellGrad(arena, simd, cache, { dZs: dZs.off, dhr: dhr.off, dc: dc.off }, dy, s, d, attrs);
     if (s > 0) arena.gemm(dZs, ut, dhr, B, G, H);
   }
   weightGrads(arena, cache.xt, sub(cache.h, 0, N * H), dZ, { dW, dU, db }, N, I, H, G);
@@ -380,22 +368,31 @@ function lstmBackward(
   fromTimeMajor(arena.heap(), dxt, dx, d, I, attrs.reverse);
 }
 
+/** One step back through the LSTM cells of all rows, by lstm.wat when `simd` is given, else in JavaScript. */
 function lstmCellGrad(
-  heap: Float32Array,
+  arena: Arena,
+  simd: HeapSimd | undefined,
   cache: LstmCache,
-  dZs: number,
+  grads: { dZs: number; dhr: number; dc: number },
   dy: Region,
-  dhr: number,
-  dc: number,
   s: number,
   d: Dims,
   attrs: RnnSequenceAttrs,
 ): void {
   const { B, H } = d;
   const G = 4 * H;
+  const { dZs, dhr, dc } = grads;
   const gates = cache.gates.off + s * B * G;
   const cPrev = cache.c.off + s * B * H;
   const tc = cache.tc.off + s * B * H;
+  if (simd) {
+    // dy's rows for step s are `dyStride` floats apart, or absent (offset −1).
+    const first = dyOffset(dy, s, 0, d, attrs);
+    const dyStride = attrs.returnSequences ? d.T * H : H;
+    simd.cellGrad(4 * gates, 4 * cPrev, 4 * tc, 4 * dZs, first < 0 ? -1 : 4 * first, 4 * dyStride, 4 * dhr, 4 * dc, B, H);
+    return;
+  }
+  const heap = arena.heap();
   for (let b = 0; b < B; b++) {
     const row = gates + b * G;
     const out = dZs + b * G;
@@ -416,25 +413,6 @@ function lstmCellGrad(
       heap[dc + cell + j] = dcv * f;
     }
   }
-}
-
-/** lstmCellGrad by lstm.wat: dy's rows for step s are `dyStride` floats apart, or absent (offset -1). */
-function simdCellGrad(
-  simd: HeapSimd,
-  cache: LstmCache,
-  dZs: number,
-  dy: Region,
-  dhr: number,
-  dc: number,
-  s: number,
-  d: Dims,
-  attrs: RnnSequenceAttrs,
-): void {
-  const { B, H } = d;
-  const first = dyOffset(dy, s, 0, d, attrs);
-  const dyStride = attrs.returnSequences ? d.T * H : H;
-  const [gates, cPrev, tc] = [cache.gates.off + s * B * 4 * H, cache.c.off + s * B * H, cache.tc.off + s * B * H];
-  simd.cellGrad(4 * gates, 4 * cPrev, 4 * tc, 4 * dZs, first < 0 ? -1 : 4 * first, 4 * dyStride, 4 * dhr, 4 * dc, B, H);
 }
 
 /**

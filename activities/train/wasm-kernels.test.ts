@@ -374,203 +374,103 @@ describe('wasm training kernels', () => {
     });
   });
 
-  // Runs after the blocks above, which leave heap SIMD unprepared: their conv gradients took the matmul route.
-  describe('dense Conv1D filter gradient on heap SIMD (arena.wat convFilterGrad)', () => {
-    beforeAll(async () => {
-      registerWasmTrainingKernels();
-      await tf.setBackend('wasm');
-      await prepareHeapSimd();
-    });
-    afterAll(() => {
-      setSimdConvFilterGrad(true);
-    });
-
-    /** Conv2DBackpropFilter as Conv1D runs it, on a dense random dy (no zeros: the sparse path stays out). */
-    function filterGradOf(shape: number[], kernel: number, pad: 'valid' | 'same', seed: number): () => tf.Tensor[] {
+  /**
+   * Conv2DBackpropFilter or Conv2DBackpropInput as Conv1D runs them, on a dense random dy (no zeros: the sparse path
+   * stays out) and a random x or filter.
+   */
+  function convGradOf(kind: 'filter' | 'input') {
+    return (shape: number[], kernel: number, pad: 'valid' | 'same', seed: number): (() => tf.Tensor[]) => {
       const [batch = 0, width = 0, cin = 0, cout = 0] = shape;
       const xShape: [number, number, number, number] = [batch, 1, width, cin];
       const filterShape: [number, number, number, number] = [1, kernel, cin, cout];
       const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, 1, 1, pad);
       const rng = new Rng(seed);
-      const x = uniform(rng, batch * width * cin);
+      const operand = uniform(rng, kind === 'filter' ? batch * width * cin : kernel * cin * cout);
       const dy = uniform(rng, info.outShape.reduce((size, dim) => size * dim, 1));
-      const attrs = { strides: 1, pad, dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap;
+      const common = { strides: 1, pad, dataFormat: 'NHWC' };
       return () => {
-        const inputs = { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, info.outShape) };
-        return [tf.engine().runKernel(tf.Conv2DBackpropFilter, inputs, attrs) as tf.Tensor];
+        const dyTensor = tf.tensor4d(dy, info.outShape);
+        const [name, inputs, attrs] =
+          kind === 'filter'
+            ? [tf.Conv2DBackpropFilter, { x: tf.tensor4d(operand, xShape), dy: dyTensor }, { ...common, filterShape }]
+            : [tf.Conv2DBackpropInput, { dy: dyTensor, filter: tf.tensor4d(operand, filterShape) }, { ...common, inputShape: xShape }];
+        return [tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor];
       };
-    }
+    };
+  }
 
-    /** Runs `build` on wasm with the SIMD filter gradient on or off; returns the results and how often it ran. */
-    async function onWasm(simd: boolean, build: () => tf.Tensor[]): Promise<{ results: Result[]; simdCalls: number }> {
-      const previous = setSimdConvFilterGrad(simd);
-      const before = denseConvCalls.simdFilter;
-      try {
-        const results = await runOn('wasm', build);
-        return { results, simdCalls: denseConvCalls.simdFilter - before };
-      } finally {
-        setSimdConvFilterGrad(previous);
-      }
-    }
+  /** One SIMD conv gradient of arena.wat and how to build, switch and count it. */
+  interface SimdConvGradient {
+    name: string;
+    gradOf: ReturnType<typeof convGradOf>;
+    setEnabled: (enabled: boolean) => boolean;
+    counter: 'simdFilter' | 'simdInput';
+    /** [batch, width, Cin, Cout] */
+    shapes: number[][];
+    /** The cnn-bilstm's batch to check: the batch only repeats the same loops, and 64 is slow to compare. */
+    bilstmBatch: number;
+    seed: number;
+  }
 
-    // [batch, width, Cin, Cout]: the kernel's native widths (Cin % 4, Cout % 8 zero) and odd ones (padded copies).
-    const shapes = [
-      [2, 16, 8, 16],
-      [3, 11, 7, 5],
-      [5, 9, 12, 3],
-      [1, 7, 4, 8],
-      [4, 13, 10, 12],
-    ];
-    for (const pad of ['valid', 'same'] as const) {
-      for (const kernel of [3, 5]) {
-        it(`matches cpu and the matmul route (${pad}, kernel ${kernel})`, async () => {
-          for (const [s, shape] of shapes.entries()) {
-            const build = filterGradOf(shape, kernel, pad, 20 + s);
-            const label = `[${shape}] `;
-            const simd = await onWasm(true, build);
-            const matmul = await onWasm(false, build);
-            expect(simd.simdCalls, label).toBe(1);
-            expect(matmul.simdCalls, label).toBe(0);
-            expectClose(simd.results, await runOn('cpu', build), label);
-            expectClose(simd.results, matmul.results, label);
-          }
-        });
-      }
-    }
+  // [batch, width, Cin, Cout]: the kernels' native widths (Cin % 4, and Cout % 8 or Cin % 8, zero), a 4-channel
+  // tail, odd widths (padded copies), widths shorter than the kernel, and no full tile of 4 rows.
+  const shapes = [
+    [2, 16, 8, 16],
+    [3, 11, 7, 5],
+    [5, 9, 12, 3],
+    [1, 7, 4, 8],
+    [4, 13, 10, 12],
+  ];
+  const gradients: SimdConvGradient[] = [
+    {
+      name: 'filter gradient (arena.wat convFilterGrad)',
+      gradOf: convGradOf('filter'),
+      setEnabled: setSimdConvFilterGrad,
+      counter: 'simdFilter',
+      shapes,
+      bilstmBatch: 64,
+      seed: 20,
+    },
+    {
+      name: 'input gradient (arena.wat convInputGrad)',
+      gradOf: convGradOf('input'),
+      setEnabled: setSimdConvInputGrad,
+      counter: 'simdInput',
+      shapes: [...shapes, [2, 3, 4, 1], [3, 6, 20, 7]],
+      bilstmBatch: 4,
+      seed: 60,
+    },
+  ];
 
-    it('is the path the cnn-bilstm shapes take, and agrees with the matmul route there', async () => {
-      const build = filterGradOf([64, 64, 100, 64], 3, 'valid', 30);
-      const simd = await onWasm(true, build);
-      const matmul = await onWasm(false, build);
-      expect(simd.simdCalls).toBe(1);
-      expectClose(simd.results, matmul.results);
-    });
-
-    for (const [pad, kernel] of [
-      ['valid', 3],
-      ['same', 5],
-    ] as const) {
-      it(`tf.grads through conv1d → max pool match cpu (${pad}, kernel ${kernel})`, async () => {
-        const rng = new Rng(40 + kernel);
-        const x = uniform(rng, 3 * 10 * 6);
-        const w = uniform(rng, kernel * 6 * 5);
-        const loss = (input: tf.Tensor, filter: tf.Tensor) => {
-          const y = tf.relu(tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, 1, pad));
-          return tf.maxPool(y.expandDims(1) as tf.Tensor4D, [1, 2], [1, 2], 'valid').square().sum();
-        };
-        const before = denseConvCalls.simdFilter;
-        await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor3d(x, [3, 10, 6]), tf.tensor3d(w, [kernel, 6, 5])]));
-        expect(denseConvCalls.simdFilter - before).toBe(1);
-      });
-    }
-
-    it('an Embedding → Conv1D → MaxPooling1D → Dense gradient matches cpu', async () => {
-      const { tokens, labels } = tokenData(new Rng(41));
-      await tf.setBackend('cpu');
-      const model = tf.sequential();
-      model.add(
-        tf.layers.embedding({
-          inputDim: VOCAB,
-          outputDim: 6,
-          inputLength: LENGTH,
-          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }),
-        }),
-      );
-      model.add(
-        tf.layers.conv1d({
-          filters: 5,
-          kernelSize: 3,
-          activation: 'relu',
-          kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
-        }),
-      );
-      model.add(tf.layers.maxPooling1d({ poolSize: 2 }));
-      model.add(tf.layers.flatten());
-      model.add(
-        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
-      );
-      const loss = () =>
-        tf.losses.softmaxCrossEntropy(
-          tf.oneHot(tf.tensor1d(labels, 'int32'), 2),
-          model.apply(tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32')) as tf.Tensor,
-        ) as tf.Scalar;
-      const before = denseConvCalls.simdFilter;
-      try {
-        await expectWasmMatchesCpu(() => Object.values(tf.variableGrads(loss).grads));
-      } finally {
-        model.dispose();
-      }
-      expect(denseConvCalls.simdFilter - before).toBe(1);
-    });
-
-    it('leaks neither tensors nor wasm buffers, padded widths included', async () => {
-      await tf.setBackend('wasm');
-      const native = filterGradOf([2, 16, 8, 16], 3, 'valid', 50);
-      const padded = filterGradOf([3, 11, 7, 5], 5, 'same', 51);
-      const callAll = () => tf.dispose([...tf.tidy(native), ...tf.tidy(padded)]);
-      callAll();
-      const before = liveCounts();
-      for (let i = 0; i < 5; i++) callAll();
-      expect(liveCounts()).toEqual(before);
-    });
-  });
-
-  // Runs after the blocks above; like the filter gradient's block, it prepares heap SIMD itself.
-  describe('dense Conv1D input gradient on heap SIMD (arena.wat convInputGrad)', () => {
+  // Runs after the blocks above, which leave heap SIMD unprepared: their conv gradients took the matmul route.
+  describe.each(gradients)('dense Conv1D $name on heap SIMD', (g) => {
     beforeAll(async () => {
       registerWasmTrainingKernels();
       await tf.setBackend('wasm');
       await prepareHeapSimd();
     });
     afterAll(() => {
-      setSimdConvInputGrad(true);
+      g.setEnabled(true);
     });
 
-    /** Conv2DBackpropInput as Conv1D runs it, on a dense random dy (no zeros: the sparse path stays out). */
-    function inputGradOf(shape: number[], kernel: number, pad: 'valid' | 'same', seed: number): () => tf.Tensor[] {
-      const [batch = 0, width = 0, cin = 0, cout = 0] = shape;
-      const inputShape: [number, number, number, number] = [batch, 1, width, cin];
-      const filterShape: [number, number, number, number] = [1, kernel, cin, cout];
-      const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, 1, 1, pad);
-      const rng = new Rng(seed);
-      const w = uniform(rng, kernel * cin * cout);
-      const dy = uniform(rng, info.outShape.reduce((size, dim) => size * dim, 1));
-      const attrs = { strides: 1, pad, dataFormat: 'NHWC', inputShape } as unknown as tf.NamedAttrMap;
-      return () => {
-        const inputs = { dy: tf.tensor4d(dy, info.outShape), filter: tf.tensor4d(w, filterShape) };
-        return [tf.engine().runKernel(tf.Conv2DBackpropInput, inputs, attrs) as tf.Tensor];
-      };
-    }
-
-    /** Runs `build` on wasm with the SIMD input gradient on or off; returns the results and how often it ran. */
+    /** Runs `build` on wasm with the SIMD gradient on or off; returns the results and how often it ran. */
     async function onWasm(simd: boolean, build: () => tf.Tensor[]): Promise<{ results: Result[]; simdCalls: number }> {
-      const previous = setSimdConvInputGrad(simd);
-      const before = denseConvCalls.simdInput;
+      const previous = g.setEnabled(simd);
+      const before = denseConvCalls[g.counter];
       try {
         const results = await runOn('wasm', build);
-        return { results, simdCalls: denseConvCalls.simdInput - before };
+        return { results, simdCalls: denseConvCalls[g.counter] - before };
       } finally {
-        setSimdConvInputGrad(previous);
+        g.setEnabled(previous);
       }
     }
 
-    // [batch, width, Cin, Cout]: Cin a multiple of 8 (4-row × 8-channel tiles only), of 4 but not 8 (a 4-channel
-    // tail), odd (a padded copy); widths shorter than the kernel, and with no full tile of 4 rows.
-    const shapes = [
-      [2, 16, 8, 16],
-      [3, 11, 7, 5],
-      [5, 9, 12, 3],
-      [1, 7, 4, 8],
-      [4, 13, 10, 12],
-      [2, 3, 4, 1],
-      [3, 6, 20, 7],
-    ];
     for (const pad of ['valid', 'same'] as const) {
       for (const kernel of [3, 5]) {
         it(`matches cpu and the matmul route (${pad}, kernel ${kernel})`, async () => {
-          for (const [s, shape] of shapes.entries()) {
+          for (const [s, shape] of g.shapes.entries()) {
             if (pad === 'valid' && (shape[1] ?? 0) < kernel) continue;
-            const build = inputGradOf(shape, kernel, pad, 60 + s);
+            const build = g.gradOf(shape, kernel, pad, g.seed + s);
             const label = `[${shape}] `;
             const simd = await onWasm(true, build);
             const matmul = await onWasm(false, build);
@@ -583,9 +483,8 @@ describe('wasm training kernels', () => {
       }
     }
 
-    // Batch 4 rather than 64: the batch only repeats the same loops, and checking 409,600 values one by one is slow.
     it('is the path the cnn-bilstm shapes take, and agrees with the matmul route there', async () => {
-      const build = inputGradOf([4, 64, 100, 64], 3, 'valid', 70);
+      const build = g.gradOf([g.bilstmBatch, 64, 100, 64], 3, 'valid', g.seed + 10);
       const simd = await onWasm(true, build);
       const matmul = await onWasm(false, build);
       expect(simd.simdCalls).toBe(1);
@@ -597,21 +496,21 @@ describe('wasm training kernels', () => {
       ['same', 5],
     ] as const) {
       it(`tf.grads through conv1d → max pool match cpu (${pad}, kernel ${kernel})`, async () => {
-        const rng = new Rng(80 + kernel);
+        const rng = new Rng(g.seed + 20 + kernel);
         const x = uniform(rng, 3 * 10 * 6);
         const w = uniform(rng, kernel * 6 * 5);
         const loss = (input: tf.Tensor, filter: tf.Tensor) => {
           const y = tf.relu(tf.conv1d(input as tf.Tensor3D, filter as tf.Tensor3D, 1, pad));
           return tf.maxPool(y.expandDims(1) as tf.Tensor4D, [1, 2], [1, 2], 'valid').square().sum();
         };
-        const before = denseConvCalls.simdInput;
+        const before = denseConvCalls[g.counter];
         await expectWasmMatchesCpu(() => tf.grads(loss)([tf.tensor3d(x, [3, 10, 6]), tf.tensor3d(w, [kernel, 6, 5])]));
-        expect(denseConvCalls.simdInput - before).toBe(1);
+        expect(denseConvCalls[g.counter] - before).toBe(1);
       });
     }
 
     it('an Embedding → Conv1D → MaxPooling1D → Dense gradient matches cpu', async () => {
-      const { tokens, labels } = tokenData(new Rng(81));
+      const { tokens, labels } = tokenData(new Rng(g.seed + 21));
       await tf.setBackend('cpu');
       const model = tf.sequential();
       model.add(
@@ -619,7 +518,7 @@ describe('wasm training kernels', () => {
           inputDim: VOCAB,
           outputDim: 8,
           inputLength: LENGTH,
-          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 7 }),
+          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: g.seed }),
         }),
       );
       model.add(
@@ -627,32 +526,32 @@ describe('wasm training kernels', () => {
           filters: 5,
           kernelSize: 3,
           activation: 'relu',
-          kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }),
+          kernelInitializer: tf.initializers.glorotUniform({ seed: g.seed + 1 }),
         }),
       );
       model.add(tf.layers.maxPooling1d({ poolSize: 2 }));
       model.add(tf.layers.flatten());
       model.add(
-        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }),
+        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: g.seed + 2 }) }),
       );
       const loss = () =>
         tf.losses.softmaxCrossEntropy(
           tf.oneHot(tf.tensor1d(labels, 'int32'), 2),
           model.apply(tf.tensor2d(tokens, [SAMPLES, LENGTH], 'int32')) as tf.Tensor,
         ) as tf.Scalar;
-      const before = denseConvCalls.simdInput;
+      const before = denseConvCalls[g.counter];
       try {
         await expectWasmMatchesCpu(() => Object.values(tf.variableGrads(loss).grads));
       } finally {
         model.dispose();
       }
-      expect(denseConvCalls.simdInput - before).toBe(1);
+      expect(denseConvCalls[g.counter] - before).toBe(1);
     });
 
     it('leaks neither tensors nor wasm buffers, padded widths included', async () => {
       await tf.setBackend('wasm');
-      const native = inputGradOf([2, 16, 8, 16], 3, 'valid', 90);
-      const padded = inputGradOf([3, 11, 7, 5], 5, 'same', 91);
+      const native = g.gradOf([2, 16, 8, 16], 3, 'valid', g.seed + 30);
+      const padded = g.gradOf([3, 11, 7, 5], 5, 'same', g.seed + 31);
       const callAll = () => tf.dispose([...tf.tidy(native), ...tf.tidy(padded)]);
       callAll();
       const before = liveCounts();
