@@ -12,10 +12,6 @@ import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
 import { runExperiment, runStatus } from './run-experiment';
-import { formatVerify, verifyArtifact } from './verify';
-import { computeDrift, formatDrift } from '../activities/lineage/drift';
-import { diffRuns, formatRunDiff } from './diff';
-import { formatLineageDot, lineageGraph } from './lineage-format';
 
 const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
 const log = (message: string) => console.error(message);
@@ -79,6 +75,7 @@ program
   .option('--dot', 'print the graph as Graphviz DOT (pipe to `dot -Tsvg > lineage.svg`)')
   .action(async (key: string, options: { json?: boolean; dot?: boolean }) => {
     const chain = await collectLineage(new ArtifactStore(), key);
+    const { formatLineageDot, lineageGraph } = await import('./lineage-format');
     console.log(options.dot ? formatLineageDot(chain) : options.json ? JSON.stringify(lineageGraph(chain), null, 2) : formatLineage(chain));
   });
 
@@ -89,6 +86,7 @@ program
   .argument('<runB>', 'run id or path')
   .option('--json', 'print the comparison as JSON')
   .action(async (runA: string, runB: string, options: { json?: boolean }) => {
+    const { diffRuns, formatRunDiff } = await import('./diff');
     const diff = await diffRuns(new ArtifactStore(), runA, runB);
     console.log(options.json ? JSON.stringify(diff, null, 2) : formatRunDiff(diff));
   });
@@ -103,6 +101,7 @@ program
   .option('--top <n>', 'changed terms to list', '20')
   .option('--json', 'print the report as JSON')
   .action(async (a: string, b: string, options: { model?: string; features?: string; top: string; json?: boolean }) => {
+    const { computeDrift, formatDrift } = await import('../activities/lineage/drift');
     const report = await computeDrift(new ArtifactStore(), a, b, { modelKey: options.model, featuresKey: options.features, topTerms: Number(options.top) });
     console.log(options.json ? JSON.stringify(report, null, 2) : formatDrift(report));
   });
@@ -113,6 +112,7 @@ program
   .argument('<key>', 'artifact key')
   .option('--deep', 'verify every ancestor too')
   .action(async (key: string, options: { deep?: boolean }) => {
+    const { formatVerify, verifyArtifact } = await import('./verify');
     const results = await verifyArtifact(new ArtifactStore(), key, options.deep ?? false);
     for (const result of results) console.log(formatVerify(result));
     process.exitCode = results.every((r) => r.identical) ? 0 : 1;

@@ -6,21 +6,14 @@
  * vectors (dense) or TF-IDF (CSR, never densified).
  */
 import { join } from 'node:path';
-import { Rng } from '../../data/random';
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import { UlasanError } from '../errors';
 import { partitionFile } from '../features/features';
-import type { FeaturePartition } from '../features/partition';
-import type { TokenMatrix } from '../features/token-matrix';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { SplitName } from '../split/stratified';
-import type { FeatureSpace } from './feature-space';
-import { isCsr, type DenseMatrix } from './matrix';
-import type { ResampleResult } from './result';
-import { resample as resampleRows } from './sampler';
 import type { SamplerSpec } from './spec';
 
 export interface ResampleParams {
@@ -60,48 +53,6 @@ export async function assertTrainingInput(store: ArtifactStore, features: Artifa
   }
 }
 
-/** Runs the sampler on the token-id matrix (SMOTE and friends refused there unless `allowOnTokenIds`). */
-export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params: ResampleParams): { matrix: TokenMatrix; result: ResampleResult } {
-  const x = { data: Float32Array.from(train.ids), rows: train.rows, cols: train.seqLen };
-  const result = resampleRows({ x, y: train.labels, featureSpace: 'token-ids', nClasses }, params.sampler, samplerRng(params));
-  const dense = result.x as DenseMatrix;
-  // Interpolated token ids (SMOTE on ids, only with allowOnTokenIds) are rounded back to ids; the flag says so.
-  const ids = Int32Array.from(dense.data, (v) => Math.round(v));
-  const sourceRows = originRows(result, train.sourceRows);
-  return { matrix: { ids, labels: Int32Array.from(result.y), sourceRows, rows: dense.rows, seqLen: train.seqLen }, result };
-}
-
-const samplerRng = (params: ResampleParams): Rng => new Rng(params.seed).fork('resample');
-
-/** The source row of every output row; -1 for rows a sampler synthesised. */
-function originRows(result: ResampleResult, sourceRows: Int32Array): Int32Array {
-  return Int32Array.from(result.origin.source, (row) => (row >= 0 ? sourceRows[row]! : -1));
-}
-
-/** The sampler's feature space for a partition layout: token ids, document vectors (dense) or TF-IDF (CSR). */
-export function featureSpaceOf(layout: FeaturePartition['layout']): FeatureSpace {
-  return layout === 'token-ids' ? 'token-ids' : layout === 'dense' ? 'doc-vectors' : 'tfidf';
-}
-
-/** Resamples a training partition in its own feature space; the output has the same layout. */
-export function resamplePartition(
-  train: FeaturePartition,
-  nClasses: number,
-  params: ResampleParams,
-): { partition: FeaturePartition; result: ResampleResult } {
-  if (train.layout === 'token-ids') {
-    const { matrix, result } = resampleTokenMatrix(train.matrix, nClasses, params);
-    return { partition: { layout: 'token-ids', matrix, labels: matrix.labels, sourceRows: matrix.sourceRows, rows: matrix.rows }, result };
-  }
-  const featureSpace = featureSpaceOf(train.layout);
-  const result = resampleRows({ x: train.x, y: train.labels, featureSpace, nClasses }, params.sampler, samplerRng(params));
-  const rows = { labels: Int32Array.from(result.y), sourceRows: originRows(result, train.sourceRows), rows: result.x.rows };
-  const partition: FeaturePartition = isCsr(result.x)
-    ? { layout: 'csr', x: result.x, metadata: train.metadata, ...rows }
-    : { layout: 'dense', x: result.x, metadata: train.metadata, ...rows };
-  return { partition, result };
-}
-
 export const resampleStage: StageDefinition<ResampleParams> = {
   stage: 'resample',
   // 3: resamples document vectors (dense) and TF-IDF (CSR) as well as token ids; summary names the feature space.
@@ -110,8 +61,9 @@ export const resampleStage: StageDefinition<ResampleParams> = {
   async compute({ params, inputs, outDir, store }) {
     const features = inputs.features!;
     await assertTrainingInput(store, { key: features.key, stage: 'features' }, params.partition);
-    // apache-arrow loads only here, on a cache miss.
+    // apache-arrow and the samplers load only here, on a cache miss.
     const { readPartition, writePartition } = await import('../features/partition');
+    const { featureSpaceOf, resamplePartition } = await import('./resample-run');
     const train = await readPartition(features.file(partitionFile('train')));
     const classes = await readClassNames(features.file(LABELS_FILE));
     const { partition, result } = resamplePartition(train, classes.length, params);
