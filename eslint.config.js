@@ -16,6 +16,16 @@ export default tseslint.config(
     },
   },
   {
+    // zod comes from data/zod.ts (its CommonJS build, loaded once): an ESM copy beside it would not share classes.
+    ignores: ['data/zod.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'zod', allowTypeImports: true, message: 'Import z from data/zod.ts.' }] },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, and only types from activities.
     files: ['workflows/**/*.ts'],
     ignores: ['workflows/**/*.test.ts', 'workflows/testing/**'],

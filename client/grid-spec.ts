@@ -3,7 +3,7 @@
  * that expand to their cartesian product, minus `grid.exclude` rules. Every combination is validated
  * as a full experiment spec, so a bad value is reported with its field.
  */
-import { z } from 'zod';
+import { z } from '../data/zod';
 import { UlasanError } from '../activities/errors';
 import { SELECTION_METRICS, type GridCell, type GridPlan } from '../workflows/plans/grid';
 import { ExperimentSpecSchema, planFromSpec, type ExperimentSpec } from './spec';

@@ -5,7 +5,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { z } from '../data/zod';
 import { annotateParamsFromSpec } from '../activities/annotate/annotate';
 import { LabelSpecSchema } from '../activities/annotate/label-spec';
 import { CleanConfigSchema } from '../activities/clean/config';

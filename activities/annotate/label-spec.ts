@@ -3,7 +3,7 @@
  * annotate stage's params. Every check that can fail here fails before any work starts, naming the
  * field (`label.rule`, `label.windows`, `label.trainWindow`, `label.mergeInto`).
  */
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { badInput, UlasanError } from '../errors';
 import { BUILTIN_LABEL_RULES, LabelRuleSpecSchema, RATINGS, resolveLabelRule, type LabelRule, type Rating } from './rules';
 import { DateWindowsSchema, parseDateWindows } from './windows';

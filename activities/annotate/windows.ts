@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { badInput } from '../errors';
 
 /**

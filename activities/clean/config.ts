@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../data/zod';
 
 /**
  * Words kept even when stopword removal is on: negations, and degree words and `baik` that the

@@ -3,7 +3,7 @@
  * features stage's params. `kind` defaults to `token-ids`, so specs written before the other kinds
  * existed keep their meaning.
  */
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import type { FeaturesParams, Word2VecParams } from './features';
 
 const positiveInt = z.number().int().positive();

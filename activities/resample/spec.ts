@@ -3,7 +3,7 @@
  * defaults are imbalanced-learn's, in camelCase: `kNeighbors` is `k_neighbors`, `samplingStrategy`
  * is `sampling_strategy`, and so on.
  */
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { badInput } from '../errors';
 import { NAMED_STRATEGIES } from './sampling-strategy';
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { sha256Hex } from '../../data/canonical';
 import { badInput, notFound } from '../errors';
 import { assignSplits, type SplitName, type SplitRow } from './stratified';

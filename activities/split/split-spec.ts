@@ -5,7 +5,7 @@
  */
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { parseDateWindow, type DateWindow } from '../annotate/windows';
 import { badInput, UlasanError } from '../errors';
 import { rangesInOrder, type DateRanges } from './by-date';

@@ -14,7 +14,7 @@
  * bad data) releases what it allocated before rethrowing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { badInput } from '../errors';
 import { setDropoutStep } from './fused-layers';
 import { startWorkerRunner } from './parallel-fit';

@@ -2,7 +2,7 @@
  * The neural model specs as zod schemas, with no tfjs import: the experiment spec validates `model:`
  * with these before any work, and a cache-hit run never loads tfjs. models.ts builds from them.
  */
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import { badInput } from '../errors';
 
 const rate = z.number().min(0).lt(1);

@@ -6,7 +6,7 @@
  * The neural fields are model-spec.ts' schemas themselves (the builders' own, tfjs-free). The fit
  * options mirror `FitOptionsSchema` of fit.ts field for field; train-spec.test.ts fails when they drift.
  */
-import { z } from 'zod';
+import { z } from '../../data/zod';
 import type { BaselineKind } from './baselines';
 import { BiLstmSpecSchema, CnnBiLstmSpecSchema, CnnSmallSpecSchema, CnnSpecSchema, GruSpecSchema, LstmSpecSchema } from './model-spec';
 import type { TrainModelInput, TrainParams } from './train';
