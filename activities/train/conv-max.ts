@@ -14,8 +14,8 @@
  * (tfjs's Max gradient gives it to every tied position, which overcounts; ties are common where padding repeats).
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapSimd } from './heap-simd';
-import { withArena, type Region } from './kernel-arena';
+import { heapSimd, requireHeapSimd } from './heap-simd';
+import { kernelInput, withArena, type Region } from './kernel-arena';
 
 export const BIAS_RELU_MAX = 'UlasanBiasReluMax';
 export const CONV_MAX_GRAD = 'UlasanConvMaxGrad';
@@ -59,9 +59,7 @@ export function registerConvMaxKernels(): void {
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function named(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
-  const info = inputs[name];
-  if (info === undefined) throw new Error(`conv-max kernel: missing input '${name}'`);
-  return info;
+  return kernelInput(inputs, name, 'conv-max kernel');
 }
 
 /** z [B, W, F], bias [F] → y [B, F] = max over w of relu(z + bias), argmax [B, F] (float32; −1 where y is 0). */
@@ -143,8 +141,7 @@ function convMaxGradKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
     const dBias = arena.output([F]);
     // [K·C, F] ⇄ [F, K·C]: each winner's taps are then one contiguous run of K·C floats in both.
     arena.transpose(kernelRegion, K * C, F, r.wt);
-    const simd = heapSimd(backend as tf.KernelBackend);
-    if (simd === undefined && 'wasm' in backend) throw new Error(`${CONV_MAX_GRAD} on wasm: call prepareHeapSimd() first`);
+    const simd = requireHeapSimd(backend as tf.KernelBackend, CONV_MAX_GRAD);
     if (simd === undefined) convMaxGrad(arena.heap(), r, d);
     else {
       const offsets = [r.x, r.wt, r.argmax, r.dy, r.dx, r.dwt, r.dbias].map((region) => 4 * region.off);

@@ -10,8 +10,8 @@
  * (`prepareHeapSimd`, which `createOptimizer` awaits), so a run never mixes the two.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapSimd, type HeapSimd } from './heap-simd';
-import { createArena } from './kernel-arena';
+import { requireHeapSimd } from './heap-simd';
+import { kernelInput, withArena } from './kernel-arena';
 
 export const ADAM_UPDATE = 'UlasanAdamUpdate';
 
@@ -85,37 +85,19 @@ function registerAdamKernel(): void {
   for (const backendName of ['cpu', 'wasm']) tf.registerKernel({ kernelName: ADAM_UPDATE, backendName, kernelFunc: adamUpdate });
 }
 
-/** The SIMD pass on wasm, the JavaScript loop (undefined) on cpu; never the loop on wasm, so runs do not mix. */
-function simdPass(backend: tf.KernelBackend): HeapSimd['adam'] | undefined {
-  const simd = heapSimd(backend);
-  if (simd === undefined && 'wasm' in backend) {
-    throw new Error(`${ADAM_UPDATE} on wasm: call prepareHeapSimd() before training`);
-  }
-  return simd?.adam;
-}
-
 function adamUpdate({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const named = (name: string) => {
-    const info = inputs[name];
-    if (info === undefined) throw new Error(`${ADAM_UPDATE}: missing input '${name}'`);
-    return info;
-  };
-  const arena = createArena(backend as tf.KernelBackend);
-  try {
+  const named = (name: string) => kernelInput(inputs, name, ADAM_UPDATE);
+  return withArena(backend as tf.KernelBackend, (arena) => {
     const shape = named('value').shape;
     const [p, m, v, g] = ['value', 'm', 'v', 'gradient'].map((name) => arena.input(named(name)));
     const [p2, m2, v2] = [arena.output(shape), arena.output(shape), arena.output(shape)];
     if (!p || !m || !v || !g || !p2 || !m2 || !v2 || g.len !== p.len) throw new Error(`${ADAM_UPDATE}: shapes differ`);
     const offsets = [p.off, m.off, v.off, g.off, p2.off, m2.off, v2.off];
     const hyper = attrs as unknown as AdamUpdateAttrs;
-    const pass = simdPass(backend as tf.KernelBackend);
-    if (pass === undefined) adamLoop(arena.heap(), offsets, p.len, hyper);
-    else pass(...offsets.map((floats) => floats * 4), p.len, ...simdHyperparameters(hyper));
-    return arena.done();
-  } catch (err) {
-    arena.abort();
-    throw err;
-  }
+    const simd = requireHeapSimd(backend as tf.KernelBackend, ADAM_UPDATE);
+    if (simd === undefined) adamLoop(arena.heap(), offsets, p.len, hyper);
+    else simd.adam(...offsets.map((floats) => floats * 4), p.len, ...simdHyperparameters(hyper));
+  });
 }
 
 /** beta1, beta2, step, scale, epsilon: the arguments adam.wat takes after the offsets and length. */

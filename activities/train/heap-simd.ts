@@ -42,7 +42,7 @@ export async function prepareHeapSimd(): Promise<void> {
 
 /**
  * The kernels bound to `backend`'s heap; undefined on a backend without one (cpu) or before `prepareHeapSimd`.
- * Callers whose results would differ from their fallback's must make sure it was prepared (see fused-adam.ts).
+ * For kernels whose JavaScript fallback gives the same bits (transpose, scatterAdd); the others use `requireHeapSimd`.
  */
 export function heapSimd(backend: tf.KernelBackend): HeapSimd | undefined {
   if (modules === undefined || !('wasm' in backend)) return undefined;
@@ -54,4 +54,15 @@ export function heapSimd(backend: tf.KernelBackend): HeapSimd | undefined {
     bound.set(memory, kernels);
   }
   return kernels;
+}
+
+/**
+ * The kernels on wasm, undefined on cpu (where the caller runs its JavaScript twin). On wasm before
+ * `prepareHeapSimd` it throws rather than falling back: float32 SIMD and float64 JavaScript round differently, and a
+ * training run must not mix the two.
+ */
+export function requireHeapSimd(backend: tf.KernelBackend, kernel: string): HeapSimd | undefined {
+  const simd = heapSimd(backend);
+  if (simd === undefined && 'wasm' in backend) throw new Error(`${kernel} on wasm: call prepareHeapSimd() first`);
+  return simd;
 }

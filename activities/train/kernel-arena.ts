@@ -54,6 +54,18 @@ export interface Arena {
   abort(): void;
 }
 
+/** A kernel's named input, or an error naming the kernel and the missing input. */
+export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
+  const info = inputs[name];
+  if (info === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  return info;
+}
+
+/** The wasm heap as floats; stale after any allocation on it (heap growth detaches the buffer). */
+export function floatHeap(backend: BackendWasm): Float32Array {
+  return new Float32Array((backend.wasm as unknown as WasmModule).HEAPU8.buffer);
+}
+
 /** Runs a kernel body in a fresh arena: its outputs on success; on error everything is freed and the error rethrown. */
 export function withArena(backend: tf.KernelBackend, run: (arena: Arena) => void): TensorInfo[] {
   const arena = createArena(backend);
@@ -330,8 +342,7 @@ export function aliasingTranspose(rows: number): boolean {
 /** transposeStreams on the wasm heap (float offsets), by arena.wat's SIMD blocks once prepared. */
 export function transposeOnHeap(backend: BackendWasm, x: number, out: number, rows: number, cols: number): void {
   const simd = heapSimd(backend as unknown as tf.KernelBackend);
-  const heap = () => new Float32Array((backend.wasm as unknown as WasmModule).HEAPU8.buffer);
-  if (simd === undefined) transposeStreams(heap(), x, out, rows, cols);
+  if (simd === undefined) transposeStreams(floatHeap(backend), x, out, rows, cols);
   else simd.transpose(x * 4, out * 4, rows, cols);
 }
 

@@ -13,8 +13,8 @@
  * tanh(x) is computed as 2·sigmoid(2x) − 1 so that one vectorised wasm Sigmoid call covers all gates of a step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapSimd, type HeapSimd } from './heap-simd';
-import { sub, withArena, type Arena, type Region } from './kernel-arena';
+import { requireHeapSimd, type HeapSimd } from './heap-simd';
+import { kernelInput, sub, withArena, type Arena, type Region } from './kernel-arena';
 
 export const RNN_SEQUENCE = 'UlasanRnnSequence';
 export const RNN_SEQUENCE_GRAD = 'UlasanRnnSequenceGrad';
@@ -85,9 +85,7 @@ export function registerRnnKernels(): void {
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function tensorInput(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
-  const info = inputs[name];
-  if (info === undefined) throw new Error(`${RNN_SEQUENCE}: missing input '${name}'`);
-  return info;
+  return kernelInput(inputs, name, RNN_SEQUENCE);
 }
 
 function dimsOf(x: tf.TensorInfo, recurrentKernel: tf.TensorInfo, cell: RnnCell): Dims {
@@ -145,10 +143,7 @@ function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[]
  * On wasm it must have been prepared: float32 SIMD and float64 JavaScript round differently, and a run must not mix.
  */
 function lstmSimd(backend: tf.KernelBackend, d: Dims): HeapSimd | undefined {
-  if (d.H % 4 !== 0) return undefined;
-  const simd = heapSimd(backend);
-  if (simd === undefined && 'wasm' in backend) throw new Error(`${RNN_SEQUENCE} on wasm: call prepareHeapSimd() first`);
-  return simd;
+  return d.H % 4 === 0 ? requireHeapSimd(backend, RNN_SEQUENCE) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

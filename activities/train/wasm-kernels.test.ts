@@ -6,8 +6,7 @@ import { prepareHeapSimd } from './heap-simd';
 import {
   denseConvCalls,
   registerWasmTrainingKernels,
-  setSimdConvFilterGrad,
-  setSimdConvInputGrad,
+  setSimdConvGrad,
 } from './wasm-kernels';
 
 const TOLERANCE = 1e-4;
@@ -425,7 +424,7 @@ describe('wasm training kernels', () => {
     {
       name: 'filter gradient (arena.wat convFilterGrad)',
       gradOf: convGradOf('filter'),
-      setEnabled: setSimdConvFilterGrad,
+      setEnabled: (enabled) => setSimdConvGrad('filter', enabled),
       counter: 'simdFilter',
       shapes,
       bilstmBatch: 64,
@@ -434,7 +433,7 @@ describe('wasm training kernels', () => {
     {
       name: 'input gradient (arena.wat convInputGrad)',
       gradOf: convGradOf('input'),
-      setEnabled: setSimdConvInputGrad,
+      setEnabled: (enabled) => setSimdConvGrad('input', enabled),
       counter: 'simdInput',
       shapes: [...shapes, [2, 3, 4, 1], [3, 6, 20, 7]],
       bilstmBatch: 4,

@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapSimd } from './heap-simd';
-import { aliasingTranspose, transposeOnHeap } from './kernel-arena';
+import { aliasingTranspose, floatHeap, kernelInput, transposeOnHeap } from './kernel-arena';
 import { conv1dGeometry, sparseFilterGrad, sparseInputGrad, sparseNonzeros } from './sparse-conv';
 import type { Conv1dGeometry } from './sparse-conv';
 
@@ -95,9 +95,7 @@ function runKernel(kernelName: string, backend: BackendWasm, inputs: tf.NamedTen
 }
 
 function input(inputs: tf.NamedTensorInfoMap, name: string): TensorInfo {
-  const info = inputs[name];
-  if (info === undefined) throw new Error(`missing kernel input '${name}'`);
-  return info;
+  return kernelInput(inputs, name, 'wasm training kernel');
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -254,7 +252,7 @@ function shiftedDy(backend: BackendWasm, dy: TensorInfo, info: ConvInfo): Tensor
   const { batchSize: B, inWidth: T, outWidth: Tout, filterWidth: K, outChannels: C } = info;
   const padLeft = info.padInfo.left;
   const s = backend.makeOutput([B * T, K * C], 'float32');
-  const heap = new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  const heap = floatHeap(backend);
   const so = offsetOf(backend, s) / 4;
   const dyo = offsetOf(backend, dy) / 4;
   heap.fill(0, so, so + B * T * K * C);
@@ -279,7 +277,7 @@ function conv1dFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
   backend.disposeData(xT.dataId);
   backend.disposeData(s.dataId);
   const dw = backend.makeOutput(filterShape, 'float32');
-  const heap = new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  const heap = floatHeap(backend);
   const from = offsetOf(backend, dwp) / 4;
   const to = offsetOf(backend, dw) / 4;
   for (let k = 0; k < K; k++) {
@@ -295,20 +293,12 @@ function conv1dFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
 /** How often the SIMD filter and input gradients ran, so tests can tell which path a gradient took. */
 export const denseConvCalls = { simdFilter: 0, simdInput: 0 };
 
-let simdFilterGradEnabled = true;
-let simdInputGradEnabled = true;
+const simdConvGradEnabled = { filter: true, input: true };
 
-/** Turns the SIMD filter gradient off (the matmul route runs instead) or on; returns the previous state. For tests. */
-export function setSimdConvFilterGrad(enabled: boolean): boolean {
-  const previous = simdFilterGradEnabled;
-  simdFilterGradEnabled = enabled;
-  return previous;
-}
-
-/** Turns the SIMD input gradient off (the matmul route runs instead) or on; returns the previous state. For tests. */
-export function setSimdConvInputGrad(enabled: boolean): boolean {
-  const previous = simdInputGradEnabled;
-  simdInputGradEnabled = enabled;
+/** Turns a SIMD conv gradient off (the matmul route runs instead) or on; returns the previous state. For tests. */
+export function setSimdConvGrad(gradient: 'filter' | 'input', enabled: boolean): boolean {
+  const previous = simdConvGradEnabled[gradient];
+  simdConvGradEnabled[gradient] = enabled;
   return previous;
 }
 
@@ -328,7 +318,7 @@ function simdConv1dFilterGrad(
   info: ConvInfo,
   filterShape: number[],
 ): TensorInfo | undefined {
-  const simd = simdFilterGradEnabled ? heapSimd(backend as unknown as tf.KernelBackend) : undefined;
+  const simd = simdConvGradEnabled.filter ? heapSimd(backend as unknown as tf.KernelBackend) : undefined;
   if (simd === undefined) return undefined;
   const { batchSize: B, inWidth: W, inChannels: Cin, outWidth: outW, filterWidth: K, outChannels: C } = info;
   const padLeft = info.padInfo.left;
@@ -336,16 +326,15 @@ function simdConv1dFilterGrad(
   const cP = Math.ceil(C / 8) * 8;
   const dw = backend.makeOutput(filterShape, 'float32');
   denseConvCalls.simdFilter++;
+  const at = (t: TensorInfo) => offsetOf(backend, t) / 4;
   if (cinP === Cin && cP === C) {
-    const at = (t: TensorInfo) => offsetOf(backend, t);
-    simd.convFilterGrad(at(x), at(dy), at(dw), B, W, Cin, outW, C, K, padLeft);
+    simd.convFilterGrad(at(x) * 4, at(dy) * 4, at(dw) * 4, B, W, Cin, outW, C, K, padLeft);
     return dw;
   }
   const xP = cinP === Cin ? x : backend.makeOutput([B * W, cinP], 'float32');
   const dyP = cP === C ? dy : backend.makeOutput([B * outW, cP], 'float32');
   const dwP = backend.makeOutput([K * cinP, cP], 'float32');
   const heap = floatHeap(backend); // after the last allocation
-  const at = (t: TensorInfo) => offsetOf(backend, t) / 4;
   if (xP !== x) padRows(heap, at(x), at(xP), B * W, Cin, cinP);
   if (dyP !== dy) padRows(heap, at(dy), at(dyP), B * outW, C, cP);
   simd.convFilterGrad(at(xP) * 4, at(dyP) * 4, at(dwP) * 4, B, W, cinP, outW, cP, K, padLeft);
@@ -382,7 +371,7 @@ function simdConv1dInputGrad(
   info: ConvInfo,
   inputShape: number[],
 ): TensorInfo | undefined {
-  const simd = simdInputGradEnabled ? heapSimd(backend as unknown as tf.KernelBackend) : undefined;
+  const simd = simdConvGradEnabled.input ? heapSimd(backend as unknown as tf.KernelBackend) : undefined;
   if (simd === undefined) return undefined;
   const { batchSize: B, inWidth: W, inChannels: Cin, outWidth: outW, filterWidth: K, outChannels: C } = info;
   if (B * W * Cin * outW * K * C === 0) return undefined;
@@ -421,7 +410,7 @@ function conv1dInputGrad(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
   const s = shiftedDy(backend, dy, info);
   // W'[(k, co), ci] = filter[k, ci, co]: each tap's [Cin, C] block transposed.
   const wp = backend.makeOutput([K * C, Cin], 'float32');
-  const heap = new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  const heap = floatHeap(backend);
   const fo = offsetOf(backend, filter) / 4;
   const wo = offsetOf(backend, wp) / 4;
   for (let k = 0; k < K; k++) {
@@ -598,11 +587,6 @@ function gatherRowsOr(stock: tf.KernelFunc): tf.KernelFunc {
 
 function offsetOf(backend: BackendWasm, info: TensorInfo): number {
   return backend.dataIdMap.get(info.dataId).memoryOffset;
-}
-
-/** The whole wasm heap as floats; stale after any allocation (heap growth detaches it). */
-function floatHeap(backend: BackendWasm): Float32Array {
-  return new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
