@@ -31,6 +31,13 @@ export interface NaiveBayesModel {
 /** Smallest alpha sklearn allows without `force_alpha` (it clips smaller values to this). */
 const MIN_ALPHA = 1e-10;
 
+/** What both fits start from: checked training data, the resolved alpha, and the counts below. */
+function fitCounts(x: FeatureMatrix, y: Int32Array, k: number, params: NaiveBayesParams, model: string) {
+  validateTraining(x, y, k, model);
+  const alpha = resolveAlpha(params, model);
+  return { alpha, d: x.cols, ...countFeatures(x, y, k, model) };
+}
+
 /** Per-class feature sums and class counts; refuses negative features, which no multinomial model can take. */
 function countFeatures(x: FeatureMatrix, y: Int32Array, k: number, model: string): Record<'fc' | 'cc', Float64Array> {
   const d = x.cols;
@@ -70,10 +77,7 @@ export function fitMultinomialNb(
   _rng?: Rng,
 ): NaiveBayesModel {
   const model = 'multinomialNb';
-  validateTraining(x, y, nClasses, model);
-  const alpha = resolveAlpha(params, model);
-  const d = x.cols;
-  const { fc, cc } = countFeatures(x, y, nClasses, model);
+  const { alpha, d, fc, cc } = fitCounts(x, y, nClasses, params, model);
   const featureLogProb = new Array<number>(nClasses * d);
   for (let c = 0; c < nClasses; c++) {
     let total = 0;
@@ -98,10 +102,7 @@ export function fitComplementNb(
   _rng?: Rng,
 ): NaiveBayesModel {
   const model = 'complementNb';
-  validateTraining(x, y, nClasses, model);
-  const alpha = resolveAlpha(params, model);
-  const d = x.cols;
-  const { fc } = countFeatures(x, y, nClasses, model);
+  const { alpha, d, fc } = fitCounts(x, y, nClasses, params, model);
   const featureAll = new Float64Array(d);
   for (let c = 0; c < nClasses; c++) for (let j = 0; j < d; j++) featureAll[j]! += fc[c * d + j] as number;
   const featureLogProb = new Array<number>(nClasses * d);
