@@ -153,14 +153,8 @@ export function cbowSentence(
   work: Float32Array,
 ): number {
   const syn0 = k.syn0;
-  const syn1 = k.syn1neg;
   const dim = k.dim;
   const window = k.window;
-  const negative = k.negative;
-  const aliasProb = k.aliasProb;
-  const aliasIndex = k.aliasIndex;
-  const expTable = k.expTable;
-  const colScale = aliasProb.length / 4294967296;
   const winScale = window / 4294967296;
   let rnd = seed;
   for (let i = 0; i < n; i++) {
@@ -184,27 +178,7 @@ export function cbowSentence(
     if (count === 0) continue;
     // cbow_mean: average the context, but (as gensim and the C tool do) apply the full error to each word.
     if (k.cbowMean) scale(1 / count, neu1, dim);
-    work.fill(0);
-    for (let d = 0; d <= negative; d++) {
-      let target = word;
-      let label = 1;
-      if (d > 0) {
-        rnd ^= rnd << 13;
-        rnd ^= rnd >>> 17;
-        rnd ^= rnd << 5;
-        const col = ((rnd >>> 0) * colScale) | 0;
-        rnd ^= rnd << 13;
-        rnd ^= rnd >>> 17;
-        rnd ^= rnd << 5;
-        target = rnd >>> 0 < (aliasProb[col] as number) ? col : (aliasIndex[col] as number);
-        if (target === word) continue;
-        label = 0;
-      }
-      const f0 = dot(neu1, 0, syn1, target * dim, dim);
-      if (f0 <= -6 || f0 >= 6) continue;
-      const g = (label - (expTable[((f0 + 6) * 83.33333333333333) | 0] as number)) * alpha;
-      updatePair(g, neu1, 0, syn1, target * dim, work, dim);
-    }
+    rnd = negativeSampling(k, neu1, 0, word, alpha, rnd, work);
     if (!k.cbowMean) scale(1 / count, work, dim);
     for (let m = j; m < end; m++) {
       if (m !== i) axpy(1, work, 0, syn0, (sen[m] as number) * dim, dim);
@@ -223,14 +197,8 @@ export function skipGramSentence(
   work: Float32Array,
 ): number {
   const syn0 = k.syn0;
-  const syn1 = k.syn1neg;
   const dim = k.dim;
   const window = k.window;
-  const negative = k.negative;
-  const aliasProb = k.aliasProb;
-  const aliasIndex = k.aliasIndex;
-  const expTable = k.expTable;
-  const colScale = aliasProb.length / 4294967296;
   const winScale = window / 4294967296;
   let rnd = seed;
   for (let i = 0; i < n; i++) {
@@ -247,29 +215,54 @@ export function skipGramSentence(
     for (let m = j; m < end; m++) {
       if (m === i) continue;
       const row1 = (sen[m] as number) * dim;
-      work.fill(0);
-      for (let d = 0; d <= negative; d++) {
-        let target = word;
-        let label = 1;
-        if (d > 0) {
-          rnd ^= rnd << 13;
-          rnd ^= rnd >>> 17;
-          rnd ^= rnd << 5;
-          const col = ((rnd >>> 0) * colScale) | 0;
-          rnd ^= rnd << 13;
-          rnd ^= rnd >>> 17;
-          rnd ^= rnd << 5;
-          target = rnd >>> 0 < (aliasProb[col] as number) ? col : (aliasIndex[col] as number);
-          if (target === word) continue;
-          label = 0;
-        }
-        const f0 = dot(syn0, row1, syn1, target * dim, dim);
-        if (f0 <= -6 || f0 >= 6) continue;
-        const g = (label - (expTable[((f0 + 6) * 83.33333333333333) | 0] as number)) * alpha;
-        updatePair(g, syn0, row1, syn1, target * dim, work, dim);
-      }
+      rnd = negativeSampling(k, syn0, row1, word, alpha, rnd, work);
       axpy(1, work, 0, syn0, row1, dim);
     }
+  }
+  return rnd;
+}
+
+/**
+ * The negative-sampling step for input vector l1[lo..lo+dim) against `word` and `k.negative` drawn words: gradients
+ * into `work` (zeroed first), output vectors updated in place; dot products beyond ±6 are skipped, as gensim does.
+ * Returns the generator state.
+ */
+export function negativeSampling(
+  k: KernelInput,
+  l1: Float32Array,
+  lo: number,
+  word: number,
+  alpha: number,
+  seed: number,
+  work: Float32Array,
+): number {
+  const syn1 = k.syn1neg;
+  const dim = k.dim;
+  const aliasProb = k.aliasProb;
+  const aliasIndex = k.aliasIndex;
+  const expTable = k.expTable;
+  const colScale = aliasProb.length / 4294967296;
+  let rnd = seed;
+  work.fill(0);
+  for (let d = 0; d <= k.negative; d++) {
+    let target = word;
+    let label = 1;
+    if (d > 0) {
+      rnd ^= rnd << 13;
+      rnd ^= rnd >>> 17;
+      rnd ^= rnd << 5;
+      const col = ((rnd >>> 0) * colScale) | 0;
+      rnd ^= rnd << 13;
+      rnd ^= rnd >>> 17;
+      rnd ^= rnd << 5;
+      target = rnd >>> 0 < (aliasProb[col] as number) ? col : (aliasIndex[col] as number);
+      if (target === word) continue;
+      label = 0;
+    }
+    const f0 = dot(l1, lo, syn1, target * dim, dim);
+    if (f0 <= -6 || f0 >= 6) continue;
+    const g = (label - (expTable[((f0 + 6) * 83.33333333333333) | 0] as number)) * alpha;
+    updatePair(g, l1, lo, syn1, target * dim, work, dim);
   }
   return rnd;
 }
@@ -344,6 +337,6 @@ export function updatePair(
 }
 
 /** Source text of every kernel function, for `new Worker(..., { eval: true })`. */
-export const KERNEL_SOURCE = [runWord2VecKernel, cbowSentence, skipGramSentence, dot, axpy, scale, updatePair]
+export const KERNEL_SOURCE = [runWord2VecKernel, cbowSentence, skipGramSentence, negativeSampling, dot, axpy, scale, updatePair]
   .map((fn) => fn.toString())
   .join('\n');

@@ -27,6 +27,7 @@ export async function createWasmTrainer(input: KernelInput): Promise<WasmTrainer
   const { dim } = input;
   const vocab = input.syn0.length / dim;
   const stride = Math.ceil(dim / 4) * 4;
+  const longest = longestSentence(input);
   const layout = new Layout();
   const at = {
     syn0: layout.take(vocab * stride),
@@ -36,7 +37,7 @@ export async function createWasmTrainer(input: KernelInput): Promise<WasmTrainer
     expTable: layout.take(input.expTable.length),
     neu1: layout.take(stride),
     work: layout.take(stride),
-    sen: layout.take(longestSentence(input)),
+    sen: layout.take(longest),
   };
   wasm.memory.grow(Math.ceil(layout.bytes / WASM_PAGE));
   const buffer = wasm.memory.buffer;
@@ -51,7 +52,7 @@ export async function createWasmTrainer(input: KernelInput): Promise<WasmTrainer
   );
   const step = input.skipGram ? wasm.skipGram : wasm.cbow;
   return {
-    sen: new Int32Array(buffer, at.sen, longestSentence(input)),
+    sen: new Int32Array(buffer, at.sen, longest),
     train: (n, alpha, rnd) => step(at.sen, n, alpha, rnd),
     copyOut() {
       copyRows(new Float32Array(buffer, at.syn0, vocab * stride), stride, input.syn0, dim);
