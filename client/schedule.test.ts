@@ -1,9 +1,10 @@
 /**
  * `ulasan schedule`: the Schedule options built for the nightly scrape (always), and create / list /
- * pause / unpause / delete against a real server when TEMPORAL_ADDRESS is set (skipped loudly otherwise).
+ * pause / unpause / delete against a real Temporal dev server (worker/testing/dev-server.ts).
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyScrapePlan } from '../workflows/plans/scrape';
 import {
   createNightlySchedule,
@@ -15,6 +16,7 @@ import {
   unpauseSchedule,
   withScheduleClient,
 } from './schedule';
+import { devServerAvailable, startDevServer } from '../worker/testing/dev-server';
 
 const plan: NightlyScrapePlan = { apps: ['com.a.app', 'com.b.app'], lang: 'id', country: 'id', sort: 'newest', max: 5000 };
 
@@ -63,10 +65,13 @@ describe('nightlyScheduleOptions', () => {
   });
 });
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) console.warn('TEMPORAL_ADDRESS is not set: skipping the schedule tests against a Temporal server.');
+describe.skipIf(!devServerAvailable('ulasan schedule against a Temporal server'))('ulasan schedule against a Temporal dev server', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await startDevServer();
+  });
+  afterAll(() => env?.teardown());
 
-describe.skipIf(!address)('ulasan schedule against a Temporal server (TEMPORAL_ADDRESS)', () => {
   it('creates, lists, pauses, unpauses and deletes a nightly schedule', async () => {
     const scheduleId = `ulasan-test-${Date.now()}`;
     await withScheduleClient(async (client) => {
@@ -90,6 +95,6 @@ describe.skipIf(!address)('ulasan schedule against a Temporal server (TEMPORAL_A
         await deleteSchedule(client, scheduleId);
       }
       await expect(client.schedule.getHandle(scheduleId).describe()).rejects.toThrow();
-    });
+    }, { address: env.address });
   }, 60_000);
 });

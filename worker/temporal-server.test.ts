@@ -1,26 +1,18 @@
-/**
- * Against a real Temporal server: runs only when TEMPORAL_ADDRESS is set (no server can be
- * downloaded on the CI machines), and says so loudly otherwise.
- */
+/** Against a real Temporal dev server (worker/testing/dev-server.ts): skipped loudly where none can start, never in CI. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { ExperimentSpecSchema, planFromSpec } from '../client/spec';
 import { createWorkerActivities } from './activities';
 import { WORKFLOWS_PATH } from './main';
+import { devServerAvailable, startDevServer } from './testing/dev-server';
 
-const address = process.env.TEMPORAL_ADDRESS;
-if (!address) {
-  console.warn('SKIPPED: Temporal server tests (set TEMPORAL_ADDRESS=host:7233 to run them against a server; see infra/README.md).');
-}
-
-describe.skipIf(!address)('pipeline on a Temporal server', () => {
+describe.skipIf(!devServerAvailable('pipeline on a Temporal server'))('pipeline on a Temporal server', () => {
   it('runs the pipeline workflow end to end through a worker', async () => {
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address });
+    const env = await startDevServer();
     const root = await mkdtemp(join(tmpdir(), 'ulasan-temporal-'));
     try {
       const taskQueue = `ulasan-test-${Date.now()}`;
