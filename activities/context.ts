@@ -7,6 +7,8 @@ export interface ActivityDeps {
   heartbeat: (details?: unknown) => void;
   /** Where cache decisions worth a human's attention go (a corrupt entry recomputed). */
   warn: (message: string) => void;
+  /** Hash every file of every cache hit instead of trusting matching stamps (`ulasan run --verify-hashes`). @default false */
+  verifyHashes?: boolean;
 }
 
 export type { ArtifactRef, StageOutcome } from '../data/store/types';

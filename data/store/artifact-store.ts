@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { join, resolve } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical';
 import { UlasanError } from '../../activities/errors';
+import { STAMP_FILE, stampsMatch, writeStamps } from './stamp';
 import type { FileRecord, Manifest } from './types';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -47,12 +48,22 @@ export async function sha256File(path: string): Promise<FileRecord> {
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** Hashes every file in `dir` except the manifest, in name order. */
+/** The artifact's own files in `dir`, in name order: everything but the manifest and the stamp. */
+export async function artifactFileNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name !== MANIFEST_FILE && name !== STAMP_FILE).sort();
+}
+
+/** Hashes every artifact file in `dir` (not the manifest or the stamp), in name order. */
 export async function hashDirectory(dir: string): Promise<Record<string, FileRecord>> {
-  const names = (await readdir(dir)).filter((name) => name !== MANIFEST_FILE).sort();
   const files: Record<string, FileRecord> = {};
-  for (const name of names) files[name] = await sha256File(join(dir, name));
+  for (const name of await artifactFileNames(dir)) files[name] = await sha256File(join(dir, name));
   return files;
+}
+
+/** How thoroughly `check` looks at the files. */
+export interface CheckOptions {
+  /** Hash every file even when its stamp (size, mtime, edge checksum) matches (`verify`, `--verify-hashes`). */
+  verifyHashes?: boolean;
 }
 
 /** Lists the names whose hashes differ between two file records (missing on either side counts). */
@@ -85,8 +96,12 @@ export class ArtifactStore {
     }
   }
 
-  /** Checks that an entry exists and that every file matches its recorded hash. */
-  async check(key: string): Promise<EntryCheck> {
+  /**
+   * Checks that an entry exists and that every file matches its recorded hash. Files whose stamps
+   * still match are trusted without hashing unless `verifyHashes` (see stamp.ts for why a flipped
+   * byte is still caught); after a full hash that passes, the stamps are rewritten.
+   */
+  async check(key: string, options: CheckOptions = {}): Promise<EntryCheck> {
     let manifest: Manifest;
     try {
       manifest = JSON.parse(await readFile(this.path(key, MANIFEST_FILE), 'utf8')) as Manifest;
@@ -94,10 +109,25 @@ export class ArtifactStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'absent' };
       return { status: 'corrupt', detail: `manifest.json unreadable (${(err as Error).message})` };
     }
+    if (!options.verifyHashes && (await this.stampsVouch(key, manifest))) return { status: 'ok', manifest };
     const actual = await hashDirectory(this.dir(key)).catch(() => ({}));
     const bad = differingFiles(manifest.files, actual);
     if (bad.length > 0) return { status: 'corrupt', detail: `file hash mismatch: ${bad.join(', ')}` };
+    await this.restamp(key, Object.keys(manifest.files));
     return { status: 'ok', manifest };
+  }
+
+  /** True when the entry holds exactly the manifest's files and each still matches its stamp. */
+  private async stampsVouch(key: string, manifest: Manifest): Promise<boolean> {
+    const expected = Object.keys(manifest.files).sort();
+    const present = await artifactFileNames(this.dir(key)).catch(() => []);
+    if (present.join('\n') !== expected.join('\n')) return false;
+    return stampsMatch(this.dir(key), expected);
+  }
+
+  /** Best effort: a read-only store is still usable, it just hashes on every hit. */
+  private async restamp(key: string, names: string[]): Promise<void> {
+    await writeStamps(this.dir(key), names).catch(() => undefined);
   }
 
   /** A fresh temp dir on the store's filesystem, so the final rename is atomic. */
@@ -114,6 +144,7 @@ export class ArtifactStore {
    */
   async commit(tempDir: string, manifest: Omit<Manifest, 'files'>): Promise<Manifest> {
     const full: Manifest = { ...manifest, files: await hashDirectory(tempDir) };
+    await writeStamps(tempDir, Object.keys(full.files));
     await writeFile(join(tempDir, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
     const target = this.dir(full.key);
     await mkdir(join(target, '..'), { recursive: true });

@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, artifactKey } from './artifact-store';
+import type { StampFile } from './stamp';
 import { recomputeStage, runStage, type StageDefinition } from './stage';
 
 let root: string;
@@ -18,6 +19,19 @@ const produce: StageDefinition<{ value: number }> = {
     computeCalls++;
     await writeFile(join(outDir, 'value.txt'), String(params.value));
     return { rowCounts: { rows: 1 } };
+  },
+};
+
+/** Writes `bytes` seeded pseudo-random bytes: large enough that the middle is outside the stamp's edge checksum. */
+const big: StageDefinition<{ bytes: number }> = {
+  stage: 'big',
+  version: 1,
+  inputNames: [],
+  async compute({ params, outDir }) {
+    const data = Buffer.alloc(params.bytes);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    await writeFile(join(outDir, 'big.bin'), data);
+    return {};
   },
 };
 
@@ -65,7 +79,7 @@ describe('runStage', () => {
     expect(second).toMatchObject({ cache: 'hit', ref: first.ref });
     expect(computeCalls).toBe(1);
     const dir = join(root, first.ref.key.slice(0, 2), first.ref.key);
-    expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'value.txt']);
+    expect((await readdir(dir)).sort()).toEqual(['.stamp.json', 'manifest.json', 'value.txt']);
     const manifest = await store.manifest(first.ref.key);
     expect(manifest).toMatchObject({ stage: 'produce', stageVersion: 1, params: { value: 7 }, inputKeys: [], rowCounts: { rows: 1 } });
     expect(manifest.files['value.txt']?.bytes).toBe(1);
@@ -109,6 +123,68 @@ describe('runStage', () => {
     } } } as Record<string, StageDefinition<unknown>>;
     await writeFile(store.path(ref.key, 'value.txt'), '15');
     expect(await recomputeStage(store, changed, ref.key)).toMatchObject({ identical: false, differing: ['value.txt'] });
+  });
+
+  it('catches a flipped byte written in the same second as the commit (the settled mtime moves)', async () => {
+    const { ref } = await runStage(store, big, { bytes: 1 << 20 }, {});
+    const path = store.path(ref.key, 'big.bin');
+    const bytes = await readFile(path);
+    bytes[bytes.length >> 1] ^= 1; // the middle, outside the edge checksum
+    await writeFile(path, bytes);
+    const again = await runStage(store, big, { bytes: 1 << 20 }, {}, { warn: () => undefined });
+    expect(again).toMatchObject({ cache: 'miss', reason: 'corrupt: file hash mismatch: big.bin' });
+  });
+
+  it('catches a flipped byte near an edge even when the mtime is put back', async () => {
+    const { ref } = await runStage(store, big, { bytes: 1 << 20 }, {});
+    const path = store.path(ref.key, 'big.bin');
+    const { mtime } = await stat(path);
+    const bytes = await readFile(path);
+    bytes[bytes.length - 10] ^= 1;
+    await writeFile(path, bytes);
+    await utimes(path, mtime, mtime);
+    const again = await runStage(store, big, { bytes: 1 << 20 }, {}, { warn: () => undefined });
+    expect(again).toMatchObject({ cache: 'miss', reason: 'corrupt: file hash mismatch: big.bin' });
+  });
+
+  it('trusts a matching stamp on a hit, and hashes everything with verifyHashes', async () => {
+    const { ref } = await runStage(store, big, { bytes: 1 << 20 }, {});
+    const path = store.path(ref.key, 'big.bin');
+    const { mtime } = await stat(path);
+    const bytes = await readFile(path);
+    bytes[bytes.length >> 1] ^= 1; // same size, mtime put back, outside the edges: only a full hash sees it
+    await writeFile(path, bytes);
+    await utimes(path, mtime, mtime);
+    expect(await runStage(store, big, { bytes: 1 << 20 }, {})).toMatchObject({ cache: 'hit' });
+    const verified = await runStage(store, big, { bytes: 1 << 20 }, {}, { verifyHashes: true, warn: () => undefined });
+    expect(verified).toMatchObject({ cache: 'miss', reason: 'corrupt: file hash mismatch: big.bin' });
+  });
+
+  it('hashes a copied store once (new mtimes), then trusts the fresh stamps', async () => {
+    const { ref } = await runStage(store, produce, { value: 5 }, {});
+    const copyRoot = `${root}-copy`;
+    await cp(root, copyRoot, { recursive: true });
+    try {
+      const copy = new ArtifactStore(copyRoot);
+      const stampOf = async () => (JSON.parse(await readFile(copy.path(ref.key, '.stamp.json'), 'utf8')) as StampFile).files['value.txt'];
+      const copiedAt = new Date();
+      await utimes(copy.path(ref.key, 'value.txt'), copiedAt, copiedAt);
+      expect((await stampOf())?.mtimeMs).not.toBe(copiedAt.getTime());
+      expect((await copy.check(ref.key)).status).toBe('ok');
+      // Restamped after the full hash: mtime settled again to a whole second in the past, and recorded.
+      const { mtimeMs } = await stat(copy.path(ref.key, 'value.txt'));
+      expect(mtimeMs % 1000).toBe(0);
+      expect(mtimeMs).toBeLessThan(copiedAt.getTime());
+      expect((await stampOf())?.mtimeMs).toBe(mtimeMs);
+    } finally {
+      await rm(copyRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a file added to an entry as corrupt, stamps or not', async () => {
+    const { ref } = await runStage(store, produce, { value: 6 }, {});
+    await writeFile(store.path(ref.key, 'extra.txt'), 'x');
+    expect(await store.check(ref.key)).toEqual({ status: 'corrupt', detail: 'file hash mismatch: extra.txt' });
   });
 
   it('keeps the first entry when two writers race for one key', async () => {

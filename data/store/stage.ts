@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { UlasanError } from '../../activities/errors';
 import { ArtifactStore, artifactKey, differingFiles, hashDirectory } from './artifact-store';
 import { codeVersion } from './code-version';
-import type { ArtifactRef, Manifest, StageOutcome } from './types';
+import type { ArtifactRef, Manifest, Provenance, StageOutcome } from './types';
 
 /** An input artifact as a stage sees it: its key, its directory and its manifest. */
 export interface StageInputArtifact {
@@ -25,6 +25,8 @@ export interface ComputeContext<P> {
   outDir: string;
   key: string;
   store: ArtifactStore;
+  /** Where a source file is read from (not part of the key); absent for stages that read only artifacts. */
+  provenance?: Provenance;
   /** Reports progress to the runner (Temporal heartbeat, or a log line locally). */
   heartbeat: (details?: unknown) => void;
 }
@@ -49,6 +51,10 @@ export interface RunStageOptions {
   heartbeat?: (details?: unknown) => void;
   /** Told about cache decisions worth a human's attention (a corrupt entry). */
   warn?: (message: string) => void;
+  /** Hash every file of a cache hit instead of trusting matching stamps (`--verify-hashes`). */
+  verifyHashes?: boolean;
+  /** Recorded in the manifest and given to compute; see `Manifest.provenance`. */
+  provenance?: Provenance;
 }
 
 export async function runStage<P>(
@@ -64,7 +70,7 @@ export async function runStage<P>(
 
   let reason = 'bypassed';
   if (!options.bypassCache) {
-    const check = await store.check(key);
+    const check = await store.check(key, { verifyHashes: options.verifyHashes });
     if (check.status === 'ok') {
       return { ref, cache: 'hit', ms: performance.now() - started, summary: check.manifest.summary };
     }
@@ -110,12 +116,13 @@ async function computeInTemp<P>(
   inputs: Record<string, ArtifactRef>,
   key: string,
   heartbeat: (details?: unknown) => void,
+  provenance: Provenance | undefined,
 ): Promise<{ outDir: string; result: ComputeResult; computeMs: number }> {
   const outDir = await store.tempDir(definition.stage);
   const started = performance.now();
   try {
     const loaded = await loadInputs(store, inputs);
-    const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat });
+    const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat, ...(provenance ? { provenance } : {}) });
     return { outDir, result, computeMs: Math.round(performance.now() - started) };
   } catch (err) {
     await rm(outDir, { recursive: true, force: true });
@@ -132,7 +139,8 @@ async function computeAndCommit<P>(
   options: RunStageOptions,
 ): Promise<Manifest> {
   const heartbeat = options.heartbeat ?? (() => undefined);
-  const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, heartbeat);
+  const { provenance } = options;
+  const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, heartbeat, provenance);
   try {
     return await store.commit(outDir, {
       key,
@@ -141,6 +149,7 @@ async function computeAndCommit<P>(
       params,
       inputs: Object.fromEntries(definition.inputNames.map((name) => [name, inputs[name]!.key])),
       inputKeys: orderedInputKeys(definition, inputs),
+      ...(provenance ? { provenance } : {}),
       codeVersion: codeVersion(),
       rowCounts: result.rowCounts ?? {},
       summary: result.summary ?? {},
@@ -179,10 +188,10 @@ export async function recomputeStage(
   const inputs = Object.fromEntries(
     Object.entries(manifest.inputs).map(([name, inputKey]) => [name, { key: inputKey, stage: '' }]),
   );
-  const { outDir } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined);
+  const { outDir } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined, manifest.provenance);
   try {
     const differing = differingFiles(manifest.files, await hashDirectory(outDir));
-    const stored = await store.check(key);
+    const stored = await store.check(key, { verifyHashes: true });
     if (stored.status !== 'ok') {
       const problem = `the stored entry no longer matches its manifest (${stored.status === 'corrupt' ? stored.detail : 'absent'})`;
       return { ...base, identical: false, differing, problem };

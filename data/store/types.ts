@@ -23,6 +23,11 @@ export interface Manifest {
   /** Named inputs (e.g. `{ table: key }`); `inputKeys` is their values in declaration order. */
   inputs: Record<string, string>;
   inputKeys: string[];
+  /**
+   * Where what the stage read came from, when that is not an artifact (a source file's path and
+   * host). Recorded for lineage, never part of the key: the same bytes elsewhere are the same artifact.
+   */
+  provenance?: Provenance;
   files: Record<string, FileRecord>;
   codeVersion: string;
   rowCounts: Record<string, number>;
@@ -30,6 +35,13 @@ export interface Manifest {
   summary: Record<string, unknown>;
   timings: { computeMs: number };
   createdAt: string;
+}
+
+/** A source file as the run that first stored an artifact saw it. */
+export interface Provenance {
+  /** Absolute path on `host`. */
+  path: string;
+  host: string;
 }
 
 export type CacheStatus = 'hit' | 'miss';
