@@ -1,5 +1,5 @@
 /** The `ulasan` command line: parses arguments and calls library functions. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Duration } from '@temporalio/common';
 import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withScrapeOptions, type ScrapeCliOptions } from './scrape';
 
@@ -8,6 +8,7 @@ const DEFAULT_TASK_QUEUE = 'ulasan';
 import { UlasanError } from '../activities/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { collectLineage, formatLineage } from '../data/store/lineage';
+import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns';
 import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
@@ -57,10 +58,11 @@ program
   .argument('<file>', 'review file')
   .option('--app <name>', 'app id to record on every row (default: the file\'s app column)')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
+  .addOption(new Option('--encoding <encoding>', 'text encoding of a CSV/TSV file (default: utf-8)').choices(TEXT_ENCODINGS))
   .option('--json', 'print {key, rows, quarantined} as the last line')
-  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; json?: boolean }) => {
+  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; json?: boolean }) => {
     const store = new ArtifactStore();
-    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format } });
+    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format, encoding: options.encoding } });
     const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
     console.log(`${outcome.cache === 'hit' ? 'already imported' : 'imported'}: ${rows} rows, ${quarantined} quarantined`);
     console.log(`key: ${outcome.ref.key}`);

@@ -10,6 +10,7 @@ import { annotateParamsFromSpec } from '../activities/annotate/annotate';
 import { LabelSpecSchema } from '../activities/annotate/label-spec';
 import { CleanConfigSchema } from '../activities/clean/config';
 import { UlasanError } from '../activities/errors';
+import { TEXT_ENCODINGS } from '../activities/import/columns';
 import { FeaturesSpecSchema, featuresParamsFromSpec } from '../activities/features/features-spec';
 import { SamplerSpecSchema } from '../activities/resample/spec';
 import { splitParamsFromSpec } from '../activities/split/split';
@@ -34,6 +35,8 @@ const SourceSchema = z.union([
       .partial()
       .optional(),
     app: z.string().optional(),
+    /** Text encoding of a CSV/TSV file. @default 'utf-8' */
+    encoding: z.enum(TEXT_ENCODINGS).optional(),
   }),
 ], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });
 
@@ -134,7 +137,7 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
   const source =
     'synthetic' in spec.source
       ? { kind: 'synthetic' as const, rows: spec.source.synthetic.rows, seed, app: spec.source.synthetic.app }
-      : { kind: 'file' as const, path: spec.source.file, format: spec.source.format, columns: spec.source.columns, app: spec.source.app };
+      : { kind: 'file' as const, path: spec.source.file, format: spec.source.format, columns: spec.source.columns, app: spec.source.app, encoding: spec.source.encoding };
   return {
     name: spec.name,
     source,

@@ -1,6 +1,10 @@
 /** Column mapping for review files: which source column holds each field, auto-detected from common names. */
 import { badInput } from '../errors';
 
+/** Text encodings DuckDB's CSV reader decodes (CSV and TSV only; JSON is UTF-8, Parquet carries its own). */
+export const TEXT_ENCODINGS = ['utf-8', 'utf-16', 'latin-1'] as const;
+export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
+
 export interface ColumnMapping {
   text: string;
   rating: string;

@@ -4,33 +4,47 @@
  * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source.
  */
 import { access, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, queryRows, quoteIdent, quoteLiteral, withConnection } from '../../data/duckdb';
-import { sha256File } from '../../data/store/artifact-store';
+import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, type StageDefinition, type StageInputArtifact } from '../../data/store/stage';
-import type { StageOutcome } from '../../data/store/types';
+import type { Provenance, StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
 import { badInput, notFound } from '../errors';
 import { SCRAPE_IMPORT_COLUMNS } from '../scrape/snapshot';
-import { resolveColumns, type ColumnMapping } from './columns';
+import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
+import { sourceSha256 } from './source-hash';
 
 export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 
 /** Where the reviews come from, as written in the experiment spec. */
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
-  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string }
+  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding }
   /** A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet. */
-  | { kind: 'scrape'; key: string };
+  | { kind: 'scrape'; key: string }
+  /**
+   * An import artifact already in the store, by key: what the client hands Temporal workers after
+   * importing a file itself, so no worker is told a path that exists only on the client.
+   */
+  | { kind: 'stored'; key: string };
 
-/** Resolved params: what the artifact key is computed from (a file source carries its content hash). */
+/**
+ * Resolved params: what the artifact key is computed from. A file source is its content hash and the
+ * options that change the table (format, columns, app, encoding), never its path: the same bytes at
+ * another path, or on another machine, are the same artifact. The path goes into the manifest's
+ * provenance instead.
+ */
 export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
-  | { kind: 'file'; path: string; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null }
+  | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding }
   /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
   | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null };
+
+type FileParams = Extract<ImportParams, { kind: 'file' }>;
 
 export interface ImportInput {
   source: ImportSource;
@@ -41,16 +55,17 @@ export const REVIEW_COLUMNS = ['source_row', 'review_id', 'app', 'user_name', 'r
 
 export const importStage: StageDefinition<ImportParams> = {
   stage: 'import',
-  version: 1,
+  // 2: a file source is keyed by content and options, not by path (the path is provenance); `encoding`.
+  version: 2,
   inputNames: [],
-  async compute({ params, inputs, outDir }) {
+  async compute({ params, inputs, outDir, provenance, key }) {
     return withConnection(async (connection) => {
       const sourcePath =
         params.kind === 'synthetic'
           ? await writeSyntheticCsv(params, outDir)
           : params.kind === 'scrape'
             ? scrapeReviewsFile(inputs.scrape)
-            : params.path;
+            : await sourceFileWithHash(params, provenance, key);
       try {
         await connection.run(`SET threads = 1`); // file order = row order: source_row must be the file's row number
         await loadSource(connection, sourcePath, params);
@@ -82,13 +97,38 @@ function scrapeReviewsFile(scrape: StageInputArtifact | undefined): string {
   return scrape.file('reviews.parquet');
 }
 
-function readerSql(path: string, format: ReviewFileFormat): string {
+/**
+ * The source file named by the provenance, refused unless it still holds the bytes the key was made
+ * from (`ulasan verify` on another machine, or a file edited since): reading other bytes under this
+ * key would make the artifact lie.
+ */
+async function sourceFileWithHash(params: FileParams, provenance: Provenance | undefined, key: string): Promise<string> {
+  const context = { stage: 'import', key, field: 'source.file' };
+  if (!provenance) throw badInput(`import ${key} records no source path to read sha256 ${params.sha256} from.`, context);
+  const { sha256 } = await sourceSha256(provenance.path, { verifyHashes: true }).catch(() => {
+    throw notFound(`source file ${provenance.path} (on ${provenance.host}) cannot be read; import ${key} needs it to recompute.`, {
+      ...context,
+      file: provenance.path,
+    });
+  });
+  if (sha256 !== params.sha256) {
+    throw badInput(
+      `source file ${provenance.path} now has sha256 ${sha256}, but import ${key} was made from sha256 ${params.sha256}; ` +
+        'restore the original file (or import the new one: it gets its own key).',
+      { ...context, file: provenance.path },
+    );
+  }
+  return provenance.path;
+}
+
+function readerSql(path: string, format: ReviewFileFormat, encoding: TextEncoding = 'utf-8'): string {
   const file = quoteLiteral(path);
+  const decode = encoding === 'utf-8' ? '' : `, encoding = ${quoteLiteral(encoding)}`;
   switch (format) {
     case 'csv':
-      return `read_csv(${file}, header = true, all_varchar = true)`;
+      return `read_csv(${file}, header = true, all_varchar = true${decode})`;
     case 'tsv':
-      return `read_csv(${file}, header = true, all_varchar = true, delim = '\t')`;
+      return `read_csv(${file}, header = true, all_varchar = true, delim = '\t'${decode})`;
     case 'json':
       return `read_json(${file}, format = 'auto')`;
     case 'parquet':
@@ -98,9 +138,10 @@ function readerSql(path: string, format: ReviewFileFormat): string {
 
 async function loadSource(connection: DuckDBConnection, path: string, params: ImportParams): Promise<void> {
   const format = params.kind === 'synthetic' ? 'csv' : params.format;
+  const encoding = params.kind === 'file' ? params.encoding : undefined;
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE src AS
-     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format)}`,
+     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format, encoding)}`,
   );
   const columns =
     params.kind === 'synthetic'
@@ -167,39 +208,76 @@ function detectFormat(path: string): ReviewFileFormat {
   return 'csv';
 }
 
-async function readHeader(path: string, format: ReviewFileFormat): Promise<string[]> {
+async function readHeader(path: string, format: ReviewFileFormat, encoding: TextEncoding | undefined): Promise<string[]> {
   return withConnection(async (connection) => {
-    const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(path, format)}`);
+    const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(path, format, encoding)}`);
     return rows.map((row) => String(row.column_name));
   });
 }
 
-/** Resolves a spec source into keyed params: absolute path, content hash, format and full column mapping. */
-export async function resolveImportParams(source: ImportSource): Promise<ImportParams> {
-  if (source.kind === 'synthetic') {
-    return { kind: 'synthetic', rows: source.rows, seed: source.seed, app: source.app ?? DEFAULT_SYNTHETIC_APP };
-  }
-  if (source.kind === 'scrape') return { kind: 'scrape', format: 'parquet', columns: { ...SCRAPE_IMPORT_COLUMNS }, app: null };
+/** Keyed params of a file source, and where it was read (the manifest's provenance, not the key's). */
+export interface ResolvedFileSource {
+  params: FileParams;
+  provenance: Provenance;
+}
+
+/** Resolves a file source: content hash, format, full column mapping, encoding (CSV/TSV only); path as provenance. */
+export async function resolveFileSource(
+  source: Extract<ImportSource, { kind: 'file' }>,
+  options: { store?: ArtifactStore; verifyHashes?: boolean } = {},
+): Promise<ResolvedFileSource> {
   const path = resolve(source.path);
   await access(path).catch((err: unknown) => {
     throw notFound(`source.path: file ${path} does not exist or cannot be read.`, { file: path, field: 'source.path' });
     void err;
   });
   const format = source.format ?? detectFormat(path);
-  const columns = resolveColumns(await readHeader(path, format), source.columns ?? {}, path);
-  const { sha256 } = await sha256File(path);
-  return { kind: 'file', path, sha256, format, columns, app: source.app ?? null };
+  const encoding = format === 'csv' || format === 'tsv' ? (source.encoding ?? 'utf-8') : undefined;
+  const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path);
+  const { sha256 } = await sourceSha256(path, { stampDir: options.store?.root, verifyHashes: options.verifyHashes });
+  const params: FileParams = { kind: 'file', sha256, format, columns, app: source.app ?? null, ...(encoding ? { encoding } : {}) };
+  return { params, provenance: { path, host: hostname() } };
+}
+
+/** Resolves a synthetic or scrape source into keyed params. */
+export function resolveGeneratedParams(source: Extract<ImportSource, { kind: 'synthetic' | 'scrape' }>): ImportParams {
+  if (source.kind === 'synthetic') {
+    return { kind: 'synthetic', rows: source.rows, seed: source.seed, app: source.app ?? DEFAULT_SYNTHETIC_APP };
+  }
+  return { kind: 'scrape', format: 'parquet', columns: { ...SCRAPE_IMPORT_COLUMNS }, app: null };
+}
+
+/** A `stored` source: the import artifact must be in this store and verify; a worker that lacks it says why. */
+async function storedImport(deps: ActivityDeps, key: string): Promise<StageOutcome> {
+  const started = performance.now();
+  const check = await deps.store.check(key, { verifyHashes: deps.verifyHashes });
+  if (check.status !== 'ok' || check.manifest.stage !== 'import') {
+    const why = check.status === 'ok' ? `is a ${check.manifest.stage} artifact` : check.status === 'absent' ? 'is not there' : `is corrupt (${check.detail})`;
+    throw notFound(
+      `source.key: import artifact ${key} ${why} in the store at ${deps.store.root} on ${hostname()}; ` +
+        'the client imported the source into its ULASAN_HOME: give workers and client the same ULASAN_HOME.',
+      { stage: 'import', key, field: 'source.key' },
+    );
+  }
+  return { ref: { key, stage: 'import' }, cache: 'hit', ms: performance.now() - started, summary: check.manifest.summary };
 }
 
 /** The import activity. */
 export function createImportActivity(deps: ActivityDeps) {
   return async function importReviews(input: ImportInput): Promise<StageOutcome> {
-    const params = await resolveImportParams(input.source);
-    if (input.source.kind === 'scrape') {
-      // The scrape is a real input, so lineage and `verify --deep` walk back to it.
-      const scrape = { key: input.source.key, stage: 'scrape' };
-      return runStage(deps.store, { ...importStage, inputNames: ['scrape'] }, params, { scrape }, deps);
+    const { source } = input;
+    switch (source.kind) {
+      case 'stored':
+        return storedImport(deps, source.key);
+      case 'scrape':
+        // The scrape is a real input, so lineage and `verify --deep` walk back to it.
+        return runStage(deps.store, { ...importStage, inputNames: ['scrape'] }, resolveGeneratedParams(source), { scrape: { key: source.key, stage: 'scrape' } }, deps);
+      case 'synthetic':
+        return runStage(deps.store, importStage, resolveGeneratedParams(source), {}, deps);
+      case 'file': {
+        const { params, provenance } = await resolveFileSource(source, deps);
+        return runStage(deps.store, importStage, params, {}, { ...deps, provenance });
+      }
     }
-    return runStage(deps.store, importStage, params, {}, deps);
   };
 }

@@ -217,7 +217,10 @@ function describeStep(m: Manifest): string {
     case 'import':
       return p.kind === 'synthetic'
         ? `synthetic reviews: ${String(p.rows)} rows, seed ${String(p.seed)}, app ${String(p.app)}`
-        : `file ${String(p.path)} (${String(p.format)}, sha256 ${String(p.sha256).slice(0, 12)}…)`;
+        : p.kind === 'scrape'
+          ? `scrape ${short(m.inputKeys[0] ?? '?')}`
+          : // The content, not the path: the report's bytes must not depend on where the file sat (the path is in lineage).
+            `file sha256 ${String(p.sha256).slice(0, 12)}… (${String(p.format)}${p.encoding && p.encoding !== 'utf-8' ? `, ${String(p.encoding)}` : ''})`;
     case 'clean': {
       const reasons = countsOf(s.byReason);
       const removed = reasons ? Object.entries(reasons).filter(([reason]) => reason !== 'kept') : [];

@@ -22,6 +22,8 @@ const produce: StageDefinition<{ value: number }> = {
   },
 };
 
+const flipByte = (buffer: Buffer, at: number) => buffer.writeUInt8(buffer.readUInt8(at) ^ 1, at);
+
 /** Writes `bytes` seeded pseudo-random bytes: large enough that the middle is outside the stamp's edge checksum. */
 const big: StageDefinition<{ bytes: number }> = {
   stage: 'big',
@@ -129,7 +131,7 @@ describe('runStage', () => {
     const { ref } = await runStage(store, big, { bytes: 1 << 20 }, {});
     const path = store.path(ref.key, 'big.bin');
     const bytes = await readFile(path);
-    bytes[bytes.length >> 1] ^= 1; // the middle, outside the edge checksum
+    flipByte(bytes, bytes.length >> 1); // the middle, outside the edge checksum
     await writeFile(path, bytes);
     const again = await runStage(store, big, { bytes: 1 << 20 }, {}, { warn: () => undefined });
     expect(again).toMatchObject({ cache: 'miss', reason: 'corrupt: file hash mismatch: big.bin' });
@@ -140,7 +142,7 @@ describe('runStage', () => {
     const path = store.path(ref.key, 'big.bin');
     const { mtime } = await stat(path);
     const bytes = await readFile(path);
-    bytes[bytes.length - 10] ^= 1;
+    flipByte(bytes, bytes.length - 10);
     await writeFile(path, bytes);
     await utimes(path, mtime, mtime);
     const again = await runStage(store, big, { bytes: 1 << 20 }, {}, { warn: () => undefined });
@@ -152,7 +154,7 @@ describe('runStage', () => {
     const path = store.path(ref.key, 'big.bin');
     const { mtime } = await stat(path);
     const bytes = await readFile(path);
-    bytes[bytes.length >> 1] ^= 1; // same size, mtime put back, outside the edges: only a full hash sees it
+    flipByte(bytes, bytes.length >> 1); // same size, mtime put back, outside the edges: only a full hash sees it
     await writeFile(path, bytes);
     await utimes(path, mtime, mtime);
     expect(await runStage(store, big, { bytes: 1 << 20 }, {})).toMatchObject({ cache: 'hit' });

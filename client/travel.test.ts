@@ -1,0 +1,90 @@
+/**
+ * Keys that travel: the same review file at two paths, run from two working directories through specs
+ * that name it relative to themselves, lands on the same artifact for every stage. The path is
+ * provenance in the import manifest, never key material.
+ */
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../data/store/artifact-store';
+import { syntheticReviewsCsv } from '../data/sample/synthetic';
+import { diffRuns, formatRunDiff } from './diff';
+import { runExperiment } from './run-experiment';
+import type { RunSummary } from './run-record';
+
+let base: string;
+let store: ArtifactStore;
+const runs: RunSummary[] = [];
+const saved = { cwd: process.cwd(), home: process.env.ULASAN_HOME };
+
+const spec = (file: string) => `
+name: travel
+seed: 5
+source:
+  file: ${file}
+features:
+  kind: tfidf
+resample:
+  method: none
+model:
+  arch: nb
+train:
+  epochs: 3
+`;
+
+/** Runs the spec at `specPath` with `cwd` as the working directory and the shared store as ULASAN_HOME. */
+async function runFrom(cwd: string, specPath: string): Promise<RunSummary> {
+  process.chdir(cwd);
+  try {
+    return await runExperiment(specPath, { taskQueue: 'ulasan', log: () => undefined });
+  } finally {
+    process.chdir(saved.cwd);
+  }
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'ulasan-travel-'));
+  process.env.ULASAN_HOME = join(base, 'home');
+  store = new ArtifactStore(process.env.ULASAN_HOME);
+  const checkoutA = join(base, 'checkout-a');
+  const checkoutB = join(base, 'elsewhere', 'checkout-b');
+  await mkdir(join(checkoutA, 'experiments'), { recursive: true });
+  await mkdir(join(checkoutB, 'specs'), { recursive: true });
+  await mkdir(join(checkoutB, 'data'), { recursive: true });
+  await writeFile(join(checkoutA, 'reviews.csv'), syntheticReviewsCsv({ rows: 300, seed: 11, app: 'com.example' }));
+  await copyFile(join(checkoutA, 'reviews.csv'), join(checkoutB, 'data', 'copy-of-reviews.csv'));
+  await writeFile(join(checkoutA, 'experiments', 'travel.yaml'), spec('../reviews.csv'));
+  await writeFile(join(checkoutB, 'specs', 'travel.yaml'), spec('../data/copy-of-reviews.csv'));
+  runs.push(await runFrom(checkoutA, 'experiments/travel.yaml'));
+  runs.push(await runFrom(join(checkoutB, 'specs'), 'travel.yaml'));
+}, 180_000);
+afterAll(async () => {
+  process.env.ULASAN_HOME = saved.home;
+  if (saved.home === undefined) delete process.env.ULASAN_HOME;
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('the same file at two paths, run from two working directories', () => {
+  it('gives one key per stage: the second run hits the cache everywhere', () => {
+    const [a, b] = runs as [RunSummary, RunSummary];
+    expect(b.stages.map((s) => [s.stage, s.key])).toEqual(a.stages.map((s) => [s.stage, s.key]));
+    expect(b.stages.every((s) => s.cache === 'hit')).toBe(true);
+  });
+
+  it('diff says shared for every stage', async () => {
+    const [a, b] = runs as [RunSummary, RunSummary];
+    const diff = await diffRuns(store, a.runId, b.runId);
+    expect(diff.stages.map((s) => s.kind)).toEqual(a.stages.map(() => 'shared'));
+    expect(formatRunDiff(diff)).toContain(`${a.stages.length} artifact(s) shared.`);
+  });
+
+  it('keeps the path out of the import params and records where it was first read as provenance', async () => {
+    const importKey = runs[0]!.stages.find((s) => s.stage === 'import')!.key;
+    const manifest = await store.manifest(importKey);
+    expect(JSON.stringify(manifest.params)).not.toContain(base);
+    expect(manifest.params).toMatchObject({ kind: 'file', format: 'csv', encoding: 'utf-8', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(manifest.provenance).toMatchObject({ path: join(base, 'checkout-a', 'reviews.csv') });
+    expect(typeof manifest.provenance?.host).toBe('string');
+  });
+});
