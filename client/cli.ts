@@ -41,8 +41,9 @@ program
   .option('--temporal', 'submit to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
   .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
   .option('--parallel <n>', 'grid cells trained at once (default: the spec\'s grid.parallel)', (v) => Number.parseInt(v, 10))
+  .option('--verify-hashes', 'hash every file of every cache hit (default: trust files whose size, mtime and edge checksum match their stamp)')
   .option('--json', 'print a JSON summary as the last line')
-  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; json?: boolean }) => {
+  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; verifyHashes?: boolean; json?: boolean }) => {
     printRun(await runExperiment(specPath, { ...options, log }), options.json ?? false);
   });
 

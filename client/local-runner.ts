@@ -21,6 +21,8 @@ export interface LocalRunOptions {
   retry?: RetryHooks;
   /** Replaces the real activities (tests). */
   activities?: PipelineActivities;
+  /** Hash every file of every cache hit instead of trusting matching stamps (`--verify-hashes`). */
+  verifyHashes?: boolean;
   taskQueue?: string;
 }
 
@@ -44,13 +46,14 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
   return wrapped as unknown as A;
 }
 
-export function realActivities(store: ArtifactStore, log: (message: string) => void): Activities {
-  return createActivities({ store, heartbeat: () => undefined, warn: (message) => log(`warning: ${message}`) });
+export function realActivities(store: ArtifactStore, log: (message: string) => void, options: { verifyHashes?: boolean } = {}): Activities {
+  const verifyHashes = options.verifyHashes ?? false;
+  return createActivities({ store, heartbeat: () => undefined, warn: (message) => log(`warning: ${message}`), verifyHashes });
 }
 
 export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Promise<PipelineResult> {
   const log = options.log ?? (() => undefined);
-  const activities = options.activities ?? realActivities(options.store, log);
+  const activities = options.activities ?? realActivities(options.store, log, options);
   return runPipeline(wrapActivities(activities, options, PIPELINE_PROFILES), plan);
 }
 
@@ -61,7 +64,7 @@ export interface LocalGridOptions extends LocalRunOptions {
 /** Runs a grid in-process; with `parallel > 1`, cells train in a pool of worker threads. */
 export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): Promise<GridResult> {
   const log = options.log ?? (() => undefined);
-  const base: GridActivities = options.activities ? (options.activities as GridActivities) : realActivities(options.store, log);
+  const base: GridActivities = options.activities ? (options.activities as GridActivities) : realActivities(options.store, log, options);
   const pool = plan.parallel > 1 && !options.activities ? new TrainPool(plan.parallel, options.store.root) : undefined;
   const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.train(input) } : base;
   try {

@@ -99,6 +99,20 @@ export function stageRecorder(stages: StageRecord[]) {
   };
 }
 
+/**
+ * The plan as a worker on another host can run it: a `file` source names a path that may exist only
+ * where the client runs, so the client imports it first (into the store it shares with the workers)
+ * and hands workers the import artifact's key instead. Other sources travel as they are.
+ */
+export async function withSourceImported<P extends { source: ImportSource }>(
+  plan: P,
+  importReviews: PipelineActivities['importReviews'],
+): Promise<{ plan: P; imported?: StageOutcome }> {
+  if (plan.source.kind !== 'file') return { plan };
+  const imported = await importReviews({ source: plan.source });
+  return { plan: { ...plan, source: { kind: 'stored', key: imported.ref.key } }, imported };
+}
+
 /** The stages every experiment shares: import → clean → annotate → split → features. */
 export type UpstreamPlan = Pick<PipelinePlan, 'source' | 'clean' | 'annotate' | 'split' | 'features'>;
 
