@@ -232,17 +232,16 @@ function describeStep(m: Manifest): string {
       return `ratios ${JSON.stringify(p.ratios)}, seed ${String(p.seed)}; identical texts kept in one split` +
         (typeof s.mergedGroups === 'number' ? ` (${s.mergedGroups} groups of duplicates)` : '');
     case 'features':
-      return `${String(p.kind)}: vocabulary ${String(s.vocabSize)} fitted on ${String(s.fittedOn ?? '?')}, length ${String(s.seqLen)}` +
+      return `${String(p.kind)}: ${featuresShape(p, s)}, fitted on ${String(s.fittedOn ?? '?')}` +
         (typeof s.testCopiesOfTrain === 'number' ? `; test rows identical to a training row: ${s.testCopiesOfTrain}` : '');
     case 'resample': {
       const sampler = isRecord(p.sampler) ? p.sampler : p;
       const changes = ['generated', 'duplicated', 'removed'].filter((k) => typeof s[k] === 'number' && s[k] > 0).map((k) => `${k} ${String(s[k])}`);
-      return `${String(s.method ?? sampler.method)} on the ${String(p.partition)} partition, seed ${String(p.seed)}` +
+      return `${String(s.method ?? sampler.method)} on the ${String(p.partition)} partition${p.seed === undefined ? '' : `, seed ${String(p.seed)}`}` +
         (changes.length > 0 ? ` (${changes.join(', ')})` : '');
     }
     case 'train':
-      return `${String(s.arch ?? (isRecord(p.model) ? p.model.arch : '?'))} on ${String(s.backend ?? '?')}, ` +
-        `${String(p.epochs)} epochs, batch ${String(p.batchSize)}, lr ${String(p.learningRate)}, seed ${String(p.seed)}`;
+      return `${String(s.arch ?? (isRecord(p.model) ? p.model.arch : '?'))} on ${String(s.backend ?? '?')}, ${trainOptions(p)}`;
     case 'evaluate':
       return `scored once on the ${String(p.partition)} partition`;
     case 'leaky-split':
@@ -251,6 +250,31 @@ function describeStep(m: Manifest): string {
     default:
       return JSON.stringify(m.params);
   }
+}
+
+/** What a features artifact holds, in the terms of its kind (a TF-IDF has terms, not a sequence length). */
+function featuresShape(p: Record<string, unknown>, s: Record<string, unknown>): string {
+  switch (p.kind) {
+    case 'tfidf':
+      return `${String(s.vocabSize)} terms`;
+    case 'doc-vectors':
+      return `mean of ${String(s.dim)}-dimensional Word2Vec vectors over ${String(s.vocabSize)} words`;
+    default:
+      return `vocabulary ${String(s.vocabSize)}, length ${String(s.seqLen)}` + (isRecord(p.embedding) ? ', Word2Vec embedding' : '');
+  }
+}
+
+/** Train options in the artifact's key: a neural fit's, or a baseline's hyperparameters (never options it ignores). */
+function trainOptions(p: Record<string, unknown>): string {
+  const seed = p.seed === undefined ? '' : `, seed ${String(p.seed)}`;
+  if (typeof p.epochs !== 'number') {
+    const { arch: _arch, ...hyper } = isRecord(p.model) ? p.model : {};
+    void _arch;
+    const listed = Object.entries(hyper).map(([name, value]) => `${name} ${JSON.stringify(value)}`);
+    return (listed.length > 0 ? listed.join(', ') : 'defaults') + seed;
+  }
+  const optimizer = typeof p.optimizer === 'string' ? `${p.optimizer}, ` : '';
+  return `${p.epochs} epochs, batch ${String(p.batchSize)}, ${optimizer}lr ${String(p.learningRate)}${seed}`;
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -263,6 +287,8 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 
 /** Learning curve of a train artifact: its `metadata.json` history, else the manifest summary's. */
 async function learningCurve(store: ArtifactStore, manifest: Manifest, label: string): Promise<LearningCurve | undefined> {
+  // A model fitted without epochs (a baseline) has a single validation score, not a curve.
+  if (!isRecord(manifest.params) || typeof manifest.params.epochs !== 'number') return undefined;
   const metadata = await readJson<{ history?: unknown }>(store.path(manifest.key, 'metadata.json'));
   const history = metadata?.history ?? manifest.summary.history;
   if (!Array.isArray(history)) return undefined;

@@ -62,7 +62,9 @@ export const reportStage: StageDefinition<ReportParams> = {
   stage: 'report',
   // 2: Vega-Lite charts, data and class distributions, learning curves, bootstrap intervals, grid and leaky sections.
   // 3: narrower grouped bar charts. 4: one-line key prefixes, resample/features details from the new summaries.
-  version: 4,
+  // 5: only the options in each stage's key (no fit options for baselines, no length for TF-IDF), no
+  //    learning curves for models without epochs, a file source by content hash rather than path.
+  version: 5,
   inputNames: ['evaluation'],
   async compute({ params, inputs, outDir, store }) {
     const evaluation = inputs.evaluation!;

@@ -7,12 +7,12 @@ import type { FeaturePartition } from '../features/partition';
 import type { TokenMatrix } from '../features/token-matrix';
 import type { FeatureSpace } from './feature-space';
 import { isCsr, type DenseMatrix } from './matrix';
-import type { ResampleParams } from './resample';
+import type { ResampleStageParams } from './resample';
 import type { ResampleResult } from './result';
 import { resample as resampleRows } from './sampler';
 
 /** Runs the sampler on the token-id matrix (SMOTE and friends refused there unless `allowOnTokenIds`). */
-export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params: ResampleParams): { matrix: TokenMatrix; result: ResampleResult } {
+export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params: ResampleStageParams): { matrix: TokenMatrix; result: ResampleResult } {
   const x = { data: Float32Array.from(train.ids), rows: train.rows, cols: train.seqLen };
   const result = resampleRows({ x, y: train.labels, featureSpace: 'token-ids', nClasses }, params.sampler, samplerRng(params));
   const dense = result.x as DenseMatrix;
@@ -22,7 +22,8 @@ export function resampleTokenMatrix(train: TokenMatrix, nClasses: number, params
   return { matrix: { ids, labels: Int32Array.from(result.y), sourceRows, rows: dense.rows, seqLen: train.seqLen }, result };
 }
 
-const samplerRng = (params: ResampleParams): Rng => new Rng(params.seed).fork('resample');
+/** `none` has no seed in its key and draws nothing, so any seed serves it. */
+const samplerRng = (params: ResampleStageParams): Rng => new Rng(params.seed ?? 0).fork('resample');
 
 /** The source row of every output row; -1 for rows a sampler synthesised. */
 function originRows(result: ResampleResult, sourceRows: Int32Array): Int32Array {
@@ -38,7 +39,7 @@ export function featureSpaceOf(layout: FeaturePartition['layout']): FeatureSpace
 export function resamplePartition(
   train: FeaturePartition,
   nClasses: number,
-  params: ResampleParams,
+  params: ResampleStageParams,
 ): { partition: FeaturePartition; result: ResampleResult } {
   if (train.layout === 'token-ids') {
     const { matrix, result } = resampleTokenMatrix(train.matrix, nClasses, params);

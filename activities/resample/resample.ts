@@ -24,6 +24,17 @@ export interface ResampleParams {
   partition: SplitName;
 }
 
+/** The resample stage's key material: `seed` is absent for `none`, which draws nothing. */
+export type ResampleStageParams = Omit<ResampleParams, 'seed'> & { seed?: number };
+
+/** The resample params that can change the output: `none` copies the partition, so its seed is not in the key. */
+export function resampleStageParams(params: ResampleParams): ResampleStageParams {
+  if (params.sampler.method !== 'none') return params;
+  const { seed: _seed, ...rest } = params;
+  void _seed;
+  return rest;
+}
+
 export interface ResampleInput {
   features: ArtifactRef;
   params: ResampleParams;
@@ -53,10 +64,11 @@ export async function assertTrainingInput(store: ArtifactStore, features: Artifa
   }
 }
 
-export const resampleStage: StageDefinition<ResampleParams> = {
+export const resampleStage: StageDefinition<ResampleStageParams> = {
   stage: 'resample',
   // 3: resamples document vectors (dense) and TF-IDF (CSR) as well as token ids; summary names the feature space.
-  version: 3,
+  // 4: `none` keys no seed.
+  version: 4,
   inputNames: ['features'],
   async compute({ params, inputs, outDir, store }) {
     const features = inputs.features!;
@@ -90,6 +102,6 @@ export const resampleStage: StageDefinition<ResampleParams> = {
 export function createResampleActivity(deps: ActivityDeps) {
   return async function resample(input: ResampleInput): Promise<StageOutcome> {
     await assertTrainingInput(deps.store, input.features, input.params.partition);
-    return runStage(deps.store, resampleStage, input.params, { features: input.features }, deps);
+    return runStage(deps.store, resampleStage, resampleStageParams(input.params), { features: input.features }, deps);
   };
 }

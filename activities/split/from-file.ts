@@ -5,7 +5,6 @@
  * data row of the source file (header excluded), which is import's `source_row`.
  */
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { z } from '../../data/zod';
 import { sha256Hex } from '../../data/canonical';
 import { badInput, notFound } from '../errors';
@@ -94,7 +93,7 @@ export interface FromFileAssignment {
  */
 export function assignFromFile(rows: readonly SourceRow[], file: SplitFile, valShare: number, seed: number): FromFileAssignment {
   const splits = rows.map((row) => file.byRow.get(row.sourceRow) ?? null);
-  const reasons = splits.map((split) => (split === null ? `not listed in ${basename(file.path)}` : null));
+  const reasons = splits.map((split) => (split === null ? 'not listed in the split file' : null));
   if (valShare > 0 && !file.hasVal) {
     const train = [...rows.keys()].filter((i) => splits[i] === 'train');
     const carved = assignSplits(

@@ -83,7 +83,7 @@ describe('split stage: from-file', () => {
     expect(await rowsIn(key, 'val')).toEqual([]);
     const dropped = await read(key, 'dropped.parquet', 'SELECT source_row, reason FROM t ORDER BY source_row');
     expect(dropped.map((r) => r.source_row)).toEqual([10, 14, ...Array.from({ length: 20 }, (_, i) => 20 + i).filter((r) => r !== 30)]);
-    expect(new Set(dropped.map((r) => r.reason))).toEqual(new Set(['not listed in peer-format.split.json']));
+    expect(new Set(dropped.map((r) => r.reason))).toEqual(new Set(['not listed in the split file']));
     expect(await read(key, 'absent.parquet', 'SELECT * FROM t ORDER BY source_row')).toEqual([
       { source_row: 12, listed_in: 'test', removed_by: 'annotate', reason: 'rating 3 has no class under rule binary@v1' },
       { source_row: 17, listed_in: 'test', removed_by: 'clean', reason: 'emptied by removeEmoji' },

@@ -7,12 +7,13 @@
  * (vocabulary, samplers, models) reads only the train rows.
  */
 import { copyFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, listParam, parquet, queryRows, withConnection } from '../../data/duckdb';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, type StageInputArtifact, type StageDefinition } from '../../data/store/stage';
-import type { ArtifactRef, StageOutcome } from '../../data/store/types';
+import type { ArtifactRef, Provenance, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { describeWindow, type DateWindow } from '../annotate/windows';
 import type { ActivityDeps } from '../context';
@@ -48,8 +49,12 @@ export interface SplitInput {
   params: SplitParams;
 }
 
-/** The stage's key material: the strategy spelled out and, for `from-file`, the file's content hash. */
-export type SplitStageParams = SplitParams & { strategy: SplitStrategy; fileSha256?: string };
+/**
+ * The stage's key material: the strategy spelled out and, for `from-file`, the file's content hash
+ * instead of its path (the path is the manifest's provenance: the same split file elsewhere is the
+ * same split).
+ */
+export type SplitStageParams = Omit<SplitParams, 'file'> & { strategy: SplitStrategy; fileSha256?: string };
 
 export const SPLIT_FILE = 'split.parquet';
 export const DROPPED_FILE = 'dropped.parquet';
@@ -76,11 +81,13 @@ export function splitParamsFromSpec(split: SplitSpec, seed: number): SplitParams
   }
 }
 
-/** Fills the strategy in and hashes a split file, so editing the file changes the key. */
-export async function splitStageParams(params: SplitParams): Promise<SplitStageParams> {
+/** Fills the strategy in and hashes a split file, so editing the file changes the key; its path becomes provenance. */
+export async function splitStageParams(params: SplitParams): Promise<{ params: SplitStageParams; provenance?: Provenance }> {
+  const { file, ...rest } = params;
   const strategy = params.strategy ?? 'ratios';
-  if (strategy !== 'from-file') return { ...params, strategy };
-  return { ...params, strategy, fileSha256: (await readSplitFile(requireField(params.file, 'file'))).sha256 };
+  if (strategy !== 'from-file') return { params: { ...rest, strategy } };
+  const path = requireField(file, 'file');
+  return { params: { ...rest, strategy, fileSha256: (await readSplitFile(path)).sha256 }, provenance: { path, host: hostname() } };
 }
 
 function requireField<T>(value: T | undefined, field: string): T {
@@ -142,8 +149,8 @@ function perClass(rows: LabelledRow[], params: SplitStageParams, classes: readon
   return { ...a, reasons: noReasons(rows.length), description, facts: { testCounts, rowsInMixedGroups: a.rowsInMixedGroups } };
 }
 
-async function fromFile(rows: LabelledRow[], params: SplitStageParams): Promise<Decision> {
-  const file = await readSplitFile(requireField(params.file, 'file'));
+async function fromFile(rows: LabelledRow[], params: SplitStageParams, provenance: Provenance | undefined): Promise<Decision> {
+  const file = await readSplitFile(requireField(provenance?.path, 'file'));
   if (params.fileSha256 !== undefined && file.sha256 !== params.fileSha256) {
     const hashes = `sha256 ${params.fileSha256.slice(0, 12)}…, now ${file.sha256.slice(0, 12)}…`;
     throw badInput(`split file ${file.path} changed since this split was keyed (${hashes}); re-run to key the new content`, {
@@ -156,15 +163,15 @@ async function fromFile(rows: LabelledRow[], params: SplitStageParams): Promise<
   return {
     splits: a.splits,
     reasons: a.reasons,
-    description: `row indices from ${basename(file.path)} (sha256 ${file.sha256.slice(0, 12)}…)${carved}; duplicates are not regrouped`,
+    description: `row indices from the split file (sha256 ${file.sha256.slice(0, 12)}…)${carved}; duplicates are not regrouped`,
     mergedGroups: 0,
     rowsInMergedGroups: 0,
-    facts: { file: file.path, sha256: file.sha256, listed: file.listed, notListed: a.notListed },
+    facts: { sha256: file.sha256, listed: file.listed, notListed: a.notListed },
     absent: a.absent,
   };
 }
 
-async function decide(rows: LabelledRow[], params: SplitStageParams, classes: readonly string[]): Promise<Decision> {
+async function decide(rows: LabelledRow[], params: SplitStageParams, classes: readonly string[], provenance?: Provenance): Promise<Decision> {
   switch (params.strategy) {
     case 'ratios':
       return byRatios(rows, params);
@@ -173,7 +180,7 @@ async function decide(rows: LabelledRow[], params: SplitStageParams, classes: re
     case 'per-class-test-counts':
       return perClass(rows, params, classes);
     case 'from-file':
-      return fromFile(rows, params);
+      return fromFile(rows, params, provenance);
     default:
       throw badInput(`unknown split strategy ${JSON.stringify(params.strategy)}`, { stage: 'split', field: 'split.strategy' });
   }
@@ -302,15 +309,17 @@ function droppedByReason(decision: Decision): Record<string, number> {
 
 export const splitStage: StageDefinition<SplitStageParams> = {
   stage: 'split',
-  version: 2,
+  // 3: a from-file split is keyed by the file's content, not its path; rows it leaves out say
+  //    "not listed in the split file" (the bytes no longer depend on the file's name).
+  version: 3,
   inputNames: ['table'],
-  async compute({ params, inputs, outDir, store }) {
+  async compute({ params, inputs, outDir, store, provenance }) {
     const table = inputs.table!;
     const classes = await readClassNames(table.file(LABELS_FILE));
     return withConnection(async (connection) => {
       const source = parquet(table.file('labelled.parquet'));
       const rows = await readLabelled(connection, table.file('labelled.parquet'));
-      const decision = await decide(rows, params, classes);
+      const decision = await decide(rows, params, classes, provenance);
       await writeTables(connection, source, rows, decision, outDir);
       await copyFile(table.file(LABELS_FILE), join(outDir, LABELS_FILE));
       const facts: Record<string, unknown> = { ...decision.facts };
@@ -346,7 +355,8 @@ export const splitStage: StageDefinition<SplitStageParams> = {
 
 export function createSplitActivity(deps: ActivityDeps) {
   return async function split(input: SplitInput): Promise<StageOutcome> {
-    return runStage(deps.store, splitStage, await splitStageParams(input.params), { table: input.table }, deps);
+    const { params, provenance } = await splitStageParams(input.params);
+    return runStage(deps.store, splitStage, params, { table: input.table }, { ...deps, ...(provenance ? { provenance } : {}) });
   };
 }
 

@@ -84,9 +84,9 @@ describe('from-file', () => {
     expect(listed('train')).toEqual([0, 1, 3, 4, 6, 8, 9, 11, 13, 15, 16]);
     expect(listed('test')).toEqual([2, 7, 17]);
     expect(rows.flatMap((r, i) => (a.reasons[i] === null ? [] : [[r.sourceRow, a.reasons[i]]]))).toEqual([
-      [5, 'not listed in peer-format.split.json'],
-      [10, 'not listed in peer-format.split.json'],
-      [14, 'not listed in peer-format.split.json'],
+      [5, 'not listed in the split file'],
+      [10, 'not listed in the split file'],
+      [14, 'not listed in the split file'],
     ]);
     expect(a.absent).toEqual([
       { sourceRow: 12, listedIn: 'test' },

@@ -17,10 +17,10 @@ import { fitModel, serializeModel, type EpochLogs, type FitOptions, type Trainin
 import { MODEL_FILE, WEIGHTS_FILE } from './model-io';
 import { buildModel, parseModelSpec, type ModelSpec } from './models';
 import { tfBackend } from './tf-runtime';
-import { BASELINE_FILE, METADATA_FILE, type TrainHooks, type TrainParams, type TrainProgress } from './train';
-import { BASELINE_KINDS, isBaselineArch, type BaselineArch } from './train-spec';
+import { BASELINE_FILE, isBaselineParams, METADATA_FILE, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
+import { BASELINE_KINDS, type BaselineArch } from './train-spec';
 
-type TrainContext = ComputeContext<TrainParams>;
+type TrainContext = ComputeContext<TrainStageParams>;
 
 interface Partitions {
   train: FeaturePartition;
@@ -34,20 +34,21 @@ export async function fitTrainStage(ctx: TrainContext, hooks: TrainHooks = {}): 
   const train = await readPartition(ctx.inputs.train!.file(RESAMPLED_FILE));
   const val = await readPartition(features.file(partitionFile('val')));
   const data = { train, val, classes };
-  const { arch } = ctx.params.model;
-  return isBaselineArch(arch) ? fitBaselineStage(ctx, data, arch) : fitNeuralStage(ctx, data, hooks);
+  const { params } = ctx;
+  return isBaselineParams(params) ? fitBaselineStage({ ...ctx, params }, data) : fitNeuralStage({ ...ctx, params }, data, hooks);
 }
 
 async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-const inputKeys = (ctx: TrainContext) => ({ train: ctx.inputs.train!.key, features: ctx.inputs.features!.key });
+const inputKeys = (ctx: ComputeContext<unknown>) => ({ train: ctx.inputs.train!.key, features: ctx.inputs.features!.key });
 
 // ---- baselines ----------------------------------------------------------------------------------
 
-async function fitBaselineStage(ctx: TrainContext, { train, val, classes }: Partitions, arch: BaselineArch): Promise<ComputeResult> {
+async function fitBaselineStage(ctx: ComputeContext<BaselineTrainParams>, { train, val, classes }: Partitions): Promise<ComputeResult> {
   const { params, outDir } = ctx;
+  const arch: BaselineArch = params.model.arch;
   if (train.layout === 'token-ids') {
     throw badInput(
       `model.arch ${arch} trains on TF-IDF or document vectors, but features ${ctx.inputs.features!.key} hold token ids; ` +
@@ -56,10 +57,12 @@ async function fitBaselineStage(ctx: TrainContext, { train, val, classes }: Part
     );
   }
   const kind = BASELINE_KINDS[arch];
-  const { arch: _arch, ...hyper } = params.model as Record<string, unknown>;
+  const { arch: _arch, ...hyper } = params.model;
   void _arch;
   const started = performance.now();
-  const model = fitBaseline(kind, train.x, train.labels, classes.length, hyper as BaselineParams[typeof kind], new Rng(params.seed).fork('baseline'));
+  // NB and logistic regression draw nothing, so their key has no seed; the generator is then unused.
+  const rng = new Rng(params.seed ?? 0).fork('baseline');
+  const model = fitBaseline(kind, train.x, train.labels, classes.length, hyper as unknown as BaselineParams[typeof kind], rng);
   const fitMs = Math.round(performance.now() - started);
   ctx.heartbeat({ epoch: 0 });
   const history = val.rows > 0 && val.layout !== 'token-ids' ? [validationScores(predictBaseline(model, val.x), val.labels, classes)] : [];
@@ -84,7 +87,7 @@ interface Vocab {
   tokens: string[];
 }
 
-async function fitNeuralStage(ctx: TrainContext, { train, val, classes }: Partitions, hooks: TrainHooks): Promise<ComputeResult> {
+async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, classes }: Partitions, hooks: TrainHooks): Promise<ComputeResult> {
   const { params, outDir, store, key } = ctx;
   const features = ctx.inputs.features!;
   if (train.layout !== 'token-ids' || val.layout !== 'token-ids') {

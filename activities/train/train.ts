@@ -17,6 +17,7 @@ import type { ActivityDeps } from '../context';
 import type { LinearSvmParams, LogisticRegressionParams, NaiveBayesParams, RandomForestParams } from './baselines';
 import type { FitOptions } from './fit';
 import type { ModelSpecInput } from './models';
+import { isBaselineArch } from './train-spec';
 
 /** A classic baseline and its hyperparameters (scikit-learn's names and defaults). */
 export type BaselineSpecInput =
@@ -36,6 +37,32 @@ export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight
   learningRate: number;
   /** Seeds initial weights, dropout, batch order and the random baselines. */
   seed: number;
+}
+
+/**
+ * A baseline's key material: its hyperparameters, and the seed only for the baselines that draw random
+ * numbers (linear SVM's visiting order, random forest's bootstraps and feature draws). The neural fit
+ * options (epochs, batch, learning rate, optimizer, class weights, early stopping, LR schedule,
+ * threads) do not touch a baseline, so they are not in its key.
+ */
+export interface BaselineTrainParams {
+  model: BaselineSpecInput;
+  seed?: number;
+}
+
+/** What the train stage's key is computed from: every neural fit option, or a baseline's own. */
+export type TrainStageParams = TrainParams | BaselineTrainParams;
+
+/** Baselines whose fit draws from the seeded generator. */
+const SEEDED_BASELINES: ReadonlySet<string> = new Set(['linear-svm', 'random-forest']);
+
+export const isBaselineParams = (params: TrainStageParams): params is BaselineTrainParams => isBaselineArch(params.model.arch);
+
+/** The train params that can change the model: all of them for a neural arch, the baseline's own for a baseline. */
+export function trainStageParams(params: TrainParams): TrainStageParams {
+  const { model, seed } = params;
+  if (!isBaselineArch(model.arch)) return params;
+  return SEEDED_BASELINES.has(model.arch) ? { model: model as BaselineSpecInput, seed } : { model: model as BaselineSpecInput };
 }
 
 export interface TrainInput {
@@ -68,7 +95,7 @@ export interface TrainHooks {
 }
 
 /** The train stage, with hooks for resuming and observing checkpoints; same stage name, version and keys. */
-export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainParams> {
+export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainStageParams> {
   return {
     stage: 'train',
     // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
@@ -78,7 +105,8 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
     // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (arena.wat), summed in its own order.
     // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
     // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (arena.wat convInputGrad).
-    version: 8,
+    // 9: a baseline's key holds only its hyperparameters (and the seed where it draws random numbers).
+    version: 9,
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.
@@ -88,11 +116,11 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainP
   };
 }
 
-export const trainStage: StageDefinition<TrainParams> = createTrainStage();
+export const trainStage: StageDefinition<TrainStageParams> = createTrainStage();
 
 export function createTrainActivity(deps: ActivityDeps, hooks: TrainHooks = {}) {
   const stage = hooks.resume || hooks.afterCheckpoint ? createTrainStage(hooks) : trainStage;
   return async function trainModel(input: TrainInput): Promise<StageOutcome> {
-    return runStage(deps.store, stage, input.params, { train: input.train, features: input.features }, deps);
+    return runStage(deps.store, stage, trainStageParams(input.params), { train: input.train, features: input.features }, deps);
   };
 }
