@@ -89,7 +89,7 @@ describe('scrapeApp', () => {
     const newest = server.reviews(APP)[0]!;
     expect(rows[0]).toMatchObject({ review_id: newest.id, app: APP, lang: 'id', country: 'id', score: newest.score, page_number: 1 });
     const files = (await readdir(store.dir(out.ref.key))).sort();
-    expect(files).toEqual(['manifest.json', 'new-reviews.parquet', 'reviews.parquet', 'windows.json']);
+    expect(files).toEqual(['.stamp.json', 'manifest.json', 'new-reviews.parquet', 'reviews.parquet', 'windows.json']);
     const windows = JSON.parse(await readFile(store.path(out.ref.key, 'windows.json'), 'utf8')) as ScrapeWindow[];
     expect(windows).toEqual([out.window]);
     const manifest = await store.manifest(out.ref.key);
