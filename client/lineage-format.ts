@@ -3,6 +3,7 @@
  * as Graphviz DOT (`ulasan lineage <key> --dot | dot -Tsvg > lineage.svg`). Each node carries its
  * stage, params, row counts, code version and timestamps.
  */
+import { describeProvenance } from '../data/store/lineage';
 import type { Manifest } from '../data/store/types';
 
 /** One artifact of the graph: its manifest without the file list, plus the file hashes. */
@@ -11,6 +12,8 @@ export interface LineageGraphNode {
   stage: string;
   stageVersion: number;
   params: unknown;
+  /** Where a source file was read when the artifact was made (not part of its key). */
+  provenance?: Manifest['provenance'];
   rowCounts: Record<string, number>;
   summary: Record<string, unknown>;
   codeVersion: string;
@@ -41,6 +44,7 @@ export function lineageGraph(chain: readonly Manifest[]): LineageGraph {
     stage: m.stage,
     stageVersion: m.stageVersion,
     params: m.params,
+    ...(m.provenance ? { provenance: m.provenance } : {}),
     rowCounts: m.rowCounts,
     summary: m.summary,
     codeVersion: m.codeVersion,
@@ -70,6 +74,7 @@ function nodeLabel(m: Manifest): string {
     `${m.stage} v${m.stageVersion}  ${m.key.slice(0, 16)}`,
     `rows: ${rows}`,
     ...wrap(`params: ${JSON.stringify(m.params)}`, 64),
+    ...(m.provenance ? wrap(`read from: ${describeProvenance(m.provenance)}`, 64) : []),
     `code: ${m.codeVersion}`,
     `created: ${m.createdAt}  compute: ${m.timings.computeMs} ms`,
   ].join('\n') + '\n';

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../data/store/artifact-store';
+import { formatLineage } from '../data/store/lineage';
 import { syntheticReviewsCsv } from '../data/sample/synthetic';
 import { diffRuns, formatRunDiff } from './diff';
 import { runExperiment } from './run-experiment';
@@ -86,5 +87,6 @@ describe('the same file at two paths, run from two working directories', () => {
     expect(manifest.params).toMatchObject({ kind: 'file', format: 'csv', encoding: 'utf-8', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(manifest.provenance).toMatchObject({ path: join(base, 'checkout-a', 'reviews.csv') });
     expect(typeof manifest.provenance?.host).toBe('string');
+    expect(formatLineage([manifest])).toContain(`read from: ${join(base, 'checkout-a', 'reviews.csv')} on ${manifest.provenance!.host} (not part of the key)`);
   });
 });

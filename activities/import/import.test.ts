@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { ArtifactStore } from '../../data/store/artifact-store';
-import { createImportActivity } from './import';
+import { recomputeStage } from '../../data/store/stage';
+import { createImportActivity, importStage } from './import';
 
 let dir: string;
 let store: ArtifactStore;
@@ -54,6 +55,30 @@ describe('import', () => {
     expect(outcome.summary).toMatchObject({ rows: 2, quarantined: 0 });
     await expect(importReviews()({ source: { kind: 'file', path: file, columns: { text: 'isi', rating: 'bintang' } } })).rejects.toThrow(
       /columns\.text: 'isi' is not a column of .*reviews\.json \(columns: ulasan_teks, bintang\)/,
+    );
+  });
+
+  it('decodes a latin-1 CSV when told, and keys the encoding', async () => {
+    const file = join(dir, 'latin1.csv');
+    await writeFile(file, Buffer.from('text,rating\ncafé enak,5\n', 'latin1'));
+    const latin1 = await importReviews()({ source: { kind: 'file', path: file, encoding: 'latin-1' } });
+    const [row] = await rowsOf(store.path(latin1.ref.key, 'reviews.parquet'), 'SELECT text FROM t');
+    expect(row).toEqual({ text: 'café enak' });
+    expect((await store.manifest(latin1.ref.key)).params).toMatchObject({ encoding: 'latin-1' });
+    const utf16 = join(dir, 'utf16.csv');
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('text,rating\ncafé enak,5\n', 'utf16le')]));
+    const fromUtf16 = await importReviews()({ source: { kind: 'file', path: utf16, encoding: 'utf-16' } });
+    expect(await rowsOf(store.path(fromUtf16.ref.key, 'reviews.parquet'), 'SELECT text FROM t')).toEqual([{ text: 'café enak' }]);
+  });
+
+  it('recomputes from the recorded path for verify, and refuses a file whose bytes changed since', async () => {
+    const file = join(dir, 'to-verify.csv');
+    await writeFile(file, 'text,rating\nbagus,5\njelek,1\n');
+    const outcome = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(await recomputeStage(store, { import: importStage } as never, outcome.ref.key)).toMatchObject({ identical: true });
+    await writeFile(file, 'text,rating\nbagus,4\n');
+    await expect(recomputeStage(store, { import: importStage } as never, outcome.ref.key)).rejects.toThrow(
+      new RegExp(`source file .*to-verify\\.csv now has sha256 [0-9a-f]{64}, but import ${outcome.ref.key} was made from sha256`),
     );
   });
 

@@ -1,6 +1,11 @@
 /** Lineage: the graph of manifests reachable from an artifact through its input keys. */
 import type { ArtifactStore } from './artifact-store';
-import type { Manifest } from './types';
+import type { Manifest, Provenance } from './types';
+
+/** `path on host`: where a source file was when the artifact was first made. */
+export function describeProvenance(provenance: Provenance): string {
+  return `${provenance.path} on ${provenance.host}`;
+}
 
 /**
  * Every ancestor of `key` and the artifact itself, sources first (a topological order; ties in the
@@ -33,6 +38,7 @@ export function formatLineage(chain: readonly Manifest[]): string {
         `     inputs: ${inputs}`,
         `     rows: ${rows || '-'}`,
         `     params: ${JSON.stringify(m.params)}`,
+        ...(m.provenance ? [`     read from: ${describeProvenance(m.provenance)} (not part of the key)`] : []),
         `     code: ${m.codeVersion}  created: ${m.createdAt}`,
       ].join('\n');
     })
