@@ -15,7 +15,7 @@ import { normaliseSvgIds, renderChart } from './render-svg';
 import { REPORT_HTML, REPORT_MD, createReportActivity, readTableFacts, reportStage, type ReportParams } from './report';
 import { buildReportModel, gridForReport, type MetricsDocument, type ReportGrid } from './report-model';
 import { runReportPath, writeRunReport } from './run-report';
-import { writeFixtureLineage, type FixtureLineage } from './testing/fixture-store';
+import { commitArtifact, writeFixtureLineage, type FixtureLineage } from './testing/fixture-store';
 
 const roots: string[] = [];
 async function freshStore(): Promise<ArtifactStore> {
@@ -64,6 +64,37 @@ describe('the report model', () => {
     // Durations are clock readings, not curves.
     expect(new Set(model.curves[0]!.points.map((p) => p.series))).toEqual(new Set(['loss', 'valLoss', 'valAccuracy']));
     expect(model.lineage.at(-1)).toMatchObject({ stage: 'evaluate', key: fixture.evaluationKey, stageVersion: 2 });
+  });
+
+  it('describes a TF-IDF baseline by the options in its keys: no fit options, no curve, no "undefined"', async () => {
+    const features = await commitArtifact(store, {
+      stage: 'features',
+      params: { kind: 'tfidf', ngramRange: [1, 2], minDf: 1, maxDf: 1, maxFeatures: null, useIdf: true, smoothIdf: true, sublinearTf: false, norm: 'l2' },
+      inputs: { split: fixture.splitKey },
+      rowCounts: { train: 36, val: 12, test: 12 },
+      summary: { vocabSize: 120, trainDocuments: 36, fittedOn: 'train', testCopiesOfTrain: 0 },
+    });
+    const train = await commitArtifact(store, {
+      stage: 'train',
+      params: { model: { arch: 'nb', alpha: 1 } },
+      inputs: { train: fixture.resampleKey, features: features.key },
+      files: { 'metadata.json': JSON.stringify({ history: [{ epoch: 0, valAccuracy: 0.7, valMacroF1: 0.6 }] }) },
+      summary: { backend: 'js', arch: 'nb', kind: 'multinomialNb' },
+    });
+    const metrics = await readFile(store.path(fixture.evaluationKey, 'metrics.json'));
+    const evaluation = await commitArtifact(store, {
+      stage: 'evaluate',
+      stageVersion: 2,
+      params: { partition: 'test' },
+      inputs: { model: train.key, features: features.key },
+      files: { 'metrics.json': metrics },
+    });
+    const model = await buildReportModel(store, evaluation.key, { title: 't' }, readTableFacts);
+    const detail = (key: string) => model.dataset.find((s) => s.key === key)!.detail;
+    expect(detail(features.key)).toBe('tfidf: 120 terms, fitted on train; test rows identical to a training row: 0');
+    expect(detail(train.key)).toBe('nb on js, alpha 1');
+    expect(model.curves).toEqual([]);
+    expect(JSON.stringify(model.dataset)).not.toMatch(/undefined|epochs|batch/);
   });
 
   it('keeps only the grid params that vary, and no timings', () => {
