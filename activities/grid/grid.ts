@@ -11,15 +11,16 @@ import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { CachedCell, GridCell, RecordGridInput, SelectionMetric } from '../../workflows/plans/grid';
 import type { ActivityDeps } from '../context';
 import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
-import { resampleStage } from '../resample/resample';
-import { trainStage } from '../train/train';
+import { resampleStage, resampleStageParams } from '../resample/resample';
+import { trainStage, trainStageParams } from '../train/train';
 
 export const GRID_FILE = 'grid.json';
 
 /** The keys a cell's stages will have: resample, train (the cell key) and its validation evaluation. */
 export function cellKeys(features: ArtifactRef, cell: GridCell): { resampleKey: string; trainKey: string; valKey: string } {
-  const resampleKey = stageKey(resampleStage, cell.resample, { features });
-  const trainKey = stageKey(trainStage, cell.train, { train: { key: resampleKey, stage: 'resample' }, features });
+  // The same key material the resample and train activities compute (only what changes their output).
+  const resampleKey = stageKey(resampleStage, resampleStageParams(cell.resample), { features });
+  const trainKey = stageKey(trainStage, trainStageParams(cell.train), { train: { key: resampleKey, stage: 'resample' }, features });
   const valKey = stageKey(evaluateStage, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
   return { resampleKey, trainKey, valKey };
 }
