@@ -146,44 +146,96 @@ withScrapeOptions(
   });
 
 const schedule = program.command('schedule').description('Manage the Temporal Schedule of nightly scrapes (TEMPORAL_ADDRESS).');
-withScrapeOptions(
-  schedule
-    .command('create')
-    .description('Create a schedule that runs nightlyScrapeWorkflow on a cron (overlap: skip; catch-up window).')
-    .requiredOption('--id <scheduleId>', 'schedule id')
+interface ScheduleCliOptions extends ScrapeCliOptions {
+  cron: string[];
+  timezone?: string;
+  catchupWindow?: string;
+  runTimeout?: string;
+  taskQueue?: string;
+  scrapeQueue?: string;
+}
+/** The schedule options `create` and `update` share (no defaults here: `update` changes only what is given). */
+const withScheduleOptions = (command: Command): Command =>
+  command
     .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *" (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--timezone <tz>', 'IANA time zone of the cron (default UTC)')
-    .option('--catchup-window <duration>', 'how late a missed run may still start', '1 day')
-    .option('--task-queue <queue>', 'task queue of the workers', DEFAULT_TASK_QUEUE),
-).action(async (options: ScrapeCliOptions & { id: string; cron: string[]; timezone?: string; catchupWindow: string; taskQueue: string }) => {
-  const { createNightlySchedule, withScheduleClient } = await import('./schedule');
-  const input = {
-    scheduleId: options.id,
-    cron: options.cron,
-    plan: await nightlyPlanFromOptions(options),
-    taskQueue: options.taskQueue,
-    catchupWindow: options.catchupWindow as Duration,
-    ...(options.timezone ? { timezone: options.timezone } : {}),
-  };
-  console.log(`created schedule ${await withScheduleClient((client) => createNightlySchedule(client, input))}`);
+    .option('--catchup-window <duration>', 'how late a missed night may still start (default 1 day)')
+    .option('--run-timeout <duration>', 'how long one night may run before it is timed out and the next may start (default 12 hours)')
+    .option('--task-queue <queue>', `task queue of the workers that run the nightly workflow (default ${DEFAULT_TASK_QUEUE})`)
+    .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)');
+/** The scrape plan of `create` (and of `update` when --app is given). */
+const schedulePlan = async (options: ScheduleCliOptions) => ({
+  ...(await nightlyPlanFromOptions(options)),
+  ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}),
+});
+const scheduleFields = (options: ScheduleCliOptions) => ({
+  ...(options.cron.length > 0 ? { cron: options.cron } : {}),
+  ...(options.timezone ? { timezone: options.timezone } : {}),
+  ...(options.catchupWindow ? { catchupWindow: options.catchupWindow as Duration } : {}),
+  ...(options.runTimeout ? { runTimeout: options.runTimeout as Duration } : {}),
+  ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
+});
+withScrapeOptions(
+  withScheduleOptions(
+    schedule
+      .command('create')
+      .description('Create the schedule that runs nightlyScrapeWorkflow on a cron, or update it if it exists (overlap: skip; run timeout; catch-up window).')
+      .requiredOption('--id <scheduleId>', 'schedule id'),
+  ),
+).action(async (options: ScheduleCliOptions & { id: string }) => {
+  const { saveNightlySchedule, withScheduleClient } = await import('./schedule');
+  const input = { scheduleId: options.id, cron: options.cron, plan: await schedulePlan(options), ...scheduleFields(options) };
+  console.log(`${await withScheduleClient((client) => saveNightlySchedule(client, input))} schedule ${options.id}`);
+});
+withScrapeOptions(
+  withScheduleOptions(
+    schedule
+      .command('update')
+      .description('Change an existing schedule: only the options given (the whole scrape plan when --app is given); the rest stays.')
+      .argument('<scheduleId>', 'schedule id'),
+  ),
+).action(async (scheduleId: string, options: ScheduleCliOptions) => {
+  const { updateNightlySchedule, withScheduleClient } = await import('./schedule');
+  const changes = { ...scheduleFields(options), ...(options.app.length > 0 ? { plan: await schedulePlan(options) } : {}) };
+  await withScheduleClient((client) => updateNightlySchedule(client, scheduleId, changes));
+  console.log(`updated schedule ${scheduleId}`);
 });
 schedule
   .command('list')
-  .description('List schedules: id, workflow, paused or next run.')
-  .action(async () => {
+  .description('List schedules: paused or next run, last run and its status, runs taken, skipped, missed and failed.')
+  .option('--json', 'print the list as JSON')
+  .action(async (options: { json?: boolean }) => {
     const { formatSchedules, listSchedules, withScheduleClient } = await import('./schedule');
-    console.log(formatSchedules(await withScheduleClient(listSchedules)));
+    const lines = await withScheduleClient(listSchedules);
+    console.log(options.json ? JSON.stringify(lines) : formatSchedules(lines));
   });
-for (const [name, verb] of [['pause', 'Pause'], ['unpause', 'Unpause'], ['delete', 'Delete']] as const) {
+schedule
+  .command('backfill')
+  .description('Run every night the cron names between <from> and <to>, one after another.')
+  .argument('<scheduleId>', 'schedule id')
+  .argument('<from>', 'ISO date or time, e.g. 2025-01-01')
+  .argument('<to>', 'ISO date or time, e.g. 2025-01-08')
+  .action(async (scheduleId: string, from: string, to: string) => {
+    const { backfillSchedule, withScheduleClient } = await import('./schedule');
+    await withScheduleClient((client) => backfillSchedule(client, scheduleId, from, to));
+    console.log(`backfilled schedule ${scheduleId} from ${from} to ${to}`);
+  });
+const scheduleActions = [
+  ['trigger', 'Start a night now (even while another runs).', 'triggered'],
+  ['pause', 'Pause a schedule.', 'paused'],
+  ['unpause', 'Unpause a schedule.', 'unpaused'],
+  ['delete', 'Delete a schedule (its past runs stay).', 'deleted'],
+] as const;
+for (const [name, description, done] of scheduleActions) {
   schedule
     .command(name)
-    .description(`${verb} a schedule.`)
+    .description(description)
     .argument('<scheduleId>', 'schedule id')
     .action(async (scheduleId: string) => {
-      const { deleteSchedule, pauseSchedule, unpauseSchedule, withScheduleClient } = await import('./schedule');
-      const act = { pause: pauseSchedule, unpause: unpauseSchedule, delete: deleteSchedule }[name];
+      const { deleteSchedule, pauseSchedule, triggerSchedule, unpauseSchedule, withScheduleClient } = await import('./schedule');
+      const act = { trigger: triggerSchedule, pause: pauseSchedule, unpause: unpauseSchedule, delete: deleteSchedule }[name];
       await withScheduleClient((client) => act(client, scheduleId));
-      console.log(`${name}d schedule ${scheduleId}`);
+      console.log(`${done} schedule ${scheduleId}`);
     });
 }
 

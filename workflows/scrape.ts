@@ -1,6 +1,6 @@
 /**
- * Scraping on Temporal: `scrapeAppWorkflow` runs the scrape activity for one app (retries resume from its
- * heartbeat checkpoint); `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with
+ * Scraping on Temporal: `scrapeAppWorkflow` runs the scrape activity for one app on the scrape task queue
+ * (retries resume from its heartbeat checkpoint); `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with
  * one child per app (id `<parent id>/<appId>`, so a retried parent never starts a duplicate) and, when
  * asked, the pipeline as a child afterwards.
  */
@@ -10,16 +10,19 @@ import { pipelineWorkflow } from './pipeline';
 import {
   SCRAPE_PROFILES,
   runNightlyScrape,
+  scrapeActivityOptions,
+  scrapeRouting,
   validateNightlyPlan,
   type NightlyScrapePlan,
   type NightlyScrapeResult,
   type ScrapeActivities,
+  type ScrapeRouting,
 } from './plans/scrape';
 
-const { scrapeApp } = proxyActivities<ScrapeActivities>(SCRAPE_PROFILES.scrapeApp);
 const { combineScrapes } = proxyActivities<ScrapeActivities>(SCRAPE_PROFILES.combineScrapes);
 
-export async function scrapeAppWorkflow(input: ScrapeAppInput): Promise<ScrapeAppOutput> {
+export async function scrapeAppWorkflow(input: ScrapeAppInput, routing: ScrapeRouting = {}): Promise<ScrapeAppOutput> {
+  const { scrapeApp } = proxyActivities<ScrapeActivities>(scrapeActivityOptions(routing));
   return scrapeApp(input);
 }
 
@@ -29,7 +32,7 @@ export async function nightlyScrapeWorkflow(plan: NightlyScrapePlan): Promise<Ni
   const parentId = workflowInfo().workflowId;
   const result = await runNightlyScrape(
     {
-      scrapeApp: (input) => executeChild(scrapeAppWorkflow, { workflowId: `${parentId}/${input.appId}`, args: [input] }),
+      scrapeApp: (input) => executeChild(scrapeAppWorkflow, { workflowId: `${parentId}/${input.appId}`, args: [input, scrapeRouting(plan)] }),
       combineScrapes,
       runPipeline: (pipeline) => executeChild(pipelineWorkflow, { workflowId: `${parentId}/pipeline`, args: [pipeline] }),
     },

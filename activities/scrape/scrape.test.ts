@@ -224,6 +224,24 @@ describe('scrapeApp', () => {
     expect(sorted(await snapshotRows(full.ref.key))).toEqual(serverIds());
   });
 
+  it('keeps every review of two runs of one app that commit at once (the snapshot merge is locked)', async () => {
+    // Same app, other reviews (another seed): each run's pages are new to the other.
+    const other = await startFakePlayServer({ apps: { [APP]: TOTAL }, seed: 2 });
+    try {
+      const [a, b] = await Promise.all([activity().scrapeApp(input()), activity().scrapeApp(input({ playBaseUrl: other.url, full: true }))]);
+      const index = await readScrapeIndex(store.root, input());
+      const expected = [...new Set([...serverIds(), ...other.reviews(APP).map((r) => r.id)])].sort();
+      expect(expected).toHaveLength(2 * TOTAL);
+      expect(sorted(await snapshotRows(index!.key))).toEqual(expected);
+      expect(index!.rows).toBe(2 * TOTAL);
+      // One run committed first; the other merged into it, so the later snapshot's previous is the first.
+      expect([a.previousKey, b.previousKey].sort()).toEqual([null, [a, b].find((r) => r.previousKey === null)!.ref.key].sort());
+      expect(existsSync(join(scrapesDir(store.root), `${APP}__id__id.lock`))).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('fails with a non-retryable NotFound for an unknown app and writes nothing', async () => {
     const { scrapeApp } = activity();
     const error = await scrapeApp(input({ appId: 'com.example.missing' })).catch((e: unknown) => e);

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../../data/canonical';
+import { withFileLock } from '../../data/store/file-lock';
 import { runStage } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
@@ -33,6 +34,7 @@ import {
   commitSnapshot,
   isIncremental,
   latestSnapshot,
+  lockPath,
   scopeName,
   scrapesDir,
   snapshotReviewIds,
@@ -356,15 +358,16 @@ export function createScrapeActivity(deps: ActivityDeps, options: ScrapeActivity
     const done = await scrapeWindow(deps, options, input, run);
     await run.log.close();
     const window = windowOf(input, done);
-    // Merge into the latest snapshot at this moment, not the one seen at the start: a concurrent run of the
-    // same app may have committed meanwhile, and its reviews must survive.
-    const latest = await latestSnapshot(deps.store, input);
     const pages = run.log.bytes > 0 ? [join(run.dir, LOG_FILE)] : [];
-    // Merging a large snapshot can outlast the heartbeat timeout: keep telling Temporal we are alive.
+    // Waiting for the lock and merging a large snapshot can outlast the heartbeat timeout: keep telling Temporal we are alive.
     const keepAlive = setInterval(() => deps.heartbeat(done), MERGE_HEARTBEAT_MS);
-    const committed = await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window }).finally(() =>
-      clearInterval(keepAlive),
-    );
+    // Merge into the latest snapshot at this moment, not the one seen at the start, and under the app's
+    // lock: a concurrent run of the same app (another worker, a manual `ulasan scrape`) may commit
+    // meanwhile, and its reviews must survive.
+    const { latest, committed } = await withFileLock(lockPath(deps.store.root, input), async () => {
+      const latest = await latestSnapshot(deps.store, input);
+      return { latest, committed: await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window }) };
+    }).finally(() => clearInterval(keepAlive));
     await removeRunDir(run.dir);
     return {
       appId: input.appId,

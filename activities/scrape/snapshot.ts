@@ -2,7 +2,8 @@
  * Scrape snapshots in the artifact store. Scrapes accumulate per app/lang/country: each run that adds
  * reviews commits a new `scrape` artifact whose `reviews.parquet` is the previous snapshot plus this
  * run's new reviews (deduped by review id, previous rows kept), and a small index file
- * `<root>/scrapes/<app>__<lang>__<country>.json` points at the latest one.
+ * `<root>/scrapes/<app>__<lang>__<country>.json` points at the latest one. A run merges and moves the
+ * index holding `<app>__<lang>__<country>.lock`, so concurrent runs of one app never drop each other's reviews.
  *
  * The content of a scrape is not known before it runs, so its key is computed after the fact from
  * `{appId, lang, country, sort, filterScore, sha256 of the merged reviews.parquet, the window}` and the
@@ -144,6 +145,11 @@ export function scrapesDir(root: string): string {
 
 export function indexPath(root: string, scope: AppScope): string {
   return join(scrapesDir(root), `${scopeName(scope)}.json`);
+}
+
+/** The lock held while a run merges into the app's snapshot and moves its index (see file-lock.ts). */
+export function lockPath(root: string, scope: AppScope): string {
+  return join(scrapesDir(root), `${scopeName(scope)}.lock`);
 }
 
 export async function readScrapeIndex(root: string, scope: AppScope): Promise<ScrapeIndex | undefined> {

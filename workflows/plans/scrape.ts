@@ -36,6 +36,14 @@ export interface NightlyScrapePlan {
   concurrency?: number;
   /** Runs this pipeline afterwards on the run's scrape (the plan's source becomes the scrape). @default undefined */
   runPipeline?: Omit<PipelinePlan, 'source'>;
+  /**
+   * Temporal only: the task queue of the scrape activities. The throttle is per worker process, so one
+   * worker on this queue per outgoing address keeps Play's rate limit however many pipeline workers run.
+   * @default 'scrape'
+   */
+  scrapeTaskQueue?: string;
+  /** Temporal only: how long a scrape may go without a heartbeat before its worker is presumed dead and it resumes elsewhere. @default 120000 */
+  heartbeatTimeoutMs?: number;
 }
 
 /** The activities the plan calls (the worker registers them; `ulasan scrape` calls them in-process). */
@@ -84,6 +92,29 @@ export const SCRAPE_PROFILES: Record<keyof ScrapeActivities, ActivityProfile> = 
 };
 
 export const DEFAULT_SCRAPE_CONCURRENCY = 4;
+export const DEFAULT_SCRAPE_TASK_QUEUE = 'scrape';
+
+/** Where and how the scrape activity runs on Temporal (from the plan): its own queue, its heartbeat timeout. */
+export interface ScrapeRouting {
+  taskQueue?: string;
+  heartbeatTimeoutMs?: number;
+}
+
+export function scrapeRouting(plan: NightlyScrapePlan): ScrapeRouting {
+  return {
+    ...(plan.scrapeTaskQueue !== undefined ? { taskQueue: plan.scrapeTaskQueue } : {}),
+    ...(plan.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: plan.heartbeatTimeoutMs } : {}),
+  };
+}
+
+/** The scrape activity's options on Temporal: its profile on its own task queue. */
+export function scrapeActivityOptions(routing: ScrapeRouting): ActivityProfile & { taskQueue: string } {
+  return {
+    ...SCRAPE_ACTIVITY_PROFILE,
+    taskQueue: routing.taskQueue ?? DEFAULT_SCRAPE_TASK_QUEUE,
+    ...(routing.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: routing.heartbeatTimeoutMs } : {}),
+  };
+}
 
 /** What is wrong with a plan, one message per problem (empty when it is fine). */
 export function validateNightlyPlan(plan: NightlyScrapePlan): string[] {
@@ -93,6 +124,12 @@ export function validateNightlyPlan(plan: NightlyScrapePlan): string[] {
   if (plan.max !== undefined && !(Number.isInteger(plan.max) && plan.max > 0)) problems.push(`max: a positive integer, got ${plan.max}.`);
   if (plan.concurrency !== undefined && !(Number.isInteger(plan.concurrency) && plan.concurrency > 0)) {
     problems.push(`concurrency: a positive integer, got ${plan.concurrency}.`);
+  }
+  if (plan.scrapeTaskQueue !== undefined && !(typeof plan.scrapeTaskQueue === 'string' && /^\S+$/.test(plan.scrapeTaskQueue))) {
+    problems.push(`scrapeTaskQueue: a task queue name without spaces, got ${JSON.stringify(plan.scrapeTaskQueue)}.`);
+  }
+  if (plan.heartbeatTimeoutMs !== undefined && !(Number.isInteger(plan.heartbeatTimeoutMs) && plan.heartbeatTimeoutMs >= 1000)) {
+    problems.push(`heartbeatTimeoutMs: an integer of at least 1000 (ms), got ${plan.heartbeatTimeoutMs}.`);
   }
   return problems;
 }
