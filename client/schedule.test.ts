@@ -1,19 +1,28 @@
 /**
- * `ulasan schedule`: the Schedule options built for the nightly scrape (always), and create / list /
- * pause / unpause / delete against a real Temporal dev server (worker/testing/dev-server.ts).
+ * `ulasan schedule`: the Schedule options built for the nightly scrape (always), and against a real
+ * Temporal dev server (worker/testing/dev-server.ts): create-or-update, update, pause, unpause, delete,
+ * backfill, and a stuck night ended by its run timeout, as `list` shows it. The nightly scrape itself
+ * (trigger, worker killed, manual scrape alongside) is in nightly-scrape.test.ts.
  */
-import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyScrapePlan } from '../workflows/plans/scrape';
+import { UlasanError } from '../activities/errors';
+import { pollUntil } from '../worker/testing/worker-child';
 import {
   backfillRange,
+  backfillSchedule,
   deleteSchedule,
+  describeSchedule,
   formatSchedules,
   listSchedules,
   nightlyScheduleOptions,
   pauseSchedule,
+  saveNightlySchedule,
+  triggerSchedule,
   unpauseSchedule,
+  updateNightlySchedule,
   withScheduleClient,
 } from './schedule';
 import { devServerAvailable, startDevServer } from '../worker/testing/dev-server';
@@ -97,32 +106,78 @@ describe.skipIf(!devServerAvailable('ulasan schedule against a Temporal server')
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
     env = await startDevServer();
-  });
+  }, 120_000);
   afterAll(() => env?.teardown());
+  const onServer = <T>(work: (client: Client) => Promise<T>) => withScheduleClient(work, { address: env.address });
 
-  it('creates, lists, pauses, unpauses and deletes a nightly schedule', async () => {
+  it('create is create-or-update; update changes only what it is given and keeps the pause; pause, unpause, delete', async () => {
     const scheduleId = `ulasan-test-${Date.now()}`;
-    await withScheduleClient(async (client) => {
-      expect(await createNightlySchedule(client, { scheduleId, cron: ['0 2 * * *'], plan })).toBe(scheduleId);
+    await onServer(async (client) => {
+      const handle = client.schedule.getHandle(scheduleId);
+      expect(await saveNightlySchedule(client, { scheduleId, cron: ['0 2 * * *'], plan })).toBe('created');
       try {
-        const described = await client.schedule.getHandle(scheduleId).describe();
-        expect(described.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 86_400_000 });
-        expect(described.action).toMatchObject({ workflowType: 'nightlyScrapeWorkflow', args: [plan] });
+        const first = await handle.describe();
+        expect(first.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 86_400_000 });
+        expect(first.action).toMatchObject({ workflowType: 'nightlyScrapeWorkflow', args: [plan], workflowRunTimeout: 12 * 3_600_000 });
+        // The same create again, then with another cron and run timeout: no error, one schedule, updated.
+        expect(await saveNightlySchedule(client, { scheduleId, cron: ['0 2 * * *'], plan })).toBe('updated');
+        expect(await saveNightlySchedule(client, { scheduleId, cron: ['30 3 * * *'], plan, runTimeout: '2 hours' })).toBe('updated');
+        const second = await handle.describe();
+        expect(second.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
+        expect(second.action).toMatchObject({ workflowRunTimeout: 2 * 3_600_000, args: [plan] });
+
         await pauseSchedule(client, scheduleId, 'test pause');
-        expect((await client.schedule.getHandle(scheduleId).describe()).state).toMatchObject({ paused: true, note: 'test pause' });
+        const otherPlan = { ...plan, apps: ['com.c.app'] };
+        await updateNightlySchedule(client, scheduleId, { runTimeout: '90 minutes', plan: otherPlan });
+        const third = await handle.describe();
+        expect(third.state).toMatchObject({ paused: true, note: 'test pause' });
+        expect(third.spec.calendars).toEqual(second.spec.calendars);
+        expect(third.action).toMatchObject({ workflowRunTimeout: 90 * 60_000, args: [otherPlan], taskQueue: 'ulasan' });
         await unpauseSchedule(client, scheduleId);
-        expect((await client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(false);
-        // The list is eventually consistent (visibility store): poll briefly.
-        let listed = false;
-        for (let i = 0; i < 20 && !listed; i++) {
-          listed = (await listSchedules(client)).some((s) => s.scheduleId === scheduleId);
-          if (!listed) await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-        expect(listed).toBe(true);
+        expect((await handle.describe()).state.paused).toBe(false);
+        const listed = await pollUntil('the schedule in the list', async () => (await listSchedules(client)).find((s) => s.scheduleId === scheduleId), 20_000, 500);
+        expect(listed).toMatchObject({ paused: false, lastRun: null, taken: 0, failed: [] });
       } finally {
         await deleteSchedule(client, scheduleId);
       }
-      await expect(client.schedule.getHandle(scheduleId).describe()).rejects.toThrow();
-    }, { address: env.address });
+      await expect(handle.describe()).rejects.toThrow();
+      const missing = updateNightlySchedule(client, scheduleId, { runTimeout: '1h' });
+      await expect(missing).rejects.toBeInstanceOf(UlasanError);
+      await expect(missing).rejects.toMatchObject({ type: 'NotFound', message: expect.stringContaining(`There is no schedule "${scheduleId}"`) });
+      await expect(triggerSchedule(client, scheduleId)).rejects.toMatchObject({ type: 'NotFound' });
+    });
+  }, 60_000);
+
+  it('a stuck night ends at its run timeout and the next one runs; list shows the last night, skipped and failed ones', async () => {
+    const scheduleId = `ulasan-stuck-${Date.now()}`;
+    // No worker polls this queue: every night is stuck until its run timeout.
+    const input = { scheduleId, cron: ['0 2 * * *'], plan, taskQueue: `nobody-${Date.now()}`, runTimeout: '3s' as const };
+    await onServer(async (client) => {
+      await saveNightlySchedule(client, input);
+      try {
+        await backfillSchedule(client, scheduleId, '2025-01-01T00:00:00Z', '2025-01-02T12:00:00Z'); // the nights of Jan 1 and Jan 2
+        const handle = client.schedule.getHandle(scheduleId);
+        await pollUntil('the first backfilled night to run', async () => ((await handle.describe()).info.runningActions.length > 0 ? true : undefined), 10_000);
+        await handle.trigger(ScheduleOverlapPolicy.SKIP); // while a night runs: skipped, and counted
+        const line = await pollUntil(
+          'both nights to time out',
+          async () => {
+            const current = await describeSchedule(client, scheduleId);
+            return current.failed.length === 2 ? current : undefined;
+          },
+          30_000,
+          500,
+        );
+        expect(line.failed.map((run) => [run.scheduledAt, run.status])).toEqual([
+          ['2025-01-01T02:00:00.000Z', 'TIMED_OUT'],
+          ['2025-01-02T02:00:00.000Z', 'TIMED_OUT'],
+        ]);
+        expect(line).toMatchObject({ taken: 2, skippedOverlap: 1, lastRun: { scheduledAt: '2025-01-02T02:00:00.000Z', status: 'TIMED_OUT' } });
+        expect(line.failed[0]!.workflowId).toMatch(new RegExp(`^${scheduleId}-2025-01-01T02:00:00Z$`));
+        expect(formatSchedules([line])).toContain('skipped 1 (overlap), missed 0 (catch-up), failed 2');
+      } finally {
+        await deleteSchedule(client, scheduleId);
+      }
+    });
   }, 60_000);
 });

@@ -172,8 +172,8 @@ export function parseCheckpoint(details: unknown, input: ScrapeAppInput): Scrape
 }
 
 const LOG_FILE = 'pages.ndjson';
-/** Heartbeat interval while merging, well inside the scrape profile's heartbeat timeout (2 min). */
-const MERGE_HEARTBEAT_MS = 20_000;
+/** Heartbeat interval while merging: inside any sensible heartbeat timeout (Temporal's SDK throttles what it sends). */
+const MERGE_HEARTBEAT_MS = 1_000;
 
 /**
  * Prepares the run's work dir and page log: fresh for a new run; for a resumed one, the log cut to the
@@ -364,10 +364,14 @@ export function createScrapeActivity(deps: ActivityDeps, options: ScrapeActivity
     // Merge into the latest snapshot at this moment, not the one seen at the start, and under the app's
     // lock: a concurrent run of the same app (another worker, a manual `ulasan scrape`) may commit
     // meanwhile, and its reviews must survive.
-    const { latest, committed } = await withFileLock(lockPath(deps.store.root, input), async () => {
-      const latest = await latestSnapshot(deps.store, input);
-      return { latest, committed: await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window }) };
-    }).finally(() => clearInterval(keepAlive));
+    const { latest, committed } = await withFileLock(
+      lockPath(deps.store.root, input),
+      async () => {
+        const latest = await latestSnapshot(deps.store, input);
+        return { latest, committed: await commitSnapshot(deps.store, { pageLogs: pages, previous: latest, window }) };
+      },
+      { onWait: () => deps.heartbeat(done) },
+    ).finally(() => clearInterval(keepAlive));
     await removeRunDir(run.dir);
     return {
       appId: input.appId,
