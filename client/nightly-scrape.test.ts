@@ -98,7 +98,7 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
 
   it('a scrape worker killed mid-scrape and replaced, with a manual scrape alongside: nothing lost, nothing twice', async () => {
     const scheduleId = `slow-${Date.now()}`;
-    const slowPlan = plan(SLOW_APP, { throttle: 3, heartbeatTimeoutMs: 3_000 });
+    const slowPlan = plan(SLOW_APP, { throttle: 3, heartbeatTimeoutMs: 5_000 });
     await saveNightlySchedule(client, { scheduleId, cron: ['0 2 * * *'], plan: slowPlan });
     const slowRequests = () => play.requests.filter((r) => r.appId === SLOW_APP);
     const night = await triggerNight(scheduleId, 1);
@@ -128,10 +128,11 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
     expect(nightly).toMatchObject({ complete: true, stopReason: 'end' });
     expect(nightly.new).toBeGreaterThanOrEqual(SLOW_REVIEWS - 300);
     expect(nightly.new + nightly.duplicates).toBe(nightly.seen);
-    // The night resumed from its checkpoint in a second attempt: it asked for the first page once (the
+    // The night resumed from its checkpoint in a later attempt: it asked for the first page once (the
     // manual scrape asked once more), not again after the kill.
     const started = (await childEvents(night.workflowId, SLOW_APP)).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes] : []));
-    expect(started.map((a) => a.attempt)).toEqual([2]); // the history keeps the last attempt's start
+    expect(started).toHaveLength(1); // the history keeps the last attempt's start
+    expect(started[0]!.attempt).toBeGreaterThanOrEqual(2);
     expect(slowRequests().filter((r) => r.token === null)).toHaveLength(2);
     await client.schedule.getHandle(scheduleId).delete();
   }, 240_000);
