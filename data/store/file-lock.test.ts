@@ -21,9 +21,10 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('withFileLock', () => {
   it('serialises read-modify-writes: no increment is lost, whatever the timing', async () => {
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 2, maxLength: 8 }), async (delays) => {
-        const counter = join(dir, `counter-${Math.random()}`);
+        const counter = join(dir, `counter-${run++}`);
         await writeFile(counter, '0');
         const lock = `${counter}.lock`;
         await Promise.all(

@@ -1,0 +1,83 @@
+/**
+ * Histories recorded from a real Temporal dev server (`npm run histories:record`, see
+ * workflows/testing/record-histories.ts) replay against the current workflow code: a pipeline, a grid
+ * that continued as new, a nightly scrape whose scrape activity was retried (and an app that failed),
+ * a pipeline cancelled midway. A workflow change that would break the runs in flight when it is
+ * deployed fails here; make it behind `patched()` (workflows/README.md) or, if no such run can exist,
+ * re-record.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HISTORIES_DIR, INDEX_FILE } from './testing/record-histories';
+
+const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Each scenario's files and how its last run ended. */
+const EXPECTED: Record<string, string> = {
+  'pipeline.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'grid-continue-as-new-run1.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
+  'grid-continue-as-new-run2.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'nightly-scrape-retried.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'nightly-scrape-retried-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'nightly-scrape-retried-missing-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+  'pipeline-cancelled.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
+};
+
+interface RecordedHistory {
+  file: string;
+  workflowId: string;
+  json: { events: Record<string, unknown>[] };
+}
+
+const files = (await readdir(HISTORIES_DIR)).filter((file) => file.endsWith('.json') && file !== INDEX_FILE).sort();
+let recorded: RecordedHistory[];
+let workflowBundle: { code: string };
+
+beforeAll(async () => {
+  const workflowIds = JSON.parse(await readFile(join(HISTORIES_DIR, INDEX_FILE), 'utf8')) as Record<string, string>;
+  recorded = await Promise.all(
+    files.map(async (file) => ({ file, workflowId: workflowIds[file] ?? `${file} (not in ${INDEX_FILE})`, json: JSON.parse(await readFile(join(HISTORIES_DIR, file), 'utf8')) })),
+  );
+  workflowBundle = { code: (await bundleWorkflowCode({ workflowsPath, logger: silent })).code };
+}, 120_000);
+
+describe('histories recorded from the dev server', () => {
+  it('cover every scenario, as recorded: continue-as-new, a retried scrape attempt, a failed child, a cancellation', () => {
+    expect(files).toEqual(Object.keys(EXPECTED).sort());
+    for (const { file, json } of recorded) expect([file, json.events.at(-1)?.eventType]).toEqual([file, EXPECTED[file]]);
+    const attempts = recorded
+      .find((r) => r.file === 'nightly-scrape-retried-app.json')!
+      .json.events.flatMap((e) => ((e.activityTaskStartedEventAttributes as { attempt?: number }) ?? {}).attempt ?? []);
+    expect(attempts).toEqual([2]);
+  });
+
+  it('replay against the current workflows without a determinism violation', async () => {
+    const histories = recorded.map(({ workflowId, json }) => ({ workflowId, history: historyFromJSON(json) }));
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+      replayed++;
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toBe(files.length);
+  }, 120_000);
+
+  it('fail to replay once two of the recorded activities trade places (the check can fail)', async () => {
+    const pipeline = recorded.find((r) => r.file === 'pipeline.json')!;
+    const events = structuredClone(pipeline.json.events);
+    type Scheduled = { activityType: { name: string } };
+    const [first, second] = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes as Scheduled] : []));
+    expect([first!.activityType.name, second!.activityType.name]).toEqual(['importReviews', 'clean']);
+    [first!.activityType, second!.activityType] = [second!.activityType, first!.activityType];
+    await expect(Worker.runReplayHistory({ workflowBundle }, historyFromJSON({ events }), pipeline.workflowId)).rejects.toBeInstanceOf(
+      DeterminismViolationError,
+    );
+  }, 120_000);
+});

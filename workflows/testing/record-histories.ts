@@ -1,0 +1,182 @@
+/**
+ * `npm run histories:record`: runs the recorded scenarios against a real Temporal dev server, with real
+ * `ulasan worker` processes on the `ulasan`, `train` and `scrape` queues and a scratch store, and writes
+ * each workflow run's history to workflows/testing/histories/<scenario>.json (Temporal's JSON history
+ * format, as `temporal workflow show --output json` writes it). recorded-histories.test.ts replays them
+ * against the current workflow code, so a change that would break a running workflow fails the build.
+ *
+ * Scenarios: a pipeline; a grid that continues as new (one file per run); a nightly scrape whose scrape
+ * activity fails once and is retried, with an app that does not exist (its child fails); a pipeline
+ * cancelled midway. Re-run after changing a workflow on purpose (and add a `patched()` branch if runs
+ * recorded before must still replay: see workflows/README.md). Takes a few minutes on 2 cores.
+ *
+ * Needs the Temporal CLI (`npm run temporal:install`) or TEMPORAL_ADDRESS.
+ */
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { stringify } from 'yaml';
+import { startFakePlayServer } from '../../activities/scrape/testing/fake-play-server';
+import { loadExperiment } from '../../client/experiment';
+import { runGridOnTemporal, runOnTemporal } from '../../client/temporal-runner';
+import { devServerAvailable, startDevServer } from '../../worker/testing/dev-server';
+import { pollUntil, startWorkerChild, stopAll } from '../../worker/testing/worker-child';
+import type { NightlyScrapePlan } from '../plans/scrape';
+
+export const HISTORIES_DIR = fileURLToPath(new URL('./histories/', import.meta.url));
+
+/** The scenarios and the history files each writes. */
+export const SCENARIOS = ['pipeline', 'grid-continue-as-new', 'nightly-scrape-retried', 'pipeline-cancelled'] as const;
+
+/** A small pipeline on synthetic reviews: seconds per stage. */
+const PIPELINE_SPEC = {
+  name: 'histories-pipeline',
+  seed: 7,
+  source: { synthetic: { rows: 400 } },
+  label: { rule: 'binary' },
+  split: { train: 0.7, val: 0.15, test: 0.15 },
+  features: { maxVocab: 500, maxLen: 16 },
+  resample: { method: 'random-over' },
+  model: { arch: 'cnn-small', embeddingDim: 8, filters: 8 },
+  train: { epochs: 1, batchSize: 64 },
+};
+
+/** Three cells, two per run: the grid continues as new once. */
+const GRID_SPEC = {
+  ...PIPELINE_SPEC,
+  name: 'histories-grid',
+  grid: { metric: 'macroF1', parallel: 1, values: { 'train.learningRate': [0.002, 0.005, 0.01] } },
+};
+
+/** Temporal's JSON history, one event per line: small, and a re-recording diffs event by event. */
+function compactHistoryJSON(history: Parameters<typeof historyToJSON>[0]): string {
+  const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
+  return `{"events": [\n${events.map((event) => JSON.stringify(event)).join(',\n')}\n]}\n`;
+}
+
+/** `index.json` beside the histories: the workflow id of each file (replay needs it: child ids derive from it). */
+export const INDEX_FILE = 'index.json';
+const workflowIds: Record<string, string> = {};
+
+/** Writes the history of every run of `workflowId`, oldest first: `<name>.json`, or `<name>-run<i>.json` when it continued as new. */
+async function saveHistories(client: Client, workflowId: string, name: string): Promise<string[]> {
+  const runs = [];
+  // Walk back from the latest run through each run's `continuedExecutionRunId`.
+  for (let runId: string | undefined = undefined; ; ) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    if (!runId) break;
+  }
+  const files = runs.map((_, i) => (runs.length === 1 ? `${name}.json` : `${name}-run${i + 1}.json`));
+  for (const [i, history] of runs.entries()) {
+    await writeFile(join(HISTORIES_DIR, files[i]!), compactHistoryJSON(history));
+    workflowIds[files[i]!] = workflowId;
+  }
+  return files;
+}
+
+async function writeSpec(dir: string, name: string, spec: object): Promise<string> {
+  const path = join(dir, `${name}.yaml`);
+  await writeFile(path, stringify(spec));
+  return path;
+}
+
+async function recordPipeline(client: Client, address: string, dir: string): Promise<string[]> {
+  const experiment = await loadExperiment(await writeSpec(dir, 'pipeline', PIPELINE_SPEC));
+  if (experiment.kind !== 'pipeline') throw new Error('PIPELINE_SPEC must be a pipeline');
+  await runOnTemporal(experiment.plan, { address, workflowId: 'histories-pipeline' });
+  return saveHistories(client, 'histories-pipeline', 'pipeline');
+}
+
+async function recordGrid(client: Client, address: string, dir: string): Promise<string[]> {
+  const experiment = await loadExperiment(await writeSpec(dir, 'grid', GRID_SPEC));
+  if (experiment.kind !== 'grid') throw new Error('GRID_SPEC must be a grid');
+  await runGridOnTemporal({ ...experiment.plan, cellsPerRun: 2 }, { address, workflowId: 'histories-grid' });
+  return saveHistories(client, 'histories-grid', 'grid-continue-as-new');
+}
+
+async function recordScrape(client: Client): Promise<string[]> {
+  // The second request fails with a 500 (Transient): that app's scrape activity is retried and resumes.
+  const play = await startFakePlayServer({ apps: { 'com.example.app': 400 }, faults: { 2: { kind: 'server-error' } } });
+  try {
+    const plan: NightlyScrapePlan = { apps: ['com.example.app', 'com.example.missing'], lang: 'id', country: 'id', sort: 'newest', playBaseUrl: play.url, concurrency: 1 };
+    const workflowId = 'histories-nightly';
+    await client.workflow.execute('nightlyScrapeWorkflow', { taskQueue: 'ulasan', workflowId, args: [plan] });
+    return [
+      ...(await saveHistories(client, workflowId, 'nightly-scrape-retried')),
+      ...(await saveHistories(client, `${workflowId}/com.example.app`, 'nightly-scrape-retried-app')),
+      ...(await saveHistories(client, `${workflowId}/com.example.missing`, 'nightly-scrape-retried-missing-app')),
+    ];
+  } finally {
+    await play.close();
+  }
+}
+
+async function recordCancelled(client: Client, dir: string): Promise<string[]> {
+  const experiment = await loadExperiment(await writeSpec(dir, 'cancelled', { ...PIPELINE_SPEC, name: 'histories-cancelled', seed: 8 }));
+  if (experiment.kind !== 'pipeline') throw new Error('the cancelled spec must be a pipeline');
+  const workflowId = 'histories-cancelled';
+  const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: 'ulasan', workflowId, args: [experiment.plan] });
+  // Cancel once two stages are done: the run ends cancelled midway.
+  await pollUntil('two finished stages', async () => {
+    const { events } = await handle.fetchHistory();
+    return (events ?? []).filter((e) => e.activityTaskCompletedEventAttributes).length >= 2 ? true : undefined;
+  }, 300_000, 100);
+  await handle.cancel();
+  const outcome = await handle.result().then(
+    () => 'completed',
+    (error: unknown) => String(error),
+  );
+  if (outcome === 'completed') throw new Error('the cancelled pipeline completed: cancel it earlier');
+  return saveHistories(client, workflowId, 'pipeline-cancelled');
+}
+
+export async function recordHistories(log: (message: string) => void = console.log): Promise<string[]> {
+  const env = await startDevServer();
+  const dir = await mkdtemp(join(tmpdir(), 'ulasan-histories-'));
+  const storeRoot = join(dir, 'store');
+  process.env.ULASAN_HOME = storeRoot; // the client side of each scenario uses the workers' store
+  try {
+    await Promise.all(
+      ['ulasan', 'train', 'scrape'].map((queue) => startWorkerChild({ client: env.client, address: env.address, queue, storeRoot })),
+    );
+    log(`workers ready on ${env.address}`);
+    await mkdir(HISTORIES_DIR, { recursive: true });
+    for (const old of (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json'))) await rm(join(HISTORIES_DIR, old));
+    const files: string[] = [];
+    for (const [name, record] of [
+      ['pipeline', () => recordPipeline(env.client, env.address, dir)],
+      ['grid with continue-as-new', () => recordGrid(env.client, env.address, dir)],
+      ['nightly scrape with a retried failure', () => recordScrape(env.client)],
+      ['cancelled pipeline', () => recordCancelled(env.client, dir)],
+    ] as const) {
+      const started = performance.now();
+      const written = await record();
+      log(`${name}: ${written.join(', ')} (${Math.round(performance.now() - started)} ms)`);
+      files.push(...written);
+    }
+    await writeFile(join(HISTORIES_DIR, INDEX_FILE), JSON.stringify(workflowIds, null, 2) + '\n');
+    return files;
+  } finally {
+    await stopAll();
+    await env.teardown();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (!devServerAvailable('npm run histories:record')) process.exit(1);
+  recordHistories()
+    .then((files) => {
+      console.log(`wrote ${files.length} histories to ${HISTORIES_DIR}`);
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
