@@ -5,7 +5,17 @@ import { UlasanError } from '../../activities/errors';
 import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
 import type { ScrapeWindow } from '../../activities/scrape/snapshot';
 import type { PipelinePlan, PipelineResult } from './pipeline';
-import { describeFailure, runNightlyScrape, scrapeInputs, validateNightlyPlan, type NightlyScrapePlan, type NightlyScrapeSteps } from './scrape';
+import {
+  SCRAPE_ACTIVITY_PROFILE,
+  describeFailure,
+  runNightlyScrape,
+  scrapeActivityOptions,
+  scrapeInputs,
+  scrapeRouting,
+  validateNightlyPlan,
+  type NightlyScrapePlan,
+  type NightlyScrapeSteps,
+} from './scrape';
 
 const plan: NightlyScrapePlan = { apps: ['com.a.app', 'com.b.app', 'com.c.app'], lang: 'id', country: 'id', sort: 'newest', max: 500 };
 
@@ -111,6 +121,17 @@ describe('plan helpers', () => {
       'sort: newest, helpfulness or rating, got "oldest".',
       'max: a positive integer, got 0.',
       'concurrency: a positive integer, got 1.5.',
+    ]);
+  });
+
+  it('routes the scrape activity to its own queue (scrape by default), with the plan\'s heartbeat timeout', () => {
+    expect(scrapeActivityOptions(scrapeRouting(plan))).toEqual({ ...SCRAPE_ACTIVITY_PROFILE, taskQueue: 'scrape' });
+    const routed = { ...plan, scrapeTaskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000 };
+    expect(scrapeRouting(routed)).toEqual({ taskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000 });
+    expect(scrapeActivityOptions(scrapeRouting(routed))).toMatchObject({ taskQueue: 'scrape-eu', heartbeatTimeout: 5_000, startToCloseTimeout: SCRAPE_ACTIVITY_PROFILE.startToCloseTimeout });
+    expect(validateNightlyPlan({ ...plan, scrapeTaskQueue: 'a b', heartbeatTimeoutMs: 10 })).toEqual([
+      'scrapeTaskQueue: a task queue name without spaces, got "a b".',
+      'heartbeatTimeoutMs: an integer of at least 1000 (ms), got 10.',
     ]);
   });
 
