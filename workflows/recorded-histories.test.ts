@@ -1,8 +1,8 @@
 /**
  * Histories recorded from a real Temporal dev server (`npm run histories:record`, see
  * workflows/testing/record-histories.ts) replay against the current workflow code: a pipeline, a grid
- * that continued as new, a nightly scrape whose scrape activity was retried (and an app that failed),
- * a pipeline cancelled midway. A workflow change that would break the runs in flight when it is
+ * that continued as new, a nightly scrape whose scrape activity was retried (with an app that failed,
+ * the combine step and the pipeline child), a pipeline cancelled midway. A workflow change that would break the runs in flight when it is
  * deployed fails here; make it behind `patched()` (workflows/README.md) or, if no such run can exist,
  * re-record.
  */
@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string> = {
   'nightly-scrape-retried.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
   'nightly-scrape-retried-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
   'nightly-scrape-retried-missing-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+  'nightly-scrape-retried-pipeline.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
   'pipeline-cancelled.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
 };
 
@@ -55,6 +56,20 @@ describe('histories recorded from the dev server', () => {
       .find((r) => r.file === 'nightly-scrape-retried-app.json')!
       .json.events.flatMap((e) => ((e.activityTaskStartedEventAttributes as { attempt?: number }) ?? {}).attempt ?? []);
     expect(attempts).toEqual([2]);
+    // The night: three scrape children (one failed), the combine activity, then the pipeline child.
+    const night = recorded.find((r) => r.file === 'nightly-scrape-retried.json')!.json.events;
+    const commands = night.flatMap((e) => {
+      const child = e.startChildWorkflowExecutionInitiatedEventAttributes as { workflowId?: string } | undefined;
+      const activity = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
+      return child ? [child.workflowId] : activity ? [activity.activityType?.name] : [];
+    });
+    expect(commands).toEqual([
+      'histories-nightly/com.example.app',
+      'histories-nightly/com.example.other',
+      'histories-nightly/com.example.missing',
+      'combineScrapes',
+      'histories-nightly/pipeline',
+    ]);
   });
 
   it('replay against the current workflows without a determinism violation', async () => {

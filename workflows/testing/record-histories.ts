@@ -5,9 +5,9 @@
  * format, as `temporal workflow show --output json` writes it). recorded-histories.test.ts replays them
  * against the current workflow code, so a change that would break a running workflow fails the build.
  *
- * Scenarios: a pipeline; a grid that continues as new (one file per run); a nightly scrape whose scrape
- * activity fails once and is retried, with an app that does not exist (its child fails); a pipeline
- * cancelled midway. Re-run after changing a workflow on purpose (and add a `patched()` branch if runs
+ * Scenarios: a pipeline; a grid that continues as new (one file per run); a nightly scrape of three apps
+ * whose first scrape activity fails once and is retried, one app that does not exist (its child fails),
+ * the two scrapes combined and the pipeline run on them as a child; a pipeline cancelled midway. Re-run after changing a workflow on purpose (and add a `patched()` branch if runs
  * recorded before must still replay: see workflows/README.md). Takes a few minutes on 2 cores.
  *
  * Needs the Temporal CLI (`npm run temporal:install`) or TEMPORAL_ADDRESS.
@@ -99,17 +99,30 @@ async function recordGrid(client: Client, address: string, dir: string): Promise
   return saveHistories(client, 'histories-grid', 'grid-continue-as-new');
 }
 
-async function recordScrape(client: Client): Promise<string[]> {
+async function recordScrape(client: Client, dir: string): Promise<string[]> {
   // The second request fails with a 500 (Transient): that app's scrape activity is retried and resumes.
-  const play = await startFakePlayServer({ apps: { 'com.example.app': 400 }, faults: { 2: { kind: 'server-error' } } });
+  const play = await startFakePlayServer({ apps: { 'com.example.app': 400, 'com.example.other': 300 }, faults: { 2: { kind: 'server-error' } } });
   try {
-    const plan: NightlyScrapePlan = { apps: ['com.example.app', 'com.example.missing'], lang: 'id', country: 'id', sort: 'newest', playBaseUrl: play.url, concurrency: 1 };
+    const pipeline = await loadExperiment(await writeSpec(dir, 'after-scrape', { ...PIPELINE_SPEC, name: 'histories-after-scrape' }));
+    if (pipeline.kind !== 'pipeline') throw new Error('the after-scrape spec must be a pipeline');
+    const { source, ...runPipeline } = pipeline.plan;
+    void source; // replaced by the night's scrape
+    const plan: NightlyScrapePlan = {
+      apps: ['com.example.app', 'com.example.other', 'com.example.missing'],
+      lang: 'id',
+      country: 'id',
+      sort: 'newest',
+      playBaseUrl: play.url,
+      concurrency: 1,
+      runPipeline,
+    };
     const workflowId = 'histories-nightly';
     await client.workflow.execute('nightlyScrapeWorkflow', { taskQueue: 'ulasan', workflowId, args: [plan] });
     return [
       ...(await saveHistories(client, workflowId, 'nightly-scrape-retried')),
       ...(await saveHistories(client, `${workflowId}/com.example.app`, 'nightly-scrape-retried-app')),
       ...(await saveHistories(client, `${workflowId}/com.example.missing`, 'nightly-scrape-retried-missing-app')),
+      ...(await saveHistories(client, `${workflowId}/pipeline`, 'nightly-scrape-retried-pipeline')),
     ];
   } finally {
     await play.close();
@@ -151,7 +164,7 @@ export async function recordHistories(log: (message: string) => void = console.l
     for (const [name, record] of [
       ['pipeline', () => recordPipeline(env.client, env.address, dir)],
       ['grid with continue-as-new', () => recordGrid(env.client, env.address, dir)],
-      ['nightly scrape with a retried failure', () => recordScrape(env.client)],
+      ['nightly scrape with a retried failure', () => recordScrape(env.client, dir)],
       ['cancelled pipeline', () => recordCancelled(env.client, dir)],
     ] as const) {
       const started = performance.now();
