@@ -76,6 +76,13 @@ describe('nightlyScheduleOptions', () => {
     );
   });
 
+  it('refuses an update that changes nothing, before reaching the server', async () => {
+    const client = {} as Client; // never used: the check comes first
+    await expect(updateNightlySchedule(client, 'n', {})).rejects.toThrow(
+      'ulasan schedule update: give what to change: --cron, --timezone, --catchup-window, --run-timeout, --task-queue, or --app (the whole plan).',
+    );
+  });
+
   it('reads a backfill range, refusing dates that do not parse or do not ascend', () => {
     expect(backfillRange('2025-01-01', '2025-01-08T00:00:00Z')).toEqual({ start: new Date('2025-01-01T00:00:00Z'), end: new Date('2025-01-08T00:00:00Z') });
     expect(() => backfillRange('yesterday', '2025-01-08')).toThrow('ulasan schedule backfill: <from> must be an ISO date or time such as 2025-01-01, got "yesterday".');

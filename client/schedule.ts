@@ -185,7 +185,9 @@ function currentInput(scheduleId: string, previous: ScheduleDescription): Omit<N
 
 /** Changes an existing schedule: only the given fields; the rest (and its pause state) stay. */
 export async function updateNightlySchedule(client: Client, scheduleId: string, changes: NightlyScheduleChanges): Promise<void> {
-  failOnProblems('update', scheduleProblems(scheduleId, changes));
+  const problems = scheduleProblems(scheduleId, changes);
+  if (Object.keys(changes).length === 0) problems.push('give what to change: --cron, --timezone, --catchup-window, --run-timeout, --task-queue, or --app (the whole plan).');
+  failOnProblems('update', problems);
   await onSchedule(client, scheduleId, (handle) =>
     handle.update((previous) => {
       const input = { ...currentInput(scheduleId, previous), ...changes };

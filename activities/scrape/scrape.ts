@@ -144,6 +144,8 @@ interface TemporalSide {
   /** Stable across attempts of this activity, so a retry before the first heartbeat reuses the dir. */
   runId: string;
   signal: AbortSignal;
+  /** The activity's heartbeat timeout, if it has one. */
+  heartbeatTimeoutMs: number | undefined;
 }
 
 /**
@@ -154,9 +156,9 @@ async function temporalSide(): Promise<TemporalSide | undefined> {
   const { Context } = await import('@temporalio/activity');
   try {
     const context = Context.current();
-    const { workflowExecution, activityId, heartbeatDetails } = context.info;
+    const { workflowExecution, activityId, heartbeatDetails, heartbeatTimeoutMs } = context.info;
     const runId = sha256Hex(`${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`).slice(0, 16);
-    return { details: heartbeatDetails, runId, signal: context.cancellationSignal };
+    return { details: heartbeatDetails, runId, signal: context.cancellationSignal, heartbeatTimeoutMs };
   } catch {
     return undefined;
   }
@@ -172,8 +174,12 @@ export function parseCheckpoint(details: unknown, input: ScrapeAppInput): Scrape
 }
 
 const LOG_FILE = 'pages.ndjson';
-/** Heartbeat interval while merging: inside any sensible heartbeat timeout (Temporal's SDK throttles what it sends). */
-const MERGE_HEARTBEAT_MS = 1_000;
+/** Heartbeat interval while merging, well inside the scrape profile's heartbeat timeout (2 min), and a third of a shorter one. */
+const MERGE_HEARTBEAT_MS = 20_000;
+
+function mergeHeartbeatMs(heartbeatTimeoutMs: number | undefined): number {
+  return heartbeatTimeoutMs ? Math.min(MERGE_HEARTBEAT_MS, Math.max(100, Math.floor(heartbeatTimeoutMs / 3))) : MERGE_HEARTBEAT_MS;
+}
 
 /**
  * Prepares the run's work dir and page log: fresh for a new run; for a resumed one, the log cut to the
@@ -299,6 +305,7 @@ interface OpenRun {
   log: PageLog;
   seen: Set<string>;
   signal: AbortSignal | undefined;
+  heartbeatTimeoutMs: number | undefined;
 }
 
 /** Opens the run: its checkpoint (resumed, or fresh), its page log, and the review ids already stored. */
@@ -333,7 +340,7 @@ async function beginRun(deps: ActivityDeps, options: ScrapeActivityOptions, inpu
     stopAtReviewId: incremental ? (before?.stopAtReviewId ?? null) : null,
     startedAt: (options.now ?? (() => new Date()))().toISOString(),
   };
-  return { start, dir, log: opened.log, seen, signal: temporal?.signal };
+  return { start, dir, log: opened.log, seen, signal: temporal?.signal, heartbeatTimeoutMs: temporal?.heartbeatTimeoutMs };
 }
 
 /** Scrapes (or finishes resuming) the window; on failure keeps the persisted pages for the retry. */
@@ -360,7 +367,7 @@ export function createScrapeActivity(deps: ActivityDeps, options: ScrapeActivity
     const window = windowOf(input, done);
     const pages = run.log.bytes > 0 ? [join(run.dir, LOG_FILE)] : [];
     // Waiting for the lock and merging a large snapshot can outlast the heartbeat timeout: keep telling Temporal we are alive.
-    const keepAlive = setInterval(() => deps.heartbeat(done), MERGE_HEARTBEAT_MS);
+    const keepAlive = setInterval(() => deps.heartbeat(done), mergeHeartbeatMs(run.heartbeatTimeoutMs));
     // Merge into the latest snapshot at this moment, not the one seen at the start, and under the app's
     // lock: a concurrent run of the same app (another worker, a manual `ulasan scrape`) may commit
     // meanwhile, and its reviews must survive.
