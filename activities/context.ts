@@ -1,4 +1,5 @@
 import type { ArtifactStore } from '../data/store/artifact-store';
+import type { Execution } from '../data/store/types';
 
 /** What every activity needs from its host (the worker or the local runner), created once per process. */
 export interface ActivityDeps {
@@ -9,6 +10,8 @@ export interface ActivityDeps {
   warn: (message: string) => void;
   /** Hash every file of every cache hit instead of trusting matching stamps (`ulasan run --verify-hashes`). @default false */
   verifyHashes?: boolean;
+  /** Which workflow, attempt, task queue and worker ran the activity (Temporal only), recorded in manifests beside (never in) the key. */
+  execution?: () => Execution | undefined;
 }
 
 export type { ArtifactRef, StageOutcome } from '../data/store/types';

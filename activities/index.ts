@@ -5,9 +5,10 @@
 import type { StageDefinition } from '../data/store/stage';
 import { annotateStage, createAnnotateActivity } from './annotate/annotate';
 import { cleanStage, createCleanActivity } from './clean/clean';
+import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
 import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
-import { createLookupCellsActivity, createRecordGridActivity, gridStage } from './grid/grid';
+import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity, gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';
 import { createImportActivity, importStage } from './import/import';
 import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
@@ -34,7 +35,10 @@ export function createActivities(deps: ActivityDeps) {
     report: createReportActivity(deps),
     leakySplit: createLeakySplitActivity(deps),
     ...createSemiActivities(deps),
+    checkStore: createCheckStoreActivity(deps),
+    checkTrainStore: createCheckStoreActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
+    recordFailures: createRecordFailuresActivity(deps),
     recordGrid: createRecordGridActivity(deps),
     scrapeApp: createScrapeActivity(deps),
     combineScrapes: createCombineScrapesActivity(deps),
@@ -45,7 +49,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

@@ -12,7 +12,7 @@ import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns'
 import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
-import { runExperiment, runStatus } from './run-experiment';
+import { runExperiment, runStatus, watchRun } from './run-experiment';
 
 const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
 const log = (message: string) => console.error(message);
@@ -23,10 +23,11 @@ function printRun(summary: RunSummary, json: boolean): void {
   }
   if (summary.gridKey) {
     for (const cell of summary.cells ?? []) {
-      const score = cell.val ? Object.entries(cell.val).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ') : cell.error;
-      console.log(`  ${cell.id === summary.selected ? '*' : ' '} ${cell.id} ${cell.status.padEnd(6)} ${score}`);
+      const score = cell.val ? Object.entries(cell.val).map(([k, v]) => `${k}=${(v as number).toFixed(4)}`).join(' ') : `${cell.error?.type}: ${cell.error?.message}`;
+      console.log(`  ${cell.id === summary.selected ? '*' : ' '} ${cell.id} ${(cell.error ? 'failed' : 'scored').padEnd(6)} ${score}`);
     }
-    console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation)`);
+    const counts = summary.counts;
+    console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation${counts ? `; this run: ${counts.done} trained, ${counts.cached} cached, ${counts.failed} failed` : ''})`);
   }
   console.log(`metrics: ${summary.metricsKey}`);
   console.log(`report:  ${summary.reportPath}`);
@@ -49,9 +50,18 @@ program
 
 program
   .command('status')
-  .description('Progress of a grid run: cells done / running / failed / cached, with an ETA.')
+  .description('Progress of a run: a local grid\'s cells done / running / failed / cached with an ETA, or a Temporal run\'s state and progress.')
   .argument('<runId>', 'run id printed by `ulasan run`')
   .action(async (runId: string) => console.log(await runStatus(runId)));
+
+program
+  .command('watch')
+  .description('Follow a run on Temporal (started here or by another client) until it ends: a line per change of state or grid progress.')
+  .argument('<runId>', 'run id printed by `ulasan run --temporal`, or a workflow id')
+  .action(async (runId: string) => {
+    const status = await watchRun(runId, (line) => console.log(line));
+    process.exitCode = status === 'COMPLETED' ? 0 : 1;
+  });
 
 program
   .command('import')

@@ -1,10 +1,10 @@
 /** Loads an experiment file: a single pipeline, or a grid when the spec has a `grid:` section. */
-import type { GridPlan } from '../workflows/plans/grid';
+import type { ExpandedGridPlan } from '../workflows/plans/grid';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
 import { gridPlanFromSpec } from './grid-spec';
 import { parseSpec, planFromSpec, readRawSpec } from './spec';
 
-export type Experiment = { kind: 'pipeline'; plan: PipelinePlan } | { kind: 'grid'; plan: GridPlan };
+export type Experiment = { kind: 'pipeline'; plan: PipelinePlan } | { kind: 'grid'; plan: ExpandedGridPlan };
 
 export async function loadExperiment(path: string): Promise<Experiment> {
   const { raw, file } = await readRawSpec(path);

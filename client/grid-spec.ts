@@ -5,7 +5,7 @@
  */
 import { z } from '../data/zod';
 import { UlasanError } from '../activities/errors';
-import { SELECTION_METRICS, type GridCell, type GridPlan } from '../workflows/plans/grid';
+import { SELECTION_METRICS, type ExpandedGridPlan, type GridCell } from '../workflows/plans/grid';
 import { ExperimentSpecSchema, planFromSpec, type ExperimentSpec } from './spec';
 
 const GRID_PATH = /^(model|train|resample)\.[A-Za-z0-9_.]+$/;
@@ -47,7 +47,7 @@ const excluded = (combo: Record<string, unknown>, rules: Record<string, unknown>
   rules.some((rule) => Object.entries(rule).every(([path, value]) => JSON.stringify(combo[path]) === JSON.stringify(value)));
 
 /** Expands a raw spec with a `grid:` section into a grid plan; each cell is validated as a full spec. */
-export function gridPlanFromSpec(raw: Record<string, unknown>, file: string): GridPlan {
+export function gridPlanFromSpec(raw: Record<string, unknown>, file: string): ExpandedGridPlan {
   const gridParsed = GridSpecSchema.safeParse(raw.grid);
   if (!gridParsed.success) {
     const lines = gridParsed.error.issues.map((i) => `  - grid.${i.path.join('.')}: ${i.message}`);

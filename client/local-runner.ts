@@ -4,11 +4,12 @@
  * history is built from, so a local run can be replayed against the workflow code.
  */
 import { createActivities, type Activities } from '../activities';
+import { UlasanError } from '../activities/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
 import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
-import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
+import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
 import { TrainPool } from './train-pool';
 import { withRetry, type RetryHooks } from './retry';
@@ -68,8 +69,10 @@ export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): P
   const pool = plan.parallel > 1 && !options.activities ? new TrainPool(plan.parallel, options.store.root) : undefined;
   const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.train(input) } : base;
   try {
-    const outcome = await runGrid(wrapActivities(activities, options, GRID_PROFILES), plan, undefined, { onProgress: options.onProgress });
-    if (outcome.kind !== 'done') throw new Error('the local grid runner does not continue as new');
+    const outcome = await runGrid(wrapActivities(activities, options, GRID_PROFILES), plan, undefined, { onProgress: options.onProgress }).catch((error: unknown) => {
+      throw error instanceof GridFailedError ? new UlasanError(error.type, error.message) : error;
+    });
+    if (outcome.kind !== 'done') throw new UlasanError('Internal', 'the local grid runner does not continue as new');
     return outcome.result;
   } finally {
     await pool?.close();

@@ -30,21 +30,19 @@ export function formatProgress(p: GridProgress, etaSeconds: number | null): stri
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${p.total} cells: ${p.done} done, ${p.cached} cached, ${p.failed} failed, ${p.running} running, ETA ${eta}`;
 }
 
+/** Writes a run's progress record (the file `ulasan status` reads), stamped now. */
+export function writeProgress(storeRoot: string, record: Omit<ProgressRecord, 'startedAt' | 'updatedAt'> & { startedAt?: string }): void {
+  const now = new Date().toISOString();
+  mkdirSync(join(storeRoot, 'runs'), { recursive: true });
+  writeFileSync(progressPath(storeRoot, record.runId), JSON.stringify({ startedAt: now, ...record, updatedAt: now }, null, 2) + '\n');
+}
+
 /** Returns a progress callback that keeps the file current and reports a line per change. */
 export function progressTracker(storeRoot: string, runId: string, runner: 'local' | 'temporal', print: (line: string) => void) {
   const started = Date.now();
-  mkdirSync(join(storeRoot, 'runs'), { recursive: true });
   return (progress: GridProgress) => {
     const etaSeconds = estimateEta(progress, (Date.now() - started) / 1000);
-    const record: ProgressRecord = {
-      ...progress,
-      runId,
-      runner,
-      startedAt: new Date(started).toISOString(),
-      updatedAt: new Date().toISOString(),
-      etaSeconds,
-    };
-    writeFileSync(progressPath(storeRoot, runId), JSON.stringify(record, null, 2) + '\n');
+    writeProgress(storeRoot, { ...progress, runId, runner, startedAt: new Date(started).toISOString(), etaSeconds });
     print(formatProgress(progress, etaSeconds));
   };
 }

@@ -1,9 +1,12 @@
 /** `ulasan run`: loads a spec (pipeline or grid), runs it locally or on Temporal, records the run. */
+import { UlasanError } from '../activities/errors';
+import { storeGridCells } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
+import type { GridPlan } from '../workflows/plans/grid';
 import { withSourceImported } from '../workflows/plans/pipeline';
 import { loadExperiment, type Experiment } from './experiment';
 import { realActivities, runGridLocal, runLocal } from './local-runner';
-import { formatProgress, progressTracker, readProgress } from './progress';
+import { formatProgress, progressTracker, readProgress, writeProgress } from './progress';
 import { newRunId, recordRun, type RunSummary } from './run-record';
 
 export interface RunOptions {
@@ -27,35 +30,73 @@ async function forWorkers(experiment: Experiment, store: ArtifactStore, options:
   return { ...experiment, plan } as Experiment;
 }
 
+/**
+ * Notes the workflow a run was submitted to in its progress record, so `ulasan status|watch <runId>`
+ * ask Temporal about it (the run id is the client's; the workflow id is the plan's).
+ */
+function submitted(store: ArtifactStore, runId: string, log: (message: string) => void) {
+  return (workflowId: string) => {
+    writeProgress(store.root, { runId, runner: 'temporal', workflowId, total: 0, done: 0, cached: 0, failed: 0, running: 0, etaSeconds: null });
+    log(`run ${runId}: workflow ${workflowId} (follow it with: ulasan watch ${runId})`);
+  };
+}
+
 export async function runExperiment(specPath: string, options: RunOptions): Promise<RunSummary> {
   const store = new ArtifactStore();
   const loaded = await loadExperiment(specPath);
   const experiment = options.temporal ? await forWorkers(loaded, store, options) : loaded;
   const runId = newRunId(experiment.plan);
   const runner = options.temporal ? 'temporal' : 'local';
+  const temporal = options.temporal ? await import('./temporal-runner') : undefined;
+  const onSubmitted = submitted(store, runId, options.log);
+  const { verifyHashes } = options;
+  // On Temporal the store's id travels with the plan, so workers on another store refuse it before any work.
+  const storeId = temporal ? { storeId: await store.id() } : {};
   if (experiment.kind === 'pipeline') {
-    const result = options.temporal
-      ? await (await import('./temporal-runner')).runOnTemporal(experiment.plan, { taskQueue: options.taskQueue, workflowId: runId })
-      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes: options.verifyHashes });
+    const result = temporal
+      ? await temporal.runOnTemporal({ ...experiment.plan, ...storeId }, { taskQueue: options.taskQueue, onSubmitted })
+      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes });
     return recordRun(store, runId, experiment.plan, result, runner);
   }
-  const plan = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
-  options.log(`grid ${plan.name}: ${plan.cells.length} cells, ${plan.parallel} at once (run ${runId})`);
-  const onProgress = progressTracker(store.root, runId, runner, options.log);
-  const result = options.temporal
-    ? await (await import('./temporal-runner')).runGridOnTemporal(plan, { taskQueue: options.taskQueue, workflowId: runId })
-    : await runGridLocal(plan, { store, log: options.log, onProgress, verifyHashes: options.verifyHashes });
+  const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
+  // The cells go into the store; the plan (and every Temporal payload) carries their key.
+  const plan: GridPlan = { ...(await storeGridCells(store, expanded)), ...storeId };
+  options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
+  const result = temporal
+    ? await temporal.runGridOnTemporal(plan, { taskQueue: options.taskQueue, onSubmitted })
+    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes });
   return recordRun(store, runId, plan, result, runner);
 }
 
-/** `ulasan status <runId>`: the local progress file, or the Temporal workflow's `progress` query. */
+/** Resolves a run id to where its progress lives: the local progress file, or its Temporal workflow. */
+async function temporalWorkflowOf(runId: string, storeRoot: string): Promise<string | undefined> {
+  const record = readProgress(storeRoot, runId);
+  if (record?.runner === 'temporal') return record.workflowId ?? runId;
+  // Not a run this store knows: with a server configured, take it as a workflow id.
+  return !record && process.env.TEMPORAL_ADDRESS ? runId : undefined;
+}
+
+/** `ulasan status <runId>`: the local progress file, or the Temporal workflow's state and `progress` query. */
 export async function runStatus(runId: string): Promise<string> {
   const store = new ArtifactStore();
-  const record = readProgress(store.root, runId);
-  if (record?.runner === 'local' || (!record && !process.env.TEMPORAL_ADDRESS)) {
-    if (!record) return `No progress recorded for ${runId} under ${store.root}/runs.`;
+  const workflowId = await temporalWorkflowOf(runId, store.root);
+  if (!workflowId) {
+    const record = readProgress(store.root, runId);
+    if (!record) return `No progress recorded for ${runId} under ${store.root}/runs (set TEMPORAL_ADDRESS to ask a Temporal server).`;
     return `${formatProgress(record, record.etaSeconds)} (updated ${record.updatedAt})`;
   }
-  const progress = await (await import('./temporal-runner')).queryGridProgress(runId);
-  return progress ? formatProgress(progress, null) : `Workflow ${runId} has not reported progress yet.`;
+  const { formatWorkflowState, workflowState } = await import('./temporal-runner');
+  const state = await workflowState(workflowId);
+  return state ? formatWorkflowState(state) : `Temporal has no workflow ${workflowId} (run ${runId}).`;
+}
+
+/** `ulasan watch <runId>`: follows a run on Temporal, a line per change, until it closes; returns its final status. */
+export async function watchRun(runId: string, print: (line: string) => void): Promise<string> {
+  const store = new ArtifactStore();
+  if (readProgress(store.root, runId)?.runner === 'local') {
+    throw new UlasanError('BadInput', `Run ${runId} ran in-process, not on Temporal: \`ulasan status ${runId}\` shows its progress.`);
+  }
+  const workflowId = (await temporalWorkflowOf(runId, store.root)) ?? runId;
+  const { formatWorkflowState, watchWorkflow } = await import('./temporal-runner');
+  return (await watchWorkflow(workflowId, (state) => print(formatWorkflowState(state)))).status;
 }

@@ -3,10 +3,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { ArtifactStore } from '../data/store/artifact-store';
-import type { GridPlan, GridResult } from '../workflows/plans/grid';
+import type { ExpandedGridPlan, GridPlan, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
 import { REPORT_HTML } from '../activities/report/report';
 import { writeRunReport } from '../activities/report/run-report';
+import { readGridFile, type GridFile } from '../activities/grid/grid';
 
 export interface RunSummary {
   runId: string;
@@ -15,14 +16,15 @@ export interface RunSummary {
   runReportPath: string;
   metricsKey: string;
   stages: PipelineResult['stages'];
-  /** Grid runs: the grid artifact, the selected cell and every cell's outcome. */
+  /** Grid runs: the grid artifact, the selected cell, counts, and every cell's outcome (read from the grid artifact). */
   gridKey?: string;
   selected?: string;
-  cells?: GridResult['cells'];
+  counts?: GridResult['counts'];
+  cells?: GridFile['cells'];
 }
 
 /** A run id that sorts by time and names the plan it ran. */
-export function newRunId(plan: PipelinePlan | GridPlan, now = new Date()): string {
+export function newRunId(plan: PipelinePlan | GridPlan | ExpandedGridPlan, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}`;
 }
@@ -40,7 +42,7 @@ export async function recordRun(
     runReportPath: await writeRunReport(store, { runId, stages: result.stages, runner }),
     metricsKey: result.metricsKey,
     stages: result.stages,
-    ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, cells: result.cells } : {}),
+    ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, counts: result.counts, cells: (await readGridFile(store, result.gridKey)).cells } : {}),
   };
   await mkdir(join(store.root, 'runs'), { recursive: true });
   await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n');

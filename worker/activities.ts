@@ -3,11 +3,13 @@
  * errors become `ApplicationFailure`s whose `type` is the failure type, so the retry profiles'
  * `nonRetryableErrorTypes` apply exactly as the local runner applies them.
  */
+import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../activities';
 import { UlasanError } from '../activities/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import type { Execution } from '../data/store/types';
 
 export function toApplicationFailure(error: unknown): unknown {
   if (!(error instanceof UlasanError)) return error;
@@ -31,8 +33,24 @@ function heartbeat(details?: unknown): void {
   }
 }
 
-export function createWorkerActivities(store: ArtifactStore) {
-  const activities = createActivities({ store, heartbeat, warn: (message) => Context.current().log.warn(message) });
+/** Who is running the current activity, for the manifests it writes (outside the key). */
+function executionOf(workerIdentity: string): Execution | undefined {
+  try {
+    const { info } = Context.current();
+    const { workflowId = '', runId = '' } = info.workflowExecution ?? {};
+    return { workflowId, runId, activityId: info.activityId, attempt: info.attempt, taskQueue: info.taskQueue, workerIdentity };
+  } catch {
+    return undefined; // outside an activity (a test calling it directly)
+  }
+}
+
+export function createWorkerActivities(store: ArtifactStore, workerIdentity = `${process.pid}@${hostname()}`) {
+  const activities = createActivities({
+    store,
+    heartbeat,
+    warn: (message) => Context.current().log.warn(message),
+    execution: () => executionOf(workerIdentity),
+  });
   return Object.fromEntries(
     Object.entries(activities).map(([name, run]) => [
       name,

@@ -1,4 +1,5 @@
 /** A Temporal worker for every pipeline activity and workflow. */
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ArtifactStore } from '../data/store/artifact-store';
@@ -17,15 +18,21 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const connection = await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
   try {
+    const store = new ArtifactStore();
+    const identity = `${process.pid}@${hostname()}`;
     const worker = await Worker.create({
       connection,
+      identity,
       namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
       taskQueue: options.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
-      activities: createWorkerActivities(new ArtifactStore()),
+      activities: createWorkerActivities(store, identity),
       ...(options.concurrency ? { maxConcurrentActivityTaskExecutions: options.concurrency } : {}),
     });
-    await worker.run();
+    const storeId = await store.id();
+    const running = worker.run();
+    console.error(`ulasan worker ready: queue ${options.taskQueue}, identity ${identity}, store ${store.root} (id ${storeId})`);
+    await running;
   } finally {
     await connection.close();
   }

@@ -9,20 +9,22 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import type { StageOutcome } from '../activities/context';
 import { wrapActivities } from '../client/local-runner';
 import { ArtifactStore } from '../data/store/artifact-store';
-import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan } from './plans/grid';
+import { GRID_PROFILES, runGrid, type GridActivities, type GridCell, type GridPlan } from './plans/grid';
 import { tinyTrain, tinyUpstream } from './testing/fixtures';
 import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
 
 const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
 
+const cells: GridCell[] = [0.001, 0.002, 0.003].map((lr, i) => ({
+  id: `c${i}`,
+  resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
+  train: tinyTrain(lr),
+}));
+
 const plan: GridPlan = {
   name: 'replay-grid',
   ...tinyUpstream,
-  cells: [0.001, 0.002, 0.003].map((lr, i) => ({
-    id: `c${i}`,
-    resample: { sampler: { method: 'none' }, seed: 1, partition: 'train' },
-    train: tinyTrain(lr),
-  })),
+  cells: { key: 'cells-key', count: cells.length },
   metric: 'macroF1',
   parallel: 1,
   cellsPerRun: 2,
@@ -34,7 +36,7 @@ function fakeActivities(): GridActivities {
   let n = 0;
   const fake = () => async () => outcome(`k${n++}`, { macroF1: 0.5 });
   const acts = Object.fromEntries(Object.keys(GRID_PROFILES).map((name) => [name, fake()])) as unknown as GridActivities;
-  acts.lookupCells = async ({ cells }) => Object.fromEntries(cells.map((c) => [c.id, null]));
+  acts.lookupCells = async ({ from, count }) => cells.slice(from, from + count).map((cell, i) => ({ index: from + i, id: cell.id, cell }));
   return acts;
 }
 

@@ -1,9 +1,10 @@
 /**
  * The grid search as a Temporal workflow: the shared grid plan over activity proxies (training on
  * the `train` task queue when the plan names one), a `progress` query, and continue-as-new before
- * the history grows large, carrying the finished cells.
+ * the history grows large, carrying a constant-size state (the cells and their results live in the store).
  */
 import {
+  ApplicationFailure,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -11,7 +12,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { GRID_PROFILES, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult, type GridState } from './plans/grid';
+import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult, type GridState } from './plans/grid';
 import { PROFILES, type ProfileName } from './plans/profiles';
 
 export const progressQuery = defineQuery<GridProgress | undefined>('progress');
@@ -38,6 +39,10 @@ export async function gridWorkflow(plan: GridPlan, state?: GridState): Promise<G
     onProgress: (p) => (progress = p),
     shouldContinueAsNew: (finished) => finished >= limit || workflowInfo().continueAsNewSuggested,
     isCancellation,
+  }).catch((error: unknown) => {
+    // Workflow code fails only with ApplicationFailure: any other error fails the workflow task, which Temporal retries forever.
+    if (error instanceof GridFailedError) throw ApplicationFailure.nonRetryable(error.message, error.type);
+    throw error;
   });
   if (outcome.kind === 'continue') return continueAsNew<typeof gridWorkflow>(plan, outcome.state);
   return outcome.result;

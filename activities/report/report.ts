@@ -12,6 +12,7 @@ import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import { METRICS_FILE } from '../evaluate/evaluate';
+import { reportGrid } from '../grid/grid';
 import { reportCharts } from './charts';
 import { renderReportHtml } from './html';
 import { renderReportMarkdown } from './markdown';
@@ -35,6 +36,8 @@ export interface ReportInput {
   params: ReportParams;
   /** The same setup evaluated in leaky mode, shown beside the honest one (sets `params.leakyEvaluation`). */
   leaky?: ArtifactRef;
+  /** The grid artifact the selected model came from (sets `params.grid` from it, so no payload carries every cell). */
+  grid?: ArtifactRef;
 }
 
 export const REPORT_HTML = 'report.html';
@@ -90,8 +93,9 @@ export const reportStage: StageDefinition<ReportParams> = {
 
 export function createReportActivity(deps: ActivityDeps) {
   return async function report(input: ReportInput): Promise<StageOutcome> {
-    // The leaky evaluation enters the key through params (the stage has one fixed input).
-    const params = input.leaky ? { ...input.params, leakyEvaluation: input.leaky.key } : input.params;
+    // The leaky evaluation and the grid enter the key through params (the stage has one fixed input).
+    const grid = input.grid ? { grid: await reportGrid(deps.store, input.grid.key) } : {};
+    const params = { ...input.params, ...grid, ...(input.leaky ? { leakyEvaluation: input.leaky.key } : {}) };
     return runStage(deps.store, reportStage, params, { evaluation: input.evaluation }, deps);
   };
 }

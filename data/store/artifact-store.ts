@@ -3,9 +3,9 @@
  * `manifest.json`. Entries are immutable: written into a temp dir, hashed, then renamed into place,
  * so a crash never leaves a half-written artifact under a key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical';
 import { UlasanError } from '../../activities/errors';
@@ -13,6 +13,16 @@ import { STAMP_FILE, stampsMatch, writeStamps } from './stamp';
 import type { FileRecord, Manifest } from './types';
 
 export const MANIFEST_FILE = 'manifest.json';
+
+/** A random id written once in the store root: a client and its workers compare it to know they share one store. */
+export const STORE_ID_FILE = 'store-id';
+
+/**
+ * How long a file another process has committed may take to appear (a shared filesystem's attribute
+ * cache: NFS keeps one for seconds) before a read of it gives up with NotFound. `ULASAN_STORE_VISIBILITY_MS`.
+ * @default 3000
+ */
+export const STORE_VISIBILITY_MS = Number(process.env.ULASAN_STORE_VISIBILITY_MS ?? 3_000);
 
 /** Store root: `ULASAN_HOME`, else `.ulasan/` in the working directory. */
 export function defaultStoreRoot(): string {
@@ -75,8 +85,44 @@ export function differingFiles(expected: Record<string, FileRecord>, actual: Rec
 export class ArtifactStore {
   readonly root: string;
 
-  constructor(root: string = defaultStoreRoot()) {
+  constructor(
+    root: string = defaultStoreRoot(),
+    readonly visibilityMs: number = STORE_VISIBILITY_MS,
+  ) {
     this.root = resolve(root);
+  }
+
+  /**
+   * Reads a file that its producer has committed (an input artifact another worker wrote). A missing
+   * file is retried with backoff for `visibilityMs`, since a shared filesystem may show it late; then
+   * the ENOENT is thrown.
+   */
+  async readCommitted(path: string): Promise<string> {
+    const deadline = Date.now() + this.visibilityMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || Date.now() + delay > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** This store's id (made on first use): clients and workers compare it to know they share the store. */
+  async id(): Promise<string> {
+    const path = join(this.root, STORE_ID_FILE);
+    const existing = await readFile(path, 'utf8').catch(() => undefined);
+    if (existing) return existing.trim();
+    // Written whole to a temp file, then linked into place: link fails when the id exists, so processes
+    // starting at once agree on the first id, and none reads a half-written one.
+    const temp = join(await this.tempDir('store-id'), STORE_ID_FILE);
+    await writeFile(temp, randomUUID() + '\n');
+    await link(temp, path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    await rm(join(temp, '..'), { recursive: true, force: true });
+    return (await readFile(path, 'utf8')).trim();
   }
 
   dir(key: string): string {
@@ -87,10 +133,10 @@ export class ArtifactStore {
     return join(this.dir(key), file);
   }
 
-  /** Reads a manifest without verifying files; throws NotFound when the key is not stored. */
+  /** Reads a manifest without verifying files; throws NotFound when the key is not stored (after `readCommitted`'s wait). */
   async manifest(key: string): Promise<Manifest> {
     try {
-      return JSON.parse(await readFile(this.path(key, MANIFEST_FILE), 'utf8')) as Manifest;
+      return JSON.parse(await this.readCommitted(this.path(key, MANIFEST_FILE))) as Manifest;
     } catch (err) {
       throw new UlasanError('NotFound', `No artifact ${key} in the store at ${this.root}.`, { key }, { cause: err });
     }

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { UlasanError } from '../../activities/errors';
 import { ArtifactStore, artifactKey, differingFiles, hashDirectory } from './artifact-store';
 import { codeVersion } from './code-version';
-import type { ArtifactRef, Manifest, Provenance, StageOutcome } from './types';
+import type { ArtifactRef, Execution, Manifest, Provenance, StageOutcome } from './types';
 
 /** An input artifact as a stage sees it: its key, its directory and its manifest. */
 export interface StageInputArtifact {
@@ -55,6 +55,8 @@ export interface RunStageOptions {
   verifyHashes?: boolean;
   /** Recorded in the manifest and given to compute; see `Manifest.provenance`. */
   provenance?: Provenance;
+  /** Which workflow, attempt, task queue and worker computed it (Temporal only); see `Manifest.execution`. */
+  execution?: () => Execution | undefined;
 }
 
 export async function runStage<P>(
@@ -141,6 +143,7 @@ async function computeAndCommit<P>(
   const heartbeat = options.heartbeat ?? (() => undefined);
   const { provenance } = options;
   const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, heartbeat, provenance);
+  const execution = options.execution?.();
   try {
     return await store.commit(outDir, {
       key,
@@ -155,6 +158,7 @@ async function computeAndCommit<P>(
       summary: result.summary ?? {},
       timings: { computeMs },
       createdAt: new Date().toISOString(),
+      ...(execution ? { execution } : {}),
     });
   } finally {
     await rm(outDir, { recursive: true, force: true });

@@ -35,6 +35,18 @@ export interface Manifest {
   summary: Record<string, unknown>;
   timings: { computeMs: number };
   createdAt: string;
+  /** Which workflow, attempt, task queue and worker made it (Temporal runs only); outside the key. */
+  execution?: Execution;
+}
+
+/** Where an artifact was computed on Temporal. */
+export interface Execution {
+  workflowId: string;
+  runId: string;
+  activityId: string;
+  attempt: number;
+  taskQueue: string;
+  workerIdentity: string;
 }
 
 /** A source file as the run that first stored an artifact saw it. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
 import type { TrainParams } from '../../activities/train/train';
-import { runGrid, type CachedCell, type GridActivities, type GridCell, type GridPlan } from './grid';
+import { cellFailure, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
 
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
@@ -13,7 +13,7 @@ const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
 const plan: GridPlan = {
   name: 'g',
   ...tinyUpstream,
-  cells,
+  cells: { key: 'cells-key', count: cells.length },
   metric: 'macroF1',
   parallel: 2,
   report: { title: 'g' },
@@ -25,14 +25,23 @@ interface FakeOptions {
   /** Test macro-F1 per learning rate (made to disagree with validation). */
   test: Record<number, number>;
   failing?: number[];
+  /** Learning rates whose training fails the way Temporal reports it: an ActivityFailure wrapping the typed cause. */
+  failingOnTemporal?: number[];
   cached?: Record<string, CachedCell>;
   cancelAt?: number;
 }
 
 class Cancelled extends Error {}
 
+/** An error shaped as Temporal hands a failed activity to workflow code. */
+function activityFailure(type: string, message: string): Error {
+  const cause = Object.assign(new Error(message), { name: 'ApplicationFailure', type });
+  return Object.assign(new Error('Activity task failed'), { name: 'ActivityFailure', cause });
+}
+
 function fakes(options: FakeOptions) {
   const calls: { name: string; input: unknown }[] = [];
+  const failures: Record<string, CellFailure> = {};
   let running = 0;
   let maxRunning = 0;
   const outcome = (key: string, stage: string, summary: Record<string, unknown> = {}): StageOutcome => ({ ref: { key, stage }, cache: 'miss', ms: 1, summary });
@@ -57,6 +66,7 @@ function fakes(options: FakeOptions) {
       const lr = input.params.learningRate;
       if (options.cancelAt === lr) throw new Cancelled('cancelled');
       if (options.failing?.includes(lr)) throw new Error(`diverged at lr ${lr}`);
+      if (options.failingOnTemporal?.includes(lr)) throw activityFailure('BadInput', `classWeight has 3 weights for 2 classes (lr ${lr})`);
       return outcome(`model-${lr}`, 'train');
     },
     async evaluate(input) {
@@ -69,12 +79,23 @@ function fakes(options: FakeOptions) {
     leakySplit: simple('leaky-split'),
     labelFraction: simple('label-fraction'),
     pseudoLabel: simple('pseudo-label'),
+    checkStore: async () => undefined,
+    checkTrainStore: async () => undefined,
     async lookupCells(input) {
-      return Object.fromEntries(input.cells.map((c) => [c.id, options.cached?.[c.id] ?? null]));
+      calls.push({ name: 'lookup', input });
+      return cells.slice(input.from, input.from + input.count).map((cell, offset) => {
+        const cached = options.cached?.[cell.id];
+        return { index: input.from + offset, id: cell.id, ...(cached ? { cached } : { cell }) };
+      });
+    },
+    async recordFailures(input) {
+      calls.push({ name: 'failures', input });
+      Object.assign(failures, input.failures);
+      return `failures-${calls.length}`;
     },
     recordGrid: simple('grid'),
   };
-  return { acts, calls, maxRunning: () => maxRunning };
+  return { acts, calls, failures, maxRunning: () => maxRunning };
 }
 
 const VAL = { 0.1: 0.6, 0.2: 0.7, 0.3: 0.9, 0.4: 0.5, 0.5: 0.9 };
@@ -100,21 +121,71 @@ describe('runGrid', () => {
     expect(calls.filter((c) => c.name === 'import')).toHaveLength(1);
   });
 
-  it('records a failing cell with its error and completes with the rest', async () => {
-    const { acts } = fakes({ val: VAL, test: TEST, failing: [0.3] });
+  it('records a failing cell with its real failure type and message and completes with the rest', async () => {
+    const { acts, failures, calls } = fakes({ val: VAL, test: TEST, failing: [0.3], failingOnTemporal: [0.2] });
     const result = await done(acts);
-    expect(result.cells.find((c) => c.id === 'c2')).toMatchObject({ status: 'failed', error: 'diverged at lr 0.3' });
-    expect(result.cells.filter((c) => c.status === 'done')).toHaveLength(4);
+    expect(failures).toEqual({
+      c1: { type: 'BadInput', message: 'classWeight has 3 weights for 2 classes (lr 0.2)' },
+      c2: { type: 'Error', message: 'diverged at lr 0.3' },
+    });
+    expect(result.counts).toEqual({ done: 3, cached: 0, failed: 2 });
     expect(result.selected).toBe('c4');
+    expect(calls.find((c) => c.name === 'grid')!.input).toMatchObject({ failures: ['failures-' + (calls.findIndex((c) => c.name === 'failures') + 1)], selected: 'c4' });
   });
 
-  it('never schedules a cell already in the store', async () => {
+  it('reads the same failure on both runners: the cause Temporal wraps, or the error itself', () => {
+    const typed = Object.assign(new Error('no such artifact'), { type: 'NotFound' });
+    expect(cellFailure(typed)).toEqual({ type: 'NotFound', message: 'no such artifact' });
+    expect(cellFailure(activityFailure('NotFound', 'no such artifact'))).toEqual(cellFailure(typed));
+    expect(cellFailure(new RangeError('bad'))).toEqual({ type: 'RangeError', message: 'bad' });
+  });
+
+  it('fails with a typed error naming the first failures when every cell fails', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST, failingOnTemporal: [0.1, 0.2, 0.3, 0.4, 0.5] });
+    const failure = await runGrid(acts, plan).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(GridFailedError);
+    expect(failure).toMatchObject({ type: 'BadInput' });
+    expect((failure as Error).message).toMatch(/^Every cell of grid 'g' failed \(5 of 5\): c0: BadInput: classWeight has 3 weights for 2 classes \(lr 0\.1\); .*; and 2 more\./);
+    expect(calls.some((c) => c.name === 'evaluate:test')).toBe(false);
+  });
+
+  it('fetches cells in batches and never carries more than a batch of specs', async () => {
+    const many: GridCell[] = Array.from({ length: 130 }, (_, i) => ({ id: `m${i}`, resample: cells[0]!.resample, train: tinyTrain(0.1) }));
+    const { acts, calls } = fakes({ val: { 0.1: 0.5 }, test: { 0.1: 0.5 } });
+    acts.lookupCells = async (input) => {
+      calls.push({ name: 'lookup', input });
+      return many.slice(input.from, input.from + input.count).map((cell, offset) => ({ index: input.from + offset, id: cell.id, cell }));
+    };
+    const result = await done(acts, { ...plan, cells: { key: 'many', count: many.length }, parallel: 3 });
+    const lookups = calls.filter((c) => c.name === 'lookup').map((c) => c.input as { from: number; count: number });
+    expect(lookups).toEqual([{ from: 0, count: 50 }, { from: 50, count: 50 }, { from: 100, count: 30 }].map((l) => expect.objectContaining(l)));
+    expect(result.counts.done).toBe(130);
+    expect(result.selected).toBe('m0');
+  });
+
+  it('never schedules a cell already in the store, and counts it in the progress', async () => {
     const cached = { c0: { trainKey: 'model-0.1', valKey: 'eval-val-0.1', val: { macroF1: 0.6 } } };
     const { acts, calls } = fakes({ val: VAL, test: TEST, cached });
-    const result = await done(acts);
+    const progress: GridProgress[] = [];
+    const result = await done(acts, plan, { onProgress: (p: GridProgress) => progress.push(p) });
     const trained = calls.filter((c) => c.name === 'train').map((c) => (c.input as { params: TrainParams }).params.learningRate);
     expect(trained.sort()).toEqual([0.2, 0.3, 0.4, 0.5]);
-    expect(result.cells[0]).toMatchObject({ id: 'c0', status: 'cached' });
+    expect(result.counts).toEqual({ done: 4, cached: 1, failed: 0 });
+    expect(progress[1]).toEqual({ total: 5, done: 0, cached: 1, failed: 0, running: 0 });
+    expect(progress.at(-1)).toEqual({ total: 5, done: 4, cached: 1, failed: 0, running: 0 });
+  });
+
+  it('asks both queues for the store id first and does nothing on another store', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    const asked: string[] = [];
+    acts.checkStore = async ({ storeId }) => void asked.push(`ulasan:${storeId}`);
+    acts.checkTrainStore = async ({ storeId }) => {
+      asked.push(`train:${storeId}`);
+      throw Object.assign(new Error(`this worker's store is not the client's (id ${storeId})`), { type: 'BadInput' });
+    };
+    await expect(runGrid(acts, { ...plan, storeId: 'client-id' })).rejects.toThrow("this worker's store is not the client's (id client-id)");
+    expect(asked).toEqual(['ulasan:client-id', 'train:client-id']);
+    expect(calls).toEqual([]);
   });
 
   it('stops at a cancellation instead of recording it as a failed cell', async () => {
@@ -131,7 +202,7 @@ describe('runGrid', () => {
     const first = await runGrid(acts, { ...plan, parallel: 1 }, undefined, hooks);
     expect(first.kind).toBe('continue');
     if (first.kind !== 'continue') return;
-    expect(first.state.results).toHaveLength(2);
+    expect(first.state).toMatchObject({ next: 2, counts: { done: 2, cached: 0, failed: 0 } } satisfies Partial<GridState>);
     const second = await runGrid(acts, { ...plan, parallel: 1 }, first.state, hooks);
     const third = second.kind === 'continue' ? await runGrid(acts, { ...plan, parallel: 1 }, second.state, hooks) : second;
     expect(third.kind).toBe('done');

@@ -10,7 +10,8 @@ import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
-import { PIPELINE_PROFILES, prepareFeatures, stageRecorder, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { FAILURE_TYPES, type FailureType } from './failures';
 import type { ProfileName } from './profiles';
 
 export const SELECTION_METRICS = ['macroF1', 'balancedAccuracy', 'gMean', 'accuracy'] as const;
@@ -23,9 +24,21 @@ export interface GridCell {
   train: TrainParams;
 }
 
+/**
+ * The expanded grid lives in the store (a `grid-cells` artifact written by the client before it runs or
+ * submits the plan): workflow inputs, continue-as-new and activity payloads carry only its key, so a grid
+ * of thousands of cells stays far below Temporal's payload limits.
+ */
+export interface GridCellsRef {
+  key: string;
+  count: number;
+}
+
 export interface GridPlan extends UpstreamPlan {
   name: string;
-  cells: GridCell[];
+  cells: GridCellsRef;
+  /** Id of the client's store (`ArtifactStore.id`): workers with another store refuse the grid before any work. */
+  storeId?: string;
   /** Metric the best cell is chosen by, on the validation split. @default 'macroF1' */
   metric: SelectionMetric;
   /** Cells running at once. */
@@ -37,7 +50,16 @@ export interface GridPlan extends UpstreamPlan {
   report: ReportParams;
 }
 
+/** A grid plan before its cells are stored: what a spec expands to. */
+export type ExpandedGridPlan = Omit<GridPlan, 'cells'> & { cells: GridCell[] };
+
 export type CellStatus = 'done' | 'cached' | 'failed';
+
+/** Why a cell failed: the failure type (ulasan's, or the error's name) and its message, the same on both runners. */
+export interface CellFailure {
+  type: string;
+  message: string;
+}
 
 export interface CellResult {
   id: string;
@@ -48,8 +70,7 @@ export interface CellResult {
   valKey?: string;
   /** Validation metrics (selection reads only these). */
   val?: Partial<Record<SelectionMetric, number>>;
-  error?: string;
-  ms: number;
+  error?: CellFailure;
 }
 
 /** A cached cell as the store knows it. */
@@ -59,10 +80,23 @@ export interface CachedCell {
   val: Partial<Record<SelectionMetric, number>>;
 }
 
+/** One cell of a batch: its spec when it must run, its stored scores when it need not. */
+export interface CellSlot {
+  index: number;
+  id: string;
+  cell?: GridCell;
+  cached?: CachedCell;
+}
+
+/** Cells looked up per `lookupCells` call: small enough that a batch of specs is a small payload. */
+export const CELL_BATCH = 50;
+
 export interface GridActivities extends PipelineActivities {
-  /** Which cells already have a validation score in the store (by their would-be keys). */
-  lookupCells(input: { features: ArtifactRef; cells: GridCell[] }): Promise<Record<string, CachedCell | null>>;
-  /** Writes the grid artifact: every cell's validation metrics, the selection, the test evaluation. */
+  /** Cells `[from, from + count)` of the stored grid: cached ones with their scores, the rest with their specs. */
+  lookupCells(input: { features: ArtifactRef; cells: GridCellsRef; from: number; count: number }): Promise<CellSlot[]>;
+  /** Stores failed cells (one batch per run) so results never travel as one big payload; returns its key. */
+  recordFailures(input: { failures: Record<string, CellFailure> }): Promise<string>;
+  /** Writes the grid artifact: every cell's validation metrics (read from the store), the selection, the test evaluation. */
   recordGrid(input: RecordGridInput): Promise<StageOutcome>;
 }
 
@@ -70,11 +104,22 @@ export interface GridActivities extends PipelineActivities {
 export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'error'>;
 
 /** Timeout/retry profile of each grid activity (the pipeline's, plus the grid's own). */
-export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = { ...PIPELINE_PROFILES, lookupCells: 'io', recordGrid: 'io' };
+export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
+  ...PIPELINE_PROFILES,
+  lookupCells: 'io',
+  recordFailures: 'io',
+  recordGrid: 'io',
+};
 
 export interface RecordGridInput {
   test: ArtifactRef;
-  params: { name: string; metric: SelectionMetric; selected: string; cells: RecordedCell[]; plan: GridCell[] };
+  features: ArtifactRef;
+  cells: GridCellsRef;
+  /** Keys of the failure batches `recordFailures` stored. */
+  failures: string[];
+  name: string;
+  metric: SelectionMetric;
+  selected: string;
 }
 
 export interface GridProgress {
@@ -94,10 +139,27 @@ export interface GridHooks {
   isCancellation?(error: unknown): boolean;
 }
 
-/** Carried across continue-as-new: the finished cells and the shared features. */
+/** The best cell so far: selection is a running maximum, so no run carries every cell's scores. */
+export interface BestCell {
+  id: string;
+  index: number;
+  trainKey: string;
+  score: number;
+}
+
+/**
+ * Carried across continue-as-new, constant in size whatever the grid's: the shared features, the index
+ * of the first cell not yet run (cells run in order and a run drains before handing over), counts, the
+ * best cell, and the keys of stored failure batches.
+ */
 export interface GridState {
   features?: ArtifactRef;
-  results: CellResult[];
+  next: number;
+  counts: Omit<GridProgress, 'total' | 'running'>;
+  best?: BestCell;
+  /** The first failures (a few), for the message and type when every cell fails. */
+  firstFailures: (CellFailure & { id: string })[];
+  failureKeys: string[];
   stages: StageRecord[];
 }
 
@@ -106,96 +168,173 @@ export interface GridResult {
   reportKey: string;
   gridKey: string;
   selected: string;
-  cells: CellResult[];
+  counts: GridState['counts'];
   stages: StageRecord[];
 }
 
 export type GridOutcome = { kind: 'done'; result: GridResult } | { kind: 'continue'; state: GridState };
 
-function progressOf(plan: GridPlan, results: CellResult[], running: number): GridProgress {
-  const count = (status: CellStatus) => results.filter((r) => r.status === status).length;
-  return { total: plan.cells.length, done: count('done'), cached: count('cached'), failed: count('failed'), running };
+/**
+ * Thrown by the plan when every cell failed: there is nothing to select. The workflow turns it into a
+ * non-retryable `ApplicationFailure` of this type (a plain Error would make Temporal retry the workflow
+ * task forever); the local runner into a `UlasanError`.
+ */
+export class GridFailedError extends Error {
+  override readonly name = 'GridFailedError';
+
+  constructor(
+    message: string,
+    /** The first cell's failure type when it is one of ulasan's, else `Internal`. */
+    readonly type: FailureType,
+  ) {
+    super(message);
+  }
 }
 
-async function runCell(acts: GridActivities, features: ArtifactRef, cell: GridCell, hooks: GridHooks, now: () => number): Promise<CellResult> {
-  const started = now();
+const FIRST_FAILURES_KEPT = 3;
+
+export const initialGridState = (): GridState => ({ next: 0, counts: { done: 0, cached: 0, failed: 0 }, firstFailures: [], failureKeys: [], stages: [] });
+
+/**
+ * The failure type and message of a failed cell. Temporal wraps an activity's failure in an
+ * `ActivityFailure` ("Activity task failed") whose cause is the activity's own error (an
+ * `ApplicationFailure` with the ulasan type, or the error's name); locally the error is the activity's
+ * own. Both give the same type and message, so local and Temporal grid keys agree.
+ */
+export function cellFailure(error: unknown): CellFailure {
+  let inner = error as { name?: string; type?: unknown; message?: string; cause?: unknown } | undefined;
+  while (inner?.name === 'ActivityFailure' && inner.cause) inner = inner.cause as typeof inner;
+  const type = typeof inner?.type === 'string' ? inner.type : (inner?.name ?? 'Error');
+  return { type, message: inner?.message ?? String(error) };
+}
+
+async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSlot, hooks: GridHooks): Promise<CellResult> {
+  const cell = slot.cell!;
   try {
     const train = await acts.resample({ features, params: cell.resample });
     const model = await acts.trainModel({ train: train.ref, features, params: cell.train });
     const val = await acts.evaluate({ model: model.ref, features, params: { partition: 'val' } });
     const metrics = Object.fromEntries(SELECTION_METRICS.filter((m) => typeof val.summary[m] === 'number').map((m) => [m, val.summary[m] as number]));
-    return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics, ms: now() - started };
+    return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics };
   } catch (error) {
     if (hooks.isCancellation?.(error)) throw error;
-    return { id: cell.id, status: 'failed', error: (error as Error)?.message ?? String(error), ms: now() - started };
+    return { id: cell.id, status: 'failed', error: cellFailure(error) };
   }
 }
 
-/** Best validation score; ties go to the cell listed first in the grid, so selection is deterministic. */
-export function selectCell(plan: GridPlan, results: CellResult[]): CellResult | undefined {
-  const order = new Map(plan.cells.map((cell, index) => [cell.id, index]));
-  const scored = results.filter((r) => r.status !== 'failed' && typeof r.val?.[plan.metric] === 'number');
-  scored.sort((a, b) => b.val![plan.metric]! - a.val![plan.metric]! || order.get(a.id)! - order.get(b.id)!);
-  return scored[0];
+/** Keeps the better of the best so far and a finished cell: higher score, ties to the cell listed first. */
+function better(best: BestCell | undefined, index: number, result: CellResult, metric: SelectionMetric): BestCell | undefined {
+  const score = result.val?.[metric];
+  if (result.status === 'failed' || typeof score !== 'number' || !result.trainKey) return best;
+  if (best && (best.score > score || (best.score === score && best.index < index))) return best;
+  return { id: result.id, index, trainKey: result.trainKey, score };
 }
 
-/** The grid as the report shows it: every scored cell's params and validation metrics, and the selection. */
-function reportGrid(plan: GridPlan, ordered: CellResult[], best: CellResult) {
-  const cells = ordered
-    .filter((r) => r.trainKey && r.val)
-    .map((r) => {
-      const cell = plan.cells.find((c) => c.id === r.id)!;
-      return { key: r.trainKey!, params: { resample: cell.resample, train: cell.train }, valMetrics: r.val as Record<string, number> };
-    });
-  return { selectedKey: best.trainKey, selectionMetric: plan.metric, cells };
+/** The run's bookkeeping: counts, best cell, this run's failures, and what is queued and running. */
+class CellRun {
+  readonly failures: Record<string, CellFailure> = {};
+  readonly queue: CellSlot[] = [];
+  readonly running = new Map<number, Promise<void>>();
+  fetched: number;
+  finishedThisRun = 0;
+
+  constructor(
+    readonly plan: GridPlan,
+    readonly state: GridState,
+    readonly hooks: GridHooks,
+  ) {
+    this.fetched = state.next;
+  }
+
+  progress(): GridProgress {
+    return { total: this.plan.cells.count, ...this.state.counts, running: this.running.size };
+  }
+
+  finish(index: number, result: CellResult): void {
+    const { state } = this;
+    state.counts[result.status]++;
+    state.best = better(state.best, index, result, this.plan.metric);
+    if (result.error) {
+      this.failures[result.id] = result.error;
+      if (state.firstFailures.length < FIRST_FAILURES_KEPT) state.firstFailures.push({ id: result.id, ...result.error });
+    }
+    this.hooks.onProgress?.(this.progress());
+  }
+
+  /** Index of the first cell not finished: the next run starts there (everything before it has finished). */
+  nextIndex(): number {
+    return this.queue[0]?.index ?? this.fetched;
+  }
+}
+
+/** Fetches the next batch when the queue runs short; cached cells finish at once, in order. */
+async function refill(acts: GridActivities, run: CellRun, features: ArtifactRef): Promise<void> {
+  const { plan } = run;
+  while (run.queue.length < Math.max(1, plan.parallel) && run.fetched < plan.cells.count) {
+    const count = Math.min(CELL_BATCH, plan.cells.count - run.fetched);
+    run.queue.push(...(await acts.lookupCells({ features, cells: plan.cells, from: run.fetched, count })));
+    run.fetched += count;
+  }
 }
 
 /** Runs the pending cells, at most `plan.parallel` at once, until done or asked to continue as new. */
-async function runCells(acts: GridActivities, plan: GridPlan, features: ArtifactRef, results: CellResult[], hooks: GridHooks, now: () => number): Promise<boolean> {
-  const finished = new Set(results.map((r) => r.id));
-  const pending = plan.cells.filter((cell) => !finished.has(cell.id));
-  const cached = pending.length > 0 ? await acts.lookupCells({ features, cells: pending }) : {};
-  for (const cell of pending) {
-    const hit = cached[cell.id];
-    if (hit) results.push({ id: cell.id, status: 'cached', ...hit, ms: 0 });
-  }
-  const queue = pending.filter((cell) => !cached[cell.id]);
-  const running = new Map<string, Promise<void>>();
+async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRef): Promise<boolean> {
+  const { plan, hooks } = run;
   let paused = false;
-  let finishedThisRun = 0;
-  hooks.onProgress?.(progressOf(plan, results, 0));
-  while (queue.length > 0 || running.size > 0) {
-    while (!paused && queue.length > 0 && running.size < Math.max(1, plan.parallel)) {
-      const cell = queue.shift()!;
-      running.set(cell.id, runCell(acts, features, cell, hooks, now).then((result) => {
-        results.push(result);
-        finishedThisRun++;
-        running.delete(cell.id);
-        hooks.onProgress?.(progressOf(plan, results, running.size));
+  hooks.onProgress?.(run.progress());
+  for (;;) {
+    if (!paused) await refill(acts, run, features);
+    while (!paused && run.queue.length > 0 && (run.queue[0]!.cached || run.running.size < Math.max(1, plan.parallel))) {
+      const slot = run.queue.shift()!;
+      if (slot.cached) {
+        run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached });
+        continue;
+      }
+      run.running.set(slot.index, runCell(acts, features, slot, hooks).then((result) => {
+        run.running.delete(slot.index);
+        run.finishedThisRun++;
+        run.finish(slot.index, result);
       }));
+      if (run.queue.length === 0) await refill(acts, run, features);
     }
-    if (running.size === 0) break;
-    await Promise.race(running.values());
-    if (!paused && hooks.shouldContinueAsNew?.(finishedThisRun)) paused = true;
+    if (run.running.size === 0) {
+      if (paused || run.queue.length === 0) break;
+      continue;
+    }
+    await Promise.race(run.running.values());
+    if (!paused && hooks.shouldContinueAsNew?.(run.finishedThisRun)) paused = true;
   }
-  return queue.length === 0;
+  return run.nextIndex() >= plan.cells.count;
 }
 
-export async function runGrid(acts: GridActivities, plan: GridPlan, state: GridState = { results: [], stages: [] }, hooks: GridHooks = {}, now: () => number = Date.now): Promise<GridOutcome> {
-  const stages = [...state.stages];
-  const record = stageRecorder(stages);
-  const features = state.features ?? (await prepareFeatures(acts, plan, record));
-  const results = [...state.results];
-  const complete = await runCells(acts, plan, features, results, hooks, now);
-  if (!complete) return { kind: 'continue', state: { features, results, stages } };
+function allFailed(plan: GridPlan, state: GridState): GridFailedError {
+  const more = state.counts.failed > state.firstFailures.length ? `; and ${state.counts.failed - state.firstFailures.length} more` : '';
+  const listed = state.firstFailures.map((f) => `${f.id}: ${f.type}: ${f.message}`).join('; ');
+  const first = state.firstFailures[0]?.type;
+  const type: FailureType = first !== undefined && first in FAILURE_TYPES ? (first as FailureType) : 'Internal';
+  return new GridFailedError(
+    `Every cell of grid '${plan.name}' failed (${state.counts.failed} of ${plan.cells.count}): ${listed}${more}. Fix what these errors name and run the grid again.`,
+    type,
+  );
+}
 
-  const best = selectCell(plan, results);
-  if (!best) throw new Error(`Every cell of grid '${plan.name}' failed: ${results.map((r) => `${r.id}: ${r.error}`).join('; ')}`);
-  const test = await record('evaluate', acts.evaluate({ model: { key: best.trainKey!, stage: 'train' }, features, params: { partition: 'test' } }));
-  const ordered = plan.cells.map((cell) => results.find((r) => r.id === cell.id)!);
-  const recorded = ordered.map(({ id, trainKey, valKey, val, error }) => ({ id, trainKey, valKey, val, error }));
-  const params = { name: plan.name, metric: plan.metric, selected: best.id, cells: recorded, plan: plan.cells };
-  const grid = await record('grid', acts.recordGrid({ test, params }));
-  const report = await record('report', acts.report({ evaluation: test, params: { ...plan.report, grid: reportGrid(plan, ordered, best) } }));
-  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, cells: ordered, stages } };
+export async function runGrid(acts: GridActivities, plan: GridPlan, previous: GridState = initialGridState(), hooks: GridHooks = {}): Promise<GridOutcome> {
+  const state: GridState = { ...previous, counts: { ...previous.counts }, firstFailures: [...previous.firstFailures], failureKeys: [...previous.failureKeys], stages: [...previous.stages] };
+  const record = stageRecorder(state.stages);
+  if (!state.features && plan.storeId) await checkStores(acts, plan.storeId);
+  const features = state.features ?? (await prepareFeatures(acts, plan, record));
+  state.features = features;
+  const run = new CellRun(plan, state, hooks);
+  const complete = await runCells(acts, run, features);
+  state.next = run.nextIndex();
+  if (Object.keys(run.failures).length > 0) state.failureKeys.push(await acts.recordFailures({ failures: run.failures }));
+  if (!complete) return { kind: 'continue', state };
+
+  const best = state.best;
+  if (!best) throw allFailed(plan, state);
+  const test = await record('evaluate', acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
+  const { name, metric } = plan;
+  const grid = await record('grid', acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
+  const report = await record('report', acts.report({ evaluation: test, grid, params: plan.report }));
+  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
 }

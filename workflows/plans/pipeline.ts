@@ -31,6 +31,10 @@ export interface PipelineActivities {
   leakySplit(input: LeakySplitInput): Promise<StageOutcome>;
   labelFraction(input: LabelFractionInput): Promise<StageOutcome>;
   pseudoLabel(input: PseudoLabelInput): Promise<StageOutcome>;
+  /** Fails (BadInput) unless the worker's store has this id: client and workers must share one store. */
+  checkStore(input: { storeId: string }): Promise<void>;
+  /** The same check by a worker of the train queue. */
+  checkTrainStore(input: { storeId: string }): Promise<void>;
 }
 
 /** Which timeout/retry profile each activity runs under; both runners read this. */
@@ -47,11 +51,15 @@ export const PIPELINE_PROFILES: Record<keyof PipelineActivities, ProfileName> = 
   leakySplit: 'cpu',
   labelFraction: 'cpu',
   pseudoLabel: 'cpu',
+  checkStore: 'io',
+  checkTrainStore: 'train',
 };
 
 /** One experiment, resolved into each stage's params (the client builds it from the YAML spec). */
 export interface PipelinePlan {
   name: string;
+  /** Id of the client's store (`ArtifactStore.id`), set when submitted to Temporal: workers with another store refuse the run before any work. */
+  storeId?: string;
   source: ImportSource;
   clean: CleanConfig;
   annotate: AnnotateParams;
@@ -162,7 +170,13 @@ async function runSemiSupervisedBranch(acts: PipelineActivities, plan: PipelineP
   return record('evaluate', acts.evaluate({ model: student, features: pseudo, params: plan.evaluate }));
 }
 
+/** Asks a worker of each queue the run uses whether it shares the client's store. */
+export async function checkStores(acts: Pick<PipelineActivities, 'checkStore' | 'checkTrainStore'>, storeId: string): Promise<void> {
+  await Promise.all([acts.checkStore({ storeId }), acts.checkTrainStore({ storeId })]);
+}
+
 export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan): Promise<PipelineResult> {
+  if (plan.storeId) await checkStores(acts, plan.storeId);
   const stages: StageRecord[] = [];
   const record = stageRecorder(stages);
   const mode = plan.mode ?? 'honest';
