@@ -20,7 +20,9 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { stringify } from 'yaml';
 import { startFakePlayServer } from '../../activities/scrape/testing/fake-play-server';
+import { storeGridCells } from '../../activities/grid/grid';
 import { loadExperiment } from '../../client/experiment';
+import { ArtifactStore } from '../../data/store/artifact-store';
 import { runGridOnTemporal, runOnTemporal } from '../../client/temporal-runner';
 import { devServerAvailable, startDevServer } from '../../worker/testing/dev-server';
 import { pollUntil, startWorkerChild, stopAll } from '../../worker/testing/worker-child';
@@ -88,15 +90,20 @@ async function writeSpec(dir: string, name: string, spec: object): Promise<strin
 async function recordPipeline(client: Client, address: string, dir: string): Promise<string[]> {
   const experiment = await loadExperiment(await writeSpec(dir, 'pipeline', PIPELINE_SPEC));
   if (experiment.kind !== 'pipeline') throw new Error('PIPELINE_SPEC must be a pipeline');
-  await runOnTemporal(experiment.plan, { address, workflowId: 'histories-pipeline' });
-  return saveHistories(client, 'histories-pipeline', 'pipeline');
+  let workflowId = '';
+  await runOnTemporal(experiment.plan, { address, onSubmitted: (id) => (workflowId = id) });
+  return saveHistories(client, workflowId, 'pipeline');
 }
 
 async function recordGrid(client: Client, address: string, dir: string): Promise<string[]> {
   const experiment = await loadExperiment(await writeSpec(dir, 'grid', GRID_SPEC));
   if (experiment.kind !== 'grid') throw new Error('GRID_SPEC must be a grid');
-  await runGridOnTemporal({ ...experiment.plan, cellsPerRun: 2 }, { address, workflowId: 'histories-grid' });
-  return saveHistories(client, 'histories-grid', 'grid-continue-as-new');
+  // As `ulasan run` submits a grid: its cells in the store, the plan carrying their key and the store's id.
+  const store = new ArtifactStore();
+  const plan = { ...(await storeGridCells(store, { ...experiment.plan, cellsPerRun: 2 })), storeId: await store.id() };
+  let workflowId = '';
+  await runGridOnTemporal(plan, { address, onSubmitted: (id) => (workflowId = id) });
+  return saveHistories(client, workflowId, 'grid-continue-as-new');
 }
 
 async function recordScrape(client: Client, dir: string): Promise<string[]> {
