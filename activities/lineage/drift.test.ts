@@ -121,7 +121,7 @@ describe('computeDrift', () => {
 
   it('says why a model artifact cannot be scored instead of failing', async () => {
     const report = await computeDrift(store, keys.a, keys.b, { modelKey: keys.a, featuresKey: keys.features });
-    expect(report.model).toEqual({ key: keys.a, skipped: `artifact ${keys.a.slice(0, 12)} (annotate) holds no tfjs model` });
+    expect(report.model).toEqual({ key: keys.a, skipped: `artifact ${keys.a.slice(0, 12)} (annotate) holds no model` });
   });
 
   it('refuses an artifact without a review table, saying which keys work', async () => {

@@ -4,7 +4,6 @@
  * review length, out-of-vocabulary rate, the terms whose share changed most, and, given a model, the
  * model's score on each window.
  */
-import { readFile } from 'node:fs/promises';
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ArtifactStore } from '../../data/store/artifact-store';
@@ -12,6 +11,7 @@ import { collectLineage } from '../../data/store/lineage';
 import type { Manifest } from '../../data/store/types';
 import { badInput } from '../errors';
 import { percentile } from '../evaluate/uncertainty';
+import { readVocabulary } from '../features/featurize';
 import { tokenize } from '../features/vocabulary';
 
 /** Table files drift can read, in order of preference (the first one an artifact has is used). */
@@ -198,30 +198,14 @@ export function changedTerms(
   return changes.slice(0, top);
 }
 
-/** The token vocabulary of a features artifact, or undefined for features without one (TF-IDF, document vectors). */
-async function modelVocabulary(store: ArtifactStore, featuresKey: string): Promise<{ tokens: string[]; seqLen: number } | undefined> {
-  try {
-    return JSON.parse(await readFile(store.path(featuresKey, 'vocab.json'), 'utf8')) as { tokens: string[]; seqLen: number };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Why a model cannot be scored on raw windows here, or undefined when it can (a tfjs model on token ids). */
-function unscorable(manifest: Manifest, vocab: unknown): string | undefined {
-  if (manifest.files['baseline.json']) return 'baseline models (TF-IDF / document vectors) are not scored by drift yet';
-  if (!manifest.files['model.json']) return `artifact ${manifest.key.slice(0, 12)} (${manifest.stage}) holds no tfjs model`;
-  if (!vocab) return 'its features have no token vocabulary (vocab.json)';
+/** Why a model cannot be scored on raw windows here, or undefined when it can. */
+function unscorable(manifest: Manifest): string | undefined {
+  if (!manifest.files['baseline.json'] && !manifest.files['model.json']) return `artifact ${manifest.key.slice(0, 12)} (${manifest.stage}) holds no model`;
   return undefined;
 }
 
-async function scoreWindows(
-  store: ArtifactStore,
-  modelKey: string,
-  featuresKey: string,
-  windows: readonly WindowData[],
-  vocab: { tokens: string[]; seqLen: number },
-): Promise<NonNullable<DriftReport['model']>> {
+/** Each window through the model's features and the model itself (predict's own path, score-model.ts). */
+async function scoreWindows(store: ArtifactStore, modelKey: string, featuresKey: string, windows: readonly WindowData[]): Promise<NonNullable<DriftReport['model']>> {
   const modelClasses = await readClasses(store, featuresKey);
   for (const w of windows) {
     if (!w.labels) return { key: modelKey, skipped: `window ${w.stats.key.slice(0, 12)} is not labelled (${w.stats.file})` };
@@ -232,27 +216,20 @@ async function scoreWindows(
       };
     }
   }
-  const [{ tfReady }, { loadModel }, { predictClasses }, { classificationMetrics }, { encodePadded }] = await Promise.all([
-    import('../train/tf-runtime'),
-    import('../train/model-io'),
-    import('../evaluate/evaluate-run'),
+  const [{ featurizeTexts }, { scoreStoredModel }, { classificationMetrics }] = await Promise.all([
+    import('../features/featurize'),
+    import('../predict/score-model'),
     import('../evaluate/metrics'),
-    import('../features/vocabulary'),
   ]);
-  await tfReady();
   const ancestors = new Set((await collectLineage(store, modelKey)).map((m) => m.key));
-  const model = await loadModel(store.dir(modelKey));
-  try {
-    const score = (w: WindowData): ModelScore => {
-      const ids = encodePadded(w.texts, vocab, vocab.seqLen);
-      const predicted = predictClasses(model, ids, w.texts.length, vocab.seqLen);
-      const metrics = classificationMetrics(w.labels!, predicted, modelClasses!);
-      return { n: metrics.n, accuracy: metrics.accuracy, macroF1: metrics.macro.f1, seenInTraining: ancestors.has(w.stats.key) };
-    };
-    return { key: modelKey, featuresKey, a: score(windows[0]!), b: score(windows[1]!) };
-  } finally {
-    model.dispose();
-  }
+  const features = { key: featuresKey, file: (name: string) => store.path(featuresKey, name) };
+  const score = async (w: WindowData): Promise<ModelScore> => {
+    const data = await featurizeTexts(features, w.texts, Int32Array.from(w.texts.keys()));
+    const { labels } = await scoreStoredModel(store.dir(modelKey), data, modelKey, 'drift');
+    const metrics = classificationMetrics(w.labels!, labels, modelClasses!);
+    return { n: metrics.n, accuracy: metrics.accuracy, macroF1: metrics.macro.f1, seenInTraining: ancestors.has(w.stats.key) };
+  };
+  return { key: modelKey, featuresKey, a: await score(windows[0]!), b: await score(windows[1]!) };
 }
 
 async function featuresOf(store: ArtifactStore, modelKey: string, given: string | undefined): Promise<string> {
@@ -272,7 +249,7 @@ export async function computeDrift(store: ArtifactStore, keyA: string, keyB: str
   const a = await readWindow(store, keyA);
   const b = await readWindow(store, keyB);
   const featuresKey = options.modelKey ? await featuresOf(store, options.modelKey, options.featuresKey) : options.featuresKey;
-  const vocab = featuresKey ? await modelVocabulary(store, featuresKey) : undefined;
+  const vocab = featuresKey ? await readVocabulary({ key: featuresKey, file: (name) => store.path(featuresKey, name) }) : undefined;
   const vocabulary = vocab ? new Set(vocab.tokens.slice(2)) : new Set(a.counts.keys());
   const report: DriftReport = {
     a: a.stats,
@@ -287,8 +264,8 @@ export async function computeDrift(store: ArtifactStore, keyA: string, keyB: str
     topChangedTerms: changedTerms(a.counts, b.counts, options.topTerms ?? 20, options.minTermCount ?? 5),
   };
   if (options.modelKey && featuresKey) {
-    const why = unscorable(await store.manifest(options.modelKey), vocab);
-    report.model = why || !vocab ? { key: options.modelKey, skipped: why ?? 'no vocabulary' } : await scoreWindows(store, options.modelKey, featuresKey, [a, b], vocab);
+    const why = unscorable(await store.manifest(options.modelKey));
+    report.model = why ? { key: options.modelKey, skipped: why } : await scoreWindows(store, options.modelKey, featuresKey, [a, b]);
   }
   return report;
 }

@@ -4,17 +4,17 @@
  */
 import type { Rng } from '../../../data/random';
 import { badInput } from '../../errors';
-import type { FeatureMatrix } from './matrix';
+import type { FeatureMatrix, RowScores } from './matrix';
 import type { LinearSvmModel, LinearSvmParams } from './linear-svm';
-import { fitLinearSvm, predictLinearSvm } from './linear-svm';
+import { fitLinearSvm, scoreLinearSvm } from './linear-svm';
 import type { LogisticRegressionModel, LogisticRegressionParams } from './logistic-regression';
-import { fitLogisticRegression, predictLogisticRegression } from './logistic-regression';
+import { fitLogisticRegression, scoreLogisticRegression } from './logistic-regression';
 import type { NaiveBayesModel, NaiveBayesParams } from './naive-bayes';
-import { fitComplementNb, fitMultinomialNb, predictNaiveBayes } from './naive-bayes';
+import { fitComplementNb, fitMultinomialNb, scoreNaiveBayes } from './naive-bayes';
 import type { RandomForestModel, RandomForestParams } from './random-forest';
-import { fitRandomForest, predictRandomForest } from './random-forest';
+import { fitRandomForest, scoreRandomForest } from './random-forest';
 
-export type { CsrMatrix, DenseMatrix, FeatureMatrix } from './matrix';
+export type { CsrMatrix, DenseMatrix, FeatureMatrix, RowScores } from './matrix';
 export type { LinearSvmModel, LinearSvmParams } from './linear-svm';
 export type { LogisticRegressionModel, LogisticRegressionParams } from './logistic-regression';
 export type { NaiveBayesModel, NaiveBayesParams } from './naive-bayes';
@@ -71,17 +71,26 @@ export function fitBaseline<K extends BaselineKind>(
   });
 }
 
-/** Predicts class indices for every row of `x` with a model from `fitBaseline` (or read back from JSON). */
-export function predictBaseline(model: BaselineModel, x: FeatureMatrix): Int32Array {
+/**
+ * Class scores and class indices for every row of `x` with a model from `fitBaseline` (or read back from
+ * JSON): probabilities where the model has them (NB, logistic regression, random forest), decision scores
+ * for the linear SVM.
+ */
+export function scoreBaseline(model: BaselineModel, x: FeatureMatrix): RowScores {
   switch (model.kind) {
     case 'multinomialNb':
     case 'complementNb':
-      return predictNaiveBayes(model, x);
+      return scoreNaiveBayes(model, x);
     case 'linearSvm':
-      return predictLinearSvm(model, x);
+      return scoreLinearSvm(model, x);
     case 'logisticRegression':
-      return predictLogisticRegression(model, x);
+      return scoreLogisticRegression(model, x);
     case 'randomForest':
-      return predictRandomForest(model, x);
+      return scoreRandomForest(model, x);
   }
+}
+
+/** Predicts class indices for every row of `x` with a model from `fitBaseline` (or read back from JSON). */
+export function predictBaseline(model: BaselineModel, x: FeatureMatrix): Int32Array {
+  return scoreBaseline(model, x).labels;
 }

@@ -7,7 +7,7 @@
 import type { Rng } from '../../../data/random';
 import { badInput } from '../../errors';
 import type { FeatureMatrix } from './matrix';
-import { predictLinear, rowAxpy, rowDot, rowSquaredNorm, validatePredict, validateTraining } from './matrix';
+import { linearScores, rowAxpy, rowDot, rowSquaredNorm, validatePredict, validateTraining, type RowScores } from './matrix';
 
 export interface LinearSvmParams {
   /**
@@ -163,7 +163,12 @@ export function fitLinearSvm(
   return { kind: 'linearSvm', nClasses, nFeatures: d, params: p, weights, bias, iterations };
 }
 
-export function predictLinearSvm(model: LinearSvmModel, x: FeatureMatrix): Int32Array {
+/** Decision scores (sklearn's `decision_function`; a linear SVM has no probabilities) and their classes. */
+export function scoreLinearSvm(model: LinearSvmModel, x: FeatureMatrix): RowScores {
   validatePredict(x, model.nFeatures, model.kind);
-  return predictLinear(x, Float64Array.from(model.weights), Float64Array.from(model.bias));
+  return linearScores(x, Float64Array.from(model.weights), Float64Array.from(model.bias));
+}
+
+export function predictLinearSvm(model: LinearSvmModel, x: FeatureMatrix): Int32Array {
+  return scoreLinearSvm(model, x).labels;
 }

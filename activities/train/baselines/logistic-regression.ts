@@ -8,7 +8,7 @@ import { badInput } from '../../errors';
 import type { LbfgsResult } from './lbfgs';
 import { minimizeLbfgs } from './lbfgs';
 import type { FeatureMatrix } from './matrix';
-import { predictLinear, rowAxpy, rowDot, validatePredict, validateTraining } from './matrix';
+import { linearScores, rowAxpy, rowDot, softmaxRows, validatePredict, validateTraining, type RowScores } from './matrix';
 
 export interface LogisticRegressionParams {
   /**
@@ -128,7 +128,23 @@ export function fitLogisticRegression(
   };
 }
 
-export function predictLogisticRegression(model: LogisticRegressionModel, x: FeatureMatrix): Int32Array {
+/**
+ * Class probabilities as sklearn's `predict_proba`: [1 − σ(s), σ(s)] for a binary model (one weight row),
+ * the softmax of the scores otherwise; classes from the scores, as `predict`.
+ */
+export function scoreLogisticRegression(model: LogisticRegressionModel, x: FeatureMatrix): RowScores {
   validatePredict(x, model.nFeatures, model.kind);
-  return predictLinear(x, Float64Array.from(model.weights), Float64Array.from(model.bias));
+  const linear = linearScores(x, Float64Array.from(model.weights), Float64Array.from(model.bias));
+  const { scores } = linear;
+  if (model.bias.length > 1) return { ...linear, scores: softmaxRows(scores, linear.k), kind: 'probability' };
+  for (let i = 0; i < scores.length; i += 2) {
+    const p = 1 / (1 + Math.exp(-(scores[i + 1] as number)));
+    scores[i] = 1 - p;
+    scores[i + 1] = p;
+  }
+  return { ...linear, kind: 'probability' };
+}
+
+export function predictLogisticRegression(model: LogisticRegressionModel, x: FeatureMatrix): Int32Array {
+  return scoreLogisticRegression(model, x).labels;
 }

@@ -131,17 +131,47 @@ export function argmax(scores: ArrayLike<number>, offset: number, k: number): nu
   return best;
 }
 
+/** Class scores of every row, `rows × k` row-major, and the class each row is given. */
+export interface RowScores {
+  labels: Int32Array;
+  scores: Float64Array;
+  /** Columns of `scores` (the number of classes). */
+  k: number;
+  /** `probability`: each row sums to 1 (sklearn's `predict_proba`); `decision`: margins (`decision_function`). */
+  kind: 'probability' | 'decision';
+}
+
 /**
- * Predicts with linear scores `W x + b` (W flat, k rows of `cols`): argmax for k > 1, and for one weight row
- * (a binary model) class 1 when the score is positive, as sklearn's `decision_function > 0`.
+ * Linear scores `W x + b` (W flat, k rows of `cols`) and their classes: argmax for k > 1, and for one weight
+ * row (a binary model) class 1 when the score is positive, as sklearn's `decision_function > 0`. A binary
+ * model's scores come back as two columns `[-s, s]`, so every model has one column per class.
  */
-export function predictLinear(x: FeatureMatrix, weights: Float64Array, bias: Float64Array): Int32Array {
+export function linearScores(x: FeatureMatrix, weights: Float64Array, bias: Float64Array): RowScores {
   const k = bias.length;
-  const out = new Int32Array(x.rows);
-  const scores = new Float64Array(k);
+  const labels = new Int32Array(x.rows);
+  const scores = new Float64Array(x.rows * Math.max(2, k));
   for (let i = 0; i < x.rows; i++) {
-    for (let c = 0; c < k; c++) scores[c] = rowDot(x, i, weights, c * x.cols) + (bias[c] as number);
-    out[i] = k === 1 ? ((scores[0] as number) > 0 ? 1 : 0) : argmax(scores, 0, k);
+    if (k === 1) {
+      const s = rowDot(x, i, weights, 0) + (bias[0] as number);
+      scores[2 * i] = -s;
+      scores[2 * i + 1] = s;
+      labels[i] = s > 0 ? 1 : 0;
+      continue;
+    }
+    for (let c = 0; c < k; c++) scores[i * k + c] = rowDot(x, i, weights, c * x.cols) + (bias[c] as number);
+    labels[i] = argmax(scores, i * k, k);
   }
-  return out;
+  return { labels, scores, k: Math.max(2, k), kind: 'decision' };
+}
+
+/** Softmax of each row of `scores` in place (max subtracted first): log-likelihoods or logits to probabilities. */
+export function softmaxRows(scores: Float64Array, k: number): Float64Array {
+  for (let offset = 0; offset < scores.length; offset += k) {
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, scores[offset + c] as number);
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += scores[offset + c] = Math.exp((scores[offset + c] as number) - max);
+    for (let c = 0; c < k; c++) scores[offset + c]! /= sum;
+  }
+  return scores;
 }

@@ -6,7 +6,7 @@
 import type { Rng } from '../../../data/random';
 import { badInput } from '../../errors';
 import type { FeatureMatrix } from './matrix';
-import { forEachInRow, predictLinear, validatePredict, validateTraining } from './matrix';
+import { forEachInRow, linearScores, softmaxRows, validatePredict, type RowScores, validateTraining } from './matrix';
 
 export interface NaiveBayesParams {
   /**
@@ -119,7 +119,13 @@ export function fitComplementNb(
   return { kind: model, nClasses, nFeatures: d, alpha, featureLogProb, classLogPrior };
 }
 
-export function predictNaiveBayes(model: NaiveBayesModel, x: FeatureMatrix): Int32Array {
+/** Joint log-likelihoods' argmax, and their softmax as class probabilities (sklearn's `predict_proba`). */
+export function scoreNaiveBayes(model: NaiveBayesModel, x: FeatureMatrix): RowScores {
   validatePredict(x, model.nFeatures, model.kind);
-  return predictLinear(x, Float64Array.from(model.featureLogProb), Float64Array.from(model.classLogPrior));
+  const jll = linearScores(x, Float64Array.from(model.featureLogProb), Float64Array.from(model.classLogPrior));
+  return { ...jll, scores: softmaxRows(jll.scores, jll.k), kind: 'probability' };
+}
+
+export function predictNaiveBayes(model: NaiveBayesModel, x: FeatureMatrix): Int32Array {
+  return scoreNaiveBayes(model, x).labels;
 }

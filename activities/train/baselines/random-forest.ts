@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../../../data/random';
 import { badInput } from '../../errors';
-import type { CsrMatrix, FeatureMatrix } from './matrix';
+import type { CsrMatrix, FeatureMatrix, RowScores } from './matrix';
 import { argmax, isCsr, validatePredict, validateTraining } from './matrix';
 
 export interface RandomForestParams {
@@ -616,23 +616,28 @@ function leafOf(tree: TreeState, row: Float64Array): number {
 }
 
 /** Averages each tree's leaf class distribution (sklearn's `predict_proba`) and takes the argmax. */
-export function predictRandomForest(model: RandomForestModel, x: FeatureMatrix): Int32Array {
+export function scoreRandomForest(model: RandomForestModel, x: FeatureMatrix): RowScores {
   validatePredict(x, model.nFeatures, model.kind);
   const k = model.nClasses;
   const row = new Float64Array(x.cols);
-  const proba = new Float64Array(k);
-  const out = new Int32Array(x.rows);
+  const proba = new Float64Array(x.rows * k);
+  const labels = new Int32Array(x.rows);
   for (let i = 0; i < x.rows; i++) {
     scatterRow(x, i, row, false);
-    proba.fill(0);
     for (const tree of model.trees) {
       const leaf = leafOf(tree, row);
       let total = 0;
       for (let c = 0; c < k; c++) total += tree.value[leaf * k + c] as number;
-      for (let c = 0; c < k; c++) proba[c]! += (tree.value[leaf * k + c] as number) / total;
+      for (let c = 0; c < k; c++) proba[i * k + c]! += (tree.value[leaf * k + c] as number) / total;
     }
-    out[i] = argmax(proba, 0, k);
+    // Summed, not yet averaged: the argmax is the same, and dividing afterwards keeps the sums' order.
+    labels[i] = argmax(proba, i * k, k);
+    for (let c = 0; c < k; c++) proba[i * k + c]! /= model.trees.length;
     scatterRow(x, i, row, true);
   }
-  return out;
+  return { labels, scores: proba, k, kind: 'probability' };
+}
+
+export function predictRandomForest(model: RandomForestModel, x: FeatureMatrix): Int32Array {
+  return scoreRandomForest(model, x).labels;
 }

@@ -1,0 +1,53 @@
+/**
+ * The one way a stored model meets feature rows: a baseline (`baseline.json`) on TF-IDF or document
+ * vectors, or a tfjs model on token ids. Evaluate, pseudo-labelling, drift and predict all score through
+ * `scoreStoredModel`, so a review gets the same class whichever of them asks. Loads tfjs only for tfjs models.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badInput } from '../errors';
+import type { FeaturePartition } from '../features/partition';
+import { scoreBaseline, type BaselineModel, type RowScores } from '../train/baselines';
+import { BASELINE_FILE } from '../train/train';
+
+export type { RowScores } from '../train/baselines';
+
+export interface ModelScores extends RowScores {
+  /** Time spent in the model itself (not loading it), for the manifest summary. */
+  inferenceMs: number;
+}
+
+function mismatch(modelKey: string, stage: string, what: string, rows: string) {
+  return badInput(`model ${modelKey} is ${what} but the features to score hold ${rows}; score it on features built like the ones it was trained on`, {
+    stage,
+    key: modelKey,
+  });
+}
+
+/** Scores `data` with the model stored in `modelDir` (`modelKey` and `stage` name it in errors). */
+export async function scoreStoredModel(modelDir: string, data: FeaturePartition, modelKey: string, stage: string): Promise<ModelScores> {
+  const baselinePath = join(modelDir, BASELINE_FILE);
+  if (existsSync(baselinePath)) {
+    if (data.layout === 'token-ids') throw mismatch(modelKey, stage, 'a baseline', 'token ids');
+    const model = JSON.parse(await readFile(baselinePath, 'utf8')) as BaselineModel;
+    const started = performance.now();
+    const scores = scoreBaseline(model, data.x);
+    return { ...scores, inferenceMs: performance.now() - started };
+  }
+  if (data.layout !== 'token-ids') throw mismatch(modelKey, stage, 'a token-id model', data.layout === 'csr' ? 'TF-IDF (CSR) rows' : 'dense rows');
+  const [{ tfReady }, { loadModel }, { scoreTokenIds }] = await Promise.all([
+    import('../train/tf-runtime'),
+    import('../train/model-io'),
+    import('./token-scores'),
+  ]);
+  await tfReady();
+  const model = await loadModel(modelDir);
+  try {
+    const started = performance.now();
+    const scores = scoreTokenIds(model, data.matrix.ids, data.rows, data.matrix.seqLen);
+    return { ...scores, inferenceMs: performance.now() - started };
+  } finally {
+    model.dispose();
+  }
+}
