@@ -142,6 +142,53 @@ program
     const { runWorker } = await import('../worker/main');
     await runWorker({ taskQueue: options.queue, concurrency: options.concurrency });
   });
+program
+  .command('predict')
+  .description("Label reviews with a trained model, through the model's own cleaning and features: a cached `predict` artifact (predictions.parquet).")
+  .argument('<model>', 'train artifact key, run id (its selected model) or model tag')
+  .argument('<input>', 'review file (CSV/TSV/JSON/Parquet, as `import` reads) or a table artifact key')
+  .option('--out <file>', 'also write the predictions to a .csv, .parquet or .jsonl file')
+  .option('--app <name>', 'app id to record on every imported row')
+  .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
+  .option('--temporal', 'run predictWorkflow on the Temporal server at TEMPORAL_ADDRESS')
+  .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--json', 'print {predictionsKey, tableKey, modelKey, path, out, summary} as the last line')
+  .action(async (model: string, input: string, options: { out?: string; app?: string; format?: ReviewFileFormat; temporal?: boolean; taskQueue: string; json?: boolean }) => {
+    const { formatPredict, predictReviews } = await import('./predict');
+    const summary = await predictReviews(model, input, { ...options, log });
+    for (const line of formatPredict(summary)) console.log(line);
+    if (options.json) console.log(JSON.stringify(summary));
+  });
+
+const model = program.command('model').description('Name and inspect trained models (tags live under <ULASAN_HOME>/tags).');
+model
+  .command('tag')
+  .description('Give a model a name (moves the tag if it exists).')
+  .argument('<model>', 'train artifact key, run id or existing tag')
+  .argument('<name>', 'tag name, e.g. halodoc-prod')
+  .action(async (ref: string, name: string) => {
+    const { tagModel } = await import('./models');
+    const tag = await tagModel(new ArtifactStore(), ref, name);
+    console.log(`tagged ${tag.key} as ${tag.name}`);
+  });
+model
+  .command('list')
+  .description('Model tags and the models past runs selected.')
+  .option('--json', 'print as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const { formatModelList, modelList } = await import('./models');
+    const list = await modelList(new ArtifactStore());
+    console.log(options.json ? JSON.stringify(list, null, 2) : formatModelList(list));
+  });
+model
+  .command('show')
+  .description('What a model is: arch, features, classes, backend, tags, and the runs that scored it.')
+  .argument('<model>', 'train artifact key, run id or tag')
+  .action(async (ref: string) => {
+    const { describeModel } = await import('./models');
+    console.log(JSON.stringify(await describeModel(new ArtifactStore(), ref), null, 2));
+  });
+
 withScrapeOptions(
   program
     .command('scrape')

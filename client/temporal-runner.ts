@@ -10,6 +10,7 @@ import { FAILURE_TYPES, type FailureType } from '../workflows/plans/failures';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { GridPlan, GridProgress, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
+import type { PredictPlan, PredictResult } from '../workflows/plans/predict';
 import { formatProgress } from './progress';
 
 export const DEFAULT_TASK_QUEUE = 'ulasan';
@@ -25,7 +26,7 @@ export interface TemporalRunOptions extends TemporalConnectionOptions {
   onSubmitted?: (workflowId: string) => void;
 }
 
-type WorkflowName = 'pipelineWorkflow' | 'gridWorkflow';
+type WorkflowName = 'pipelineWorkflow' | 'gridWorkflow' | 'predictWorkflow';
 
 /** A workflow that failed with a typed ApplicationFailure, as the CLI reports every ulasan failure: type and message, no stack. */
 function asUlasanError(error: unknown, workflowId: string): unknown {
@@ -39,7 +40,7 @@ function asUlasanError(error: unknown, workflowId: string): unknown {
 }
 
 /** `grid-<hash>` / `pipeline-<hash>`: the same plan always has the same workflow id. */
-export function workflowIdFor(workflow: WorkflowName, plan: PipelinePlan | GridPlan): string {
+export function workflowIdFor(workflow: WorkflowName, plan: PipelinePlan | GridPlan | PredictPlan): string {
   return `${workflow.replace('Workflow', '')}-${sha256Hex(canonicalJson(plan)).slice(0, 16)}`;
 }
 
@@ -54,7 +55,7 @@ export async function withTemporalClient<T>(options: TemporalConnectionOptions, 
 }
 
 /** Starts the workflow, or attaches to the running one with the same id, and waits for its result. */
-async function submit<R>(workflow: WorkflowName, plan: PipelinePlan | GridPlan, options: TemporalRunOptions): Promise<R> {
+async function submit<R>(workflow: WorkflowName, plan: PipelinePlan | GridPlan | PredictPlan, options: TemporalRunOptions): Promise<R> {
   const workflowId = workflowIdFor(workflow, plan);
   return withTemporalClient(options, async (client) => {
     const handle = await client.workflow.start(workflow, {
@@ -73,6 +74,8 @@ async function submit<R>(workflow: WorkflowName, plan: PipelinePlan | GridPlan, 
 export const runOnTemporal = (plan: PipelinePlan, options: TemporalRunOptions = {}) => submit<PipelineResult>('pipelineWorkflow', plan, options);
 
 export const runGridOnTemporal = (plan: GridPlan, options: TemporalRunOptions = {}) => submit<GridResult>('gridWorkflow', plan, options);
+
+export const runPredictOnTemporal = (plan: PredictPlan, options: TemporalRunOptions = {}) => submit<PredictResult>('predictWorkflow', plan, options);
 
 /** What `status` and `watch` show of a workflow: its state and, for a running grid, its progress. */
 export interface WorkflowState {
