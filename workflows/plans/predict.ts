@@ -3,10 +3,9 @@
  * stage. Both runners call this plan (the local runner with the real activities, `predictWorkflow` with
  * proxies); predict runs under the `train` profile, on the train queue's workers where a model is loaded.
  */
-import type { ArtifactRef } from '../../activities/context';
+import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { ImportInput, ImportSource } from '../../activities/import/import';
 import type { PredictInput } from '../../activities/predict/predict';
-import type { StageOutcome } from '../../data/store/types';
 import { stageRecorder, type StageRecord } from './pipeline';
 import type { ProfileName } from './profiles';
 
