@@ -7,6 +7,7 @@ import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withS
 const DEFAULT_TASK_QUEUE = 'ulasan';
 import { UlasanError } from '../activities/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
+import { codeVersion } from '../data/store/code-version';
 import { collectLineage, formatLineage } from '../data/store/lineage';
 import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns';
 import type { ReviewFileFormat } from '../activities/import/import';
@@ -14,10 +15,13 @@ import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
 import { runExperiment, runStatus, watchRun } from './run-experiment';
 
-const program = new Command('ulasan').description('Honest, reproducible sentiment models from app-store reviews.');
+const program = new Command('ulasan')
+  .description('Honest, reproducible sentiment models from app-store reviews.')
+  // The code version manifests record: package version + git commit (`.dirty` with local changes).
+  .version(`ulasan ${codeVersion()}`, '-V, --version', 'print the version and code hash');
 const log = (message: string) => console.error(message);
 
-function printRun(summary: RunSummary, json: boolean): void {
+function printRun(summary: RunSummary, json: boolean, headline: string[]): void {
   for (const s of summary.stages) {
     console.log(`${s.stage.padEnd(9)} ${s.cache.padEnd(4)} ${String(s.ms).padStart(7)} ms  ${s.key}${s.reason && s.reason !== 'absent' ? `  (${s.reason})` : ''}`);
   }
@@ -29,6 +33,7 @@ function printRun(summary: RunSummary, json: boolean): void {
     const counts = summary.counts;
     console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation${counts ? `; this run: ${counts.done} trained, ${counts.cached} cached, ${counts.failed} failed` : ''})`);
   }
+  for (const line of headline) console.log(line);
   console.log(`metrics: ${summary.metricsKey}`);
   console.log(`report:  ${summary.reportPath}`);
   console.log(`run report (with this run's cache hits and times): ${summary.runReportPath}`);
@@ -45,7 +50,9 @@ program
   .option('--verify-hashes', 'hash every file of every cache hit (default: trust files whose size, mtime and edge checksum match their stamp)')
   .option('--json', 'print a JSON summary as the last line')
   .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; verifyHashes?: boolean; json?: boolean }) => {
-    printRun(await runExperiment(specPath, { ...options, log }), options.json ?? false);
+    const summary = await runExperiment(specPath, { ...options, log });
+    const { formatHeadline, runHeadline } = await import('./headline');
+    printRun(summary, options.json ?? false, formatHeadline(await runHeadline(new ArtifactStore(), summary)));
   });
 
 program

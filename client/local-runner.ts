@@ -11,6 +11,7 @@ import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
+import { epochReporter } from './epoch-progress';
 import { TrainPool } from './train-pool';
 import { withRetry, type RetryHooks } from './retry';
 
@@ -25,6 +26,8 @@ export interface LocalRunOptions {
   /** Hash every file of every cache hit instead of trusting matching stamps (`--verify-hashes`). */
   verifyHashes?: boolean;
   taskQueue?: string;
+  /** Print per-epoch training progress through `log`. @default false */
+  progress?: boolean;
 }
 
 /** Wraps each activity with its profile's retries and, when asked, records the call. */
@@ -47,9 +50,11 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
   return wrapped as unknown as A;
 }
 
-export function realActivities(store: ArtifactStore, log: (message: string) => void, options: { verifyHashes?: boolean } = {}): Activities {
+/** The real activities in this process; `progress` prints training epochs (see epoch-progress.ts). */
+export function realActivities(store: ArtifactStore, log: (message: string) => void, options: { verifyHashes?: boolean; progress?: boolean } = {}): Activities {
   const verifyHashes = options.verifyHashes ?? false;
-  return createActivities({ store, heartbeat: () => undefined, warn: (message) => log(`warning: ${message}`), verifyHashes });
+  const heartbeat = options.progress ? epochReporter({ log, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) }) : () => undefined;
+  return createActivities({ store, heartbeat, warn: (message) => log(`warning: ${message}`), verifyHashes });
 }
 
 export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Promise<PipelineResult> {

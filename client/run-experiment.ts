@@ -55,7 +55,7 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
   if (experiment.kind === 'pipeline') {
     const result = temporal
       ? await temporal.runOnTemporal({ ...experiment.plan, ...storeId }, { taskQueue: options.taskQueue, onSubmitted })
-      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes });
+      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true });
     return recordRun(store, runId, experiment.plan, result, runner);
   }
   const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
@@ -64,7 +64,7 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
   const result = temporal
     ? await temporal.runGridOnTemporal(plan, { taskQueue: options.taskQueue, onSubmitted })
-    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes });
+    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true });
   return recordRun(store, runId, plan, result, runner);
 }
 

@@ -108,8 +108,9 @@ async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, cl
   let fit: Awaited<ReturnType<typeof fitModel>>;
   try {
     fit = await fitModel(model, trainingData(train, val), fitOptions(params), {
-      onEpochEnd: async (epoch, _logs, _model, checkpoint) => {
-        const progress: TrainProgress = { epoch, checkpointKey: await checkpoints.save(await checkpoint()) };
+      onEpochEnd: async (epoch, logs, _model, checkpoint) => {
+        const { loss, valMacroF1, valAccuracy, durationMs } = logs;
+        const progress: TrainProgress = { epoch, checkpointKey: await checkpoints.save(await checkpoint()), epochs: params.epochs, loss, valMacroF1, valAccuracy, durationMs };
         ctx.heartbeat(progress);
         await hooks.afterCheckpoint?.(progress);
       },

@@ -82,6 +82,12 @@ export interface TrainProgress {
   epoch: number;
   /** Names the stored checkpoint holding the state after that epoch (`<train key>/epoch-<n>`). */
   checkpointKey: string;
+  /** For progress displays (not read on resume): epochs in all, and that epoch's loss, validation scores and time. */
+  epochs?: number;
+  loss?: number;
+  valMacroF1?: number;
+  valAccuracy?: number;
+  durationMs?: number;
 }
 
 export interface TrainHooks {
