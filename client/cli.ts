@@ -167,6 +167,43 @@ program
     if (options.json) console.log(JSON.stringify(summary));
   });
 
+program
+  .command('runs')
+  .description('Past and running runs: id, spec, start, duration, runner, headline metric, status, report.')
+  .option('--limit <n>', 'newest n runs', (v) => Number.parseInt(v, 10))
+  .option('--json', 'print the list as JSON')
+  .action(async (options: { limit?: number; json?: boolean }) => {
+    const { formatRuns, listRuns } = await import('./runs');
+    const runs = await listRuns(new ArtifactStore(), options.limit);
+    console.log(options.json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
+  });
+
+program
+  .command('gc')
+  .description('Remove artifacts no kept run, tagged model, scrape snapshot or running run reaches; prints what it frees.')
+  .option('--keep-runs <n>', 'keep the newest n runs (default: all)', (v) => Number.parseInt(v, 10))
+  .option('--older-than <age>', 'drop runs older than this (e.g. 30d, 12h); younger ones are kept')
+  .option('--keep-tagged', 'keep tagged models (the default)')
+  .option('--no-keep-tagged', 'let tagged models go too')
+  .option('--dry-run', 'print what would be removed, remove nothing')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { keepRuns?: number; olderThan?: string; keepTagged: boolean; dryRun?: boolean; json?: boolean }) => {
+    const { collectGarbage, formatGc, parseAge } = await import('./gc');
+    const olderThanMs = options.olderThan === undefined ? undefined : parseAge(options.olderThan);
+    const report = await collectGarbage(new ArtifactStore(), { keepRuns: options.keepRuns, olderThanMs, keepTagged: options.keepTagged, dryRun: options.dryRun });
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatGc(report));
+  });
+
+program
+  .command('du')
+  .description('Space the store takes, by stage.')
+  .option('--json', 'print as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const { formatSpace, storeSpace } = await import('./gc');
+    const space = await storeSpace(new ArtifactStore());
+    console.log(options.json ? JSON.stringify(space, null, 2) : formatSpace(space));
+  });
+
 const model = program.command('model').description('Name and inspect trained models (tags live under <ULASAN_HOME>/tags).');
 model
   .command('tag')

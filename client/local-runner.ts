@@ -12,6 +12,7 @@ import type { RecordedActivityCall } from '../workflows/testing/history';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
 import { epochReporter } from './epoch-progress';
+import { refKeys, type RunLease } from './leases';
 import { TrainPool } from './train-pool';
 import { withRetry, type RetryHooks } from './retry';
 
@@ -26,6 +27,8 @@ export interface LocalRunOptions {
   /** Hash every file of every cache hit instead of trusting matching stamps (`--verify-hashes`). */
   verifyHashes?: boolean;
   taskQueue?: string;
+  /** Holds each stage's inputs and output against a concurrent `ulasan gc` (leases.ts). */
+  lease?: RunLease;
   /** Print per-epoch training progress through `log`. @default false */
   progress?: boolean;
 }
@@ -42,7 +45,12 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
         log(`${name} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delay} ms`);
         options.retry?.onRetry?.(attempt, error, delay);
       };
-      const result = await withRetry(() => run(input), profile, { ...options.retry, onRetry });
+      await options.lease?.holdInputs(refKeys(input));
+      let result = await withRetry(() => run(input), profile, { ...options.retry, onRetry });
+      // A cache hit on an artifact a concurrent gc then removed: run the stage again, which recomputes it.
+      while (options.lease && (await options.lease.hold(refKeys((result as { ref?: unknown } | undefined)?.ref))).length > 0) {
+        result = await withRetry(() => run(input), profile, { ...options.retry, onRetry });
+      }
       options.recorder?.push({ activityType: name, taskQueue: options.taskQueue ?? 'ulasan', args: [input], result });
       return result;
     };

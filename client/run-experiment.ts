@@ -7,6 +7,7 @@ import { withSourceImported } from '../workflows/plans/pipeline';
 import { loadExperiment, type Experiment } from './experiment';
 import { realActivities, runGridLocal, runLocal } from './local-runner';
 import { formatProgress, progressTracker, readProgress, writeProgress } from './progress';
+import { RunLease } from './leases';
 import { newRunId, recordRun, type RunSummary } from './run-record';
 
 export interface RunOptions {
@@ -47,6 +48,20 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
   const experiment = options.temporal ? await forWorkers(loaded, store, options) : loaded;
   const runId = newRunId(experiment.plan);
   const runner = options.temporal ? 'temporal' : 'local';
+  // Held while the run lives, so `ulasan gc` keeps what it uses (leases.ts).
+  const lease = await RunLease.acquire(store, runId, runner);
+  try {
+    return await runAndRecord(experiment, { store, runId, runner, lease }, options);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function runAndRecord(
+  experiment: Experiment,
+  { store, runId, runner, lease }: { store: ArtifactStore; runId: string; runner: 'local' | 'temporal'; lease: RunLease },
+  options: RunOptions,
+): Promise<RunSummary> {
   const temporal = options.temporal ? await import('./temporal-runner') : undefined;
   const onSubmitted = submitted(store, runId, options.log);
   const { verifyHashes } = options;
@@ -55,7 +70,7 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
   if (experiment.kind === 'pipeline') {
     const result = temporal
       ? await temporal.runOnTemporal({ ...experiment.plan, ...storeId }, { taskQueue: options.taskQueue, onSubmitted })
-      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true });
+      : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true, lease });
     return recordRun(store, runId, experiment.plan, result, runner);
   }
   const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
@@ -64,7 +79,7 @@ export async function runExperiment(specPath: string, options: RunOptions): Prom
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
   const result = temporal
     ? await temporal.runGridOnTemporal(plan, { taskQueue: options.taskQueue, onSubmitted })
-    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true });
+    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true, lease });
   return recordRun(store, runId, plan, result, runner);
 }
 
