@@ -98,7 +98,8 @@ async function writePredictions(path: string, input: InputRows, cleaned: string[
       `CREATE OR REPLACE TEMP TABLE predictions (source_row INTEGER, id VARCHAR, text VARCHAR, clean_text VARCHAR, label_index INTEGER${scoreColumns.map((c) => `, ${c}`).join('')})`,
     );
     const unnest = ['INTEGER', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'INTEGER', ...classes.map(() => 'DOUBLE')].map((type, i) => `unnest($${i + 1})::${type}`);
-    await connection.run(`INSERT INTO predictions SELECT ${unnest.join(', ')}`, [
+    // DuckDB binds no empty list: an input with no rows leaves the table empty.
+    if (input.texts.length > 0) await connection.run(`INSERT INTO predictions SELECT ${unnest.join(', ')}`, [
       await listParam([...input.sourceRows]),
       await listParam(input.ids),
       await listParam(input.texts),
