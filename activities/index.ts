@@ -13,6 +13,7 @@ import { createFeaturesActivity, featuresStage } from './features/features';
 import { createImportActivity, importStage } from './import/import';
 import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
 import { createPredictActivity, predictStage } from './predict/predict';
+import { createDriftCheckActivity, driftCheckStage } from './lineage/drift-check';
 import { createSemiActivities, labelFractionStage, pseudoLabelStage } from './semi/semi';
 import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     scrapeApp: createScrapeActivity(deps),
     combineScrapes: createCombineScrapesActivity(deps),
     predict: createPredictActivity(deps),
+    driftCheck: createDriftCheckActivity(deps),
   };
 }
 
@@ -51,7 +53,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

@@ -19,13 +19,14 @@ export interface RunListing {
   durationSeconds?: number;
   runner?: string;
   headline?: string;
-  status: 'done' | 'drift' | 'running';
+  /** `done` (a pipeline or grid run), `ok` (scoring without alerts), `drift` (scoring with alerts), `running`. */
+  status: 'done' | 'ok' | 'drift' | 'running';
   reportPath?: string;
   alerts?: string[];
 }
 
 /** Alerts a run recorded (nightly scoring: drift measures past their thresholds). */
-type RecordWithAlerts = StoredRun & { alerts?: string[] };
+type RecordWithAlerts = StoredRun & { alerts?: string[]; kind?: string };
 
 async function listing(store: ArtifactStore, run: RecordWithAlerts): Promise<RunListing> {
   const started = runStartedAt(run.runId);
@@ -37,7 +38,7 @@ async function listing(store: ArtifactStore, run: RecordWithAlerts): Promise<Run
     ...(started ? { startedAt: started.toISOString(), durationSeconds: Math.max(0, Math.round((finished.getTime() - started.getTime()) / 1000)) } : {}),
     ...(run.runner ? { runner: run.runner } : {}),
     ...(headline ? { headline } : {}),
-    status: run.alerts && run.alerts.length > 0 ? 'drift' : 'done',
+    status: run.alerts && run.alerts.length > 0 ? 'drift' : run.kind === 'score' ? 'ok' : 'done',
     ...(run.runReportPath ?? run.reportPath ? { reportPath: run.runReportPath ?? run.reportPath } : {}),
     ...(run.alerts && run.alerts.length > 0 ? { alerts: run.alerts } : {}),
   };

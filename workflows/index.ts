@@ -5,3 +5,4 @@ export { pipelineWorkflow } from './pipeline';
 export { gridWorkflow } from './grid';
 export { nightlyScrapeWorkflow, scrapeAppWorkflow } from './scrape';
 export { predictWorkflow } from './predict';
+export { scoringWorkflow } from './score';
