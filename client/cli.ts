@@ -1,4 +1,5 @@
 /** The `ulasan` command line: parses arguments and calls library functions. */
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Duration } from '@temporalio/common';
 import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withScrapeOptions, type ScrapeCliOptions } from './scrape';
@@ -202,6 +203,28 @@ program
     const { formatSpace, storeSpace } = await import('./gc');
     const space = await storeSpace(new ArtifactStore());
     console.log(options.json ? JSON.stringify(space, null, 2) : formatSpace(space));
+  });
+
+program
+  .command('score')
+  .description("Nightly scoring once: label a window of reviews with a model and check it for drift against the model's training window; alerts go into the run record (`ulasan runs`).")
+  .argument('<model>', 'train artifact key, run id or model tag')
+  .argument('<file>', 'review file (CSV/TSV/JSON/Parquet)')
+  .option('--name <name>', 'name recorded with the run', 'scoring')
+  .option('--max-mix-shift <x>', 'label mix total variation allowed (default 0.15)', Number)
+  .option('--max-oov-increase <x>', 'OOV rate rise allowed (default 0.1)', Number)
+  .option('--max-length-change <x>', 'relative mean length change allowed (default 0.5)', Number)
+  .option('--max-score-drop <x>', 'macro-F1 fall allowed (default 0.1)', Number)
+  .option('--json', 'print {runId, status, alerts, predictionsKey, driftKey} as the last line')
+  .action(async (modelRef: string, file: string, o: { name: string; maxMixShift?: number; maxOovIncrease?: number; maxLengthChange?: number; maxScoreDrop?: number; json?: boolean }) => {
+    const { runScoringLocal, scoringPlanFor } = await import('./score');
+    const store = new ArtifactStore();
+    const thresholds = { mixShift: o.maxMixShift, oovIncrease: o.maxOovIncrease, lengthChange: o.maxLengthChange, scoreDrop: o.maxScoreDrop };
+    const defined = Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined));
+    const run = await runScoringLocal(store, await scoringPlanFor(store, modelRef, { kind: 'file', path: resolve(file) }, defined, o.name), log);
+    console.log(`run ${run.runId}: ${run.status}${run.alerts.length ? ` (${run.alerts.length} alerts)` : ''}; predictions ${run.predictionsKey}; drift ${run.driftKey}`);
+    if (o.json) console.log(JSON.stringify({ runId: run.runId, status: run.status, alerts: run.alerts, predictionsKey: run.predictionsKey, driftKey: run.driftKey }));
+    if (run.status === 'drift') process.exitCode = 3;
   });
 
 const model = program.command('model').description('Name and inspect trained models (tags live under <ULASAN_HOME>/tags).');
