@@ -4,18 +4,18 @@
  * proxies); predict runs under the `train` profile, on the train queue's workers where a model is loaded.
  */
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
-import type { ImportInput, ImportSource } from '../../activities/import/import';
+import type { ImportSource } from '../../activities/import/import';
 import type { PredictInput } from '../../activities/predict/predict';
-import { stageRecorder, type StageRecord } from './pipeline';
+import { PIPELINE_PROFILES, stageRecorder, type PipelineActivities, type StageRecord } from './pipeline';
 import type { ProfileName } from './profiles';
 
-export interface PredictActivities {
-  importReviews(input: ImportInput): Promise<StageOutcome>;
+export type PredictActivities = Pick<PipelineActivities, 'importReviews'> & {
   predict(input: PredictInput): Promise<StageOutcome>;
-}
+};
 
+/** predict loads models: the `train` profile, as training. */
 export const PREDICT_PROFILES: Record<keyof PredictActivities, ProfileName> = {
-  importReviews: 'io',
+  importReviews: PIPELINE_PROFILES.importReviews,
   predict: 'train',
 };
 

@@ -5,29 +5,26 @@
  * never silently. The client resolves the model's cleaning, label rule and training window from its
  * lineage into the plan, so this stays free of I/O; both runners call it.
  */
-import type { AnnotateInput, AnnotateParams } from '../../activities/annotate/annotate';
-import type { CleanInput } from '../../activities/clean/clean';
+import type { AnnotateParams } from '../../activities/annotate/annotate';
 import type { CleanConfig } from '../../activities/clean/config';
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
-import type { ImportInput, ImportSource } from '../../activities/import/import';
+import type { ImportSource } from '../../activities/import/import';
 import type { DriftCheckInput, DriftThresholds } from '../../activities/lineage/drift-check';
-import type { PredictInput } from '../../activities/predict/predict';
-import { stageRecorder, type StageRecord } from './pipeline';
+import { PIPELINE_PROFILES, stageRecorder, type PipelineActivities, type StageRecord } from './pipeline';
+import { PREDICT_PROFILES, type PredictActivities } from './predict';
 import type { ProfileName } from './profiles';
 
-export interface ScoringActivities {
-  importReviews(input: ImportInput): Promise<StageOutcome>;
-  clean(input: CleanInput): Promise<StageOutcome>;
-  annotate(input: AnnotateInput): Promise<StageOutcome>;
-  predict(input: PredictInput): Promise<StageOutcome>;
-  driftCheck(input: DriftCheckInput): Promise<StageOutcome>;
-}
+/** The pipeline's first stages, predict, and the drift check. */
+export type ScoringActivities = Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate'> &
+  PredictActivities & {
+    driftCheck(input: DriftCheckInput): Promise<StageOutcome>;
+  };
 
 export const SCORING_PROFILES: Record<keyof ScoringActivities, ProfileName> = {
-  importReviews: 'io',
-  clean: 'cpu',
-  annotate: 'cpu',
-  predict: 'train',
+  importReviews: PIPELINE_PROFILES.importReviews,
+  clean: PIPELINE_PROFILES.clean,
+  annotate: PIPELINE_PROFILES.annotate,
+  predict: PREDICT_PROFILES.predict,
   driftCheck: 'cpu',
 };
 
