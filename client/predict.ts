@@ -8,6 +8,7 @@ import { parquet, quoteLiteral, withConnection } from '../data/duckdb';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { PREDICT_PROFILES, runPredict, type PredictActivities, type PredictPlan, type PredictResult } from '../workflows/plans/predict';
 import { realActivities, wrapActivities } from './local-runner';
+import { RunLease } from './leases';
 import { resolveModel } from './models';
 
 export interface PredictOptions {
@@ -46,9 +47,13 @@ export async function predictReviews(modelRef: string, input: string, options: P
   const store = options.store ?? new ArtifactStore();
   const format = options.out ? exportFormat(options.out) : undefined;
   const plan: PredictPlan = { model: await resolveModel(store, modelRef), input: await inputOf(store, input, options) };
-  const result = options.temporal
-    ? await (await import('./temporal-runner')).runPredictOnTemporal(plan, { taskQueue: options.taskQueue })
-    : await runPredict(wrapActivities<PredictActivities>(realActivities(store, options.log), { store, log: options.log }, PREDICT_PROFILES), plan);
+  const leaseId = `predict-${plan.model.slice(0, 12)}-${Date.now()}-${process.pid}`;
+  // Leased like a run: a concurrent `ulasan gc` keeps the model and the input while they are read.
+  const lease = await RunLease.acquire(store, leaseId, options.temporal ? 'temporal' : 'local');
+  const result = await (options.temporal
+    ? (await import('./temporal-runner')).runPredictOnTemporal(plan, { taskQueue: options.taskQueue })
+    : runPredict(wrapActivities<PredictActivities>(realActivities(store, options.log), { store, log: options.log, lease }, PREDICT_PROFILES), plan)
+  ).finally(() => lease.release());
   const path = store.path(result.predictionsKey, PREDICTIONS_TABLE);
   if (options.out && format) {
     const out = resolve(options.out);
