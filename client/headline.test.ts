@@ -32,15 +32,15 @@ describe('run headline', () => {
   it('gives the metric with its interval, n and the partition, then the selected cell and every warning', async () => {
     const { store, metricsKey } = await storeWithMetrics('resample', ["precision of class 'negative' is ill-defined (no predicted rows); set to 0.0"]);
     const cells = [
-      { id: 'cell-a', status: 'done' },
-      { id: 'cell-b', status: 'failed', error: 'out of memory' },
+      { id: 'cell-a' },
+      { id: 'cell-b', error: { type: 'Internal', message: 'out of memory' } },
     ];
     const lines = formatHeadline(await runHeadline(store, { metricsKey, selected: 'cell-a', cells }));
     expect(lines).toEqual([
       'result:  macro-F1 0.858 [0.784, 0.921] (95% bootstrap), accuracy 0.927, n=191 test',
       '         selected cell cell-a (chosen on validation, scored once on test)',
       "WARNING: precision of class 'negative' is ill-defined (no predicted rows); set to 0.0",
-      'WARNING: grid cell cell-b failed: out of memory',
+      'WARNING: grid cell cell-b failed (Internal): out of memory',
     ]);
   });
 

@@ -41,14 +41,15 @@ export interface Headline {
 export interface HeadlineRun {
   metricsKey: string;
   selected?: string;
-  cells?: { id: string; status: string; error?: string }[];
+  /** The grid's recorded cells: a failed one carries its failure. */
+  cells?: { id: string; error?: { type: string; message: string } }[];
 }
 
 export async function runHeadline(store: ArtifactStore, run: HeadlineRun): Promise<Headline> {
   const metrics = JSON.parse(await readFile(store.path(run.metricsKey, METRICS_FILE), 'utf8')) as MetricsDocument;
   const manifest = await store.manifest(run.metricsKey);
   const warnings = [...(metrics.warnings ?? [])];
-  for (const cell of run.cells ?? []) if (cell.status === 'failed') warnings.push(`grid cell ${cell.id} failed: ${cell.error ?? 'no reason recorded'}`);
+  for (const cell of run.cells ?? []) if (cell.error) warnings.push(`grid cell ${cell.id} failed (${cell.error.type}): ${cell.error.message}`);
   const model = manifest.inputs.model;
   const trainedOn = model ? (await store.manifest(model)).inputs.train : undefined;
   if (trainedOn && (await store.manifest(trainedOn)).stage === 'leaky-split') {
