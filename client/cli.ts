@@ -7,6 +7,7 @@ import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withS
 /** Task queue of the pipeline workers unless told otherwise. */
 const DEFAULT_TASK_QUEUE = 'ulasan';
 import { UlasanError } from '../activities/errors';
+import { PlanFailure } from '../workflows/plans/failures';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { codeVersion } from '../data/store/code-version';
 import { collectLineage, formatLineage } from '../data/store/lineage';
@@ -367,7 +368,7 @@ program
   .parseAsync()
   .then(() => process.exit(process.exitCode ?? 0))
   .catch((err: unknown) => {
-    if (err instanceof UlasanError) console.error(`error (${err.type}): ${err.message}`);
+    if (err instanceof UlasanError || err instanceof PlanFailure) console.error(`error (${err.type}): ${err.message}`);
     else console.error(err);
     process.exit(1);
   });

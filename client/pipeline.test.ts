@@ -2,15 +2,17 @@
  * The spine end to end, in-process, on a small synthetic experiment: cache hits, corruption
  * detection, byte-identical reruns, verify, lineage and the leakage guard.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities';
 import { UlasanError } from '../activities/errors';
-import { ArtifactStore } from '../data/store/artifact-store';
+import { ArtifactStore, MANIFEST_FILE, manifestDigest, sha256File } from '../data/store/artifact-store';
+import type { Manifest } from '../data/store/types';
 import { collectLineage } from '../data/store/lineage';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
+import { RECOVERY_REASON } from '../workflows/plans/recovery';
 import { runLocal } from './local-runner';
 import { ExperimentSpecSchema, planFromSpec } from './spec';
 import { verifyArtifact } from './verify';
@@ -43,6 +45,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const root of roots) await rm(root, { recursive: true, force: true });
 });
+
+/** Rewrites a stored manifest through `change`, with a digest that matches (as a writer would have). */
+async function rewriteManifest(key: string, change: (m: Manifest) => Promise<Manifest>): Promise<void> {
+  const changed = await change(await store.manifest(key));
+  await writeFile(store.path(key, MANIFEST_FILE), JSON.stringify({ ...changed, digest: manifestDigest(changed) }, null, 2) + '\n');
+}
 
 const STAGES = ['import', 'clean', 'annotate', 'split', 'features', 'resample', 'train', 'evaluate', 'report'];
 
@@ -85,6 +93,39 @@ describe('a pipeline run', () => {
     expect(results.filter((r) => !r.identical)).toEqual([]);
     const chain = await collectLineage(store, first.metricsKey);
     expect(chain[0]).toMatchObject({ stage: 'import', params: { kind: 'synthetic', rows: 400, seed: 7 } });
+  }, 120_000);
+
+  it("recomputes an unreadable input once when its consumer meets it (issue 19's truncated train.arrow, served from cache)", async () => {
+    const resample = first.stages.find((s) => s.stage === 'resample')!;
+    const train = first.stages.find((s) => s.stage === 'train')!;
+    // What an older ulasan left behind: a truncated file whose hash the manifest records, so the cache serves it.
+    const file = store.path(resample.key, 'train.arrow');
+    await truncate(file, 600);
+    await rewriteManifest(resample.key, async (m) => ({ ...m, files: { ...m.files, 'train.arrow': await sha256File(file) } }));
+    await rm(store.dir(train.key), { recursive: true });
+    const rerun = await runLocal(plan, { store, log: () => undefined });
+    const steps = rerun.stages.map((s) => `${s.stage}:${s.cache}`);
+    expect(steps.slice(5, 8)).toEqual(['resample:hit', 'resample:miss', 'train:miss']);
+    expect(rerun.stages[6]!.reason).toBe(RECOVERY_REASON);
+    expect(rerun.metricsKey).toBe(first.metricsKey);
+    expect((await store.check(resample.key)).status).toBe('ok');
+    expect((await readdir(join(store.root, '.corrupt'))).some((name) => name.startsWith(resample.key))).toBe(true);
+  }, 120_000);
+
+  it('catches a tampered manifest: verify names the field, lineage refuses it, a run recomputes it', async () => {
+    const clean = first.stages.find((s) => s.stage === 'clean')!;
+    const rows = (await store.manifest(clean.key)).rowCounts.rows!;
+    const text = await readFile(store.path(clean.key, MANIFEST_FILE), 'utf8');
+    await writeFile(store.path(clean.key, MANIFEST_FILE), text.replace(`"rows": ${rows},`, `"rows": ${rows + 7000},`));
+    const verdict = (await verifyArtifact(store, first.metricsKey, true)).find((r) => r.key === clean.key);
+    expect(verdict).toMatchObject({ identical: false, problem: expect.stringContaining(`rowCounts.rows records ${rows + 7000}, recomputed ${rows}`) });
+    expect(verdict!.problem).toContain('manifest.json was changed after it was written');
+    await expect(collectLineage(store, first.metricsKey)).rejects.toMatchObject({ type: 'CorruptArtifact', context: { key: clean.key } });
+    const rerun = await runLocal(plan, { store, log: () => undefined });
+    const after = Object.fromEntries(rerun.stages.map((s) => [s.stage, s]));
+    expect(after.clean).toMatchObject({ cache: 'miss', reason: expect.stringContaining('manifest.json was changed') });
+    expect(after.annotate!.cache).toBe('hit');
+    expect((await store.manifest(clean.key)).rowCounts.rows).toBe(rows);
   }, 120_000);
 
   it('gives byte-identical metrics.json from an empty cache', async () => {

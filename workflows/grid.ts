@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult, type GridState } from './plans/grid';
 import { PROFILES, type ProfileName } from './plans/profiles';
+import { asWorkflowFailure } from './plan-failure';
 
 export const progressQuery = defineQuery<GridProgress | undefined>('progress');
 
@@ -42,7 +43,7 @@ export async function gridWorkflow(plan: GridPlan, state?: GridState): Promise<G
   }).catch((error: unknown) => {
     // Workflow code fails only with ApplicationFailure: any other error fails the workflow task, which Temporal retries forever.
     if (error instanceof GridFailedError) throw ApplicationFailure.nonRetryable(error.message, error.type);
-    throw error;
+    throw asWorkflowFailure(error);
   });
   if (outcome.kind === 'continue') return continueAsNew<typeof gridWorkflow>(plan, outcome.state);
   return outcome.result;

@@ -5,12 +5,14 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { DeterminismViolationError } from '@temporalio/workflow';
+import { ApplicationFailure, DeterminismViolationError } from '@temporalio/workflow';
 import type { StageOutcome } from '../activities/context';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { runLocal } from '../client/local-runner';
 import { ExperimentSpecSchema, planFromSpec } from '../client/spec';
 import { PIPELINE_PROFILES, type PipelineActivities } from './plans/pipeline';
+import { PlanFailure } from './plans/failures';
+import { asWorkflowFailure } from './plan-failure';
 import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
 
 const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
@@ -60,4 +62,12 @@ describe('pipelineWorkflow', () => {
       DeterminismViolationError,
     );
   }, 120_000);
+
+  it("fails the workflow, not retried, with the plan's own bug error (a recomputed input still unreadable)", () => {
+    const failure = asWorkflowFailure(new PlanFailure('Internal', 'Bug in stage resample: ...', { stage: 'resample', key: 'r1' }));
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'Internal', nonRetryable: true, details: [{ stage: 'resample', key: 'r1' }] });
+    const other = new Error('anything else');
+    expect(asWorkflowFailure(other)).toBe(other);
+  });
 });

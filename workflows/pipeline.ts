@@ -2,6 +2,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from './plans/pipeline';
 import { PROFILES, type ProfileName } from './plans/profiles';
+import { asWorkflowFailure } from './plan-failure';
 
 const proxies: Record<ProfileName, PipelineActivities> = {
   io: proxyActivities<PipelineActivities>(PROFILES.io),
@@ -15,5 +16,9 @@ const activities = Object.fromEntries(
 ) as unknown as PipelineActivities;
 
 export async function pipelineWorkflow(plan: PipelinePlan): Promise<PipelineResult> {
-  return runPipeline(activities, plan);
+  try {
+    return await runPipeline(activities, plan);
+  } catch (error) {
+    throw asWorkflowFailure(error);
+  }
 }

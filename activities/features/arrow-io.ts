@@ -25,19 +25,20 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import {
+  AsyncByteQueue,
   Field,
   FixedSizeList,
   Float32,
   Int32,
   List,
   RecordBatch,
+  RecordBatchFileWriter,
   Schema,
   Struct,
   Table,
   Utf8,
   makeData,
   tableFromIPC,
-  tableToIPC,
   vectorFromArray,
   type Data,
   type DataType,
@@ -156,7 +157,7 @@ export type CsrWithRows = CsrMatrix & { rowColumns?: Record<string, Int32Array> 
 export function csrToIPC(matrix: CsrWithRows, metadata: ArrowMetadata = {}): Uint8Array {
   const { indptr, indices, data, rows, cols } = matrix;
   const nnz = indices.length;
-  if (indptr.length !== rows + 1 || indptr[0] !== 0 || indptr[rows] !== nnz || data.length !== nnz) {
+  if (indptr.length !== rows + 1 || !isRowRange(indptr, nnz) || data.length !== nnz) {
     throw badInput(
       `CSR matrix is inconsistent: rows ${rows}, indptr length ${indptr.length} (first ${indptr[0]}, last ${indptr[rows]}), ${nnz} indices, ${data.length} values`,
       { stage: STAGE, field: 'indptr' },
@@ -293,7 +294,36 @@ function toIPC(columns: [Field, Data][], kind: Kind, metadata: ArrowMetadata): U
     nullCount: 0,
     children: columns.map(([, data]) => data),
   });
-  return tableToIPC(new Table(schema, [new RecordBatch(schema, struct)]), 'file');
+  return tableToFileBytes(new Table(schema, [new RecordBatch(schema, struct)]));
+}
+
+/**
+ * The writer's chunks joined exactly as written. apache-arrow's own join (`tableToIPC` →
+ * `joinUint8Arrays`) merges consecutive chunks that are views of one ArrayBuffer when their ranges
+ * touch or overlap, keeping the wrong length when the second starts inside the first: CSR read from a
+ * file (indptr right before indices in one buffer), written back with indptr once per list column,
+ * lost its whole indices buffer and the file's body came out shorter than its header (issue 19).
+ */
+class ExactByteSink extends AsyncByteQueue {
+  joined(): Uint8Array {
+    const chunks = this._values;
+    const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return out;
+  }
+}
+
+/** A table as Arrow IPC file bytes; use this, never `tableToIPC`, for anything written to the store. */
+export function tableToFileBytes(table: Table): Uint8Array {
+  const sink = new ExactByteSink();
+  const writer = new RecordBatchFileWriter();
+  writer.reset(sink);
+  writer.writeAll(table);
+  return sink.joined();
 }
 
 function fromIPC(bytes: Uint8Array, kind: Kind, file?: string): Table {
@@ -391,6 +421,16 @@ function concat<A extends Int32Array | Float32Array>(parts: A[], ctor: TypedArra
   return out;
 }
 
+/**
+ * True when `indptr` is non-decreasing within [0, nnz]. It need not start at 0 nor end at nnz: a row
+ * range of a larger matrix (indptr sub-range over the whole indices) is written as those rows alone.
+ */
+function isRowRange(indptr: Int32Array, nnz: number): boolean {
+  if (indptr.length === 0 || (indptr[0] as number) < 0 || (indptr[indptr.length - 1] as number) > nnz) return false;
+  for (let i = 1; i < indptr.length; i++) if ((indptr[i] as number) < (indptr[i - 1] as number)) return false;
+  return true;
+}
+
 function sameOffsets(a: Int32Array, b: Int32Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -398,7 +438,7 @@ function sameOffsets(a: Int32Array, b: Int32Array): boolean {
 }
 
 function corrupt(message: string, file?: string): UlasanError {
-  return new UlasanError('CorruptArtifact', `${file ?? 'Arrow IPC'}: ${message}; recompute the artifact`, {
+  return new UlasanError('CorruptArtifact', `${file ?? 'Arrow IPC'}: ${message}.`, {
     stage: STAGE,
     ...(file ? { file } : {}),
   });

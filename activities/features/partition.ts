@@ -38,20 +38,20 @@ export function layoutOf(bytes: Uint8Array, file: string): FeatureLayout {
     reader.open();
     kind = reader.schema.metadata.get(KIND_KEY);
   } catch (err) {
-    throw new UlasanError('CorruptArtifact', `${file} is not an Arrow IPC file (${String(err)}); recompute the artifact.`, {
+    throw new UlasanError('CorruptArtifact', `${file} is not an Arrow IPC file (${String(err)}).`, {
       file,
     });
   }
   if (kind === undefined || kind === 'token-ids') return 'token-ids';
   if (kind === 'dense' || kind === 'csr') return kind;
-  throw new UlasanError('CorruptArtifact', `${file} holds features of unknown kind '${kind}'; recompute the artifact.`, { file });
+  throw new UlasanError('CorruptArtifact', `${file} holds features of unknown kind '${kind}'.`, { file });
 }
 
 function rowInfo(columns: Record<string, Int32Array> | undefined, rows: number, file: string): RowInfo {
   const labels = columns?.label;
   const sourceRows = columns?.source_row;
   if (!labels || !sourceRows) {
-    throw new UlasanError('CorruptArtifact', `${file} lacks the 'label' or 'source_row' column; recompute the artifact.`, { file });
+    throw new UlasanError('CorruptArtifact', `${file} lacks the 'label' or 'source_row' column.`, { file });
   }
   return { labels, sourceRows, rows };
 }

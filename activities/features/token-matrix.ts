@@ -3,9 +3,7 @@
  * `ids` (FixedSizeList<Int32>[seqLen]). The ids of all rows are one contiguous Int32 buffer, so a
  * reader maps them into an `Int32Array` without per-row conversion, and pyarrow/DuckDB read the file as is.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-// apache-arrow loads on first use, so cache-hit runs never load it.
-import type { FixedSizeList } from 'apache-arrow';
+import { writeFile } from 'node:fs/promises';
 import { UlasanError } from '../errors';
 
 export interface TokenMatrix {
@@ -18,7 +16,8 @@ export interface TokenMatrix {
 }
 
 export async function tokenMatrixToIPC(matrix: TokenMatrix): Promise<Uint8Array> {
-  const { Field, FixedSizeList, Int32, Table, makeData, makeVector, tableToIPC } = await import('apache-arrow');
+  const { Field, FixedSizeList, Int32, Table, makeData, makeVector } = await import('apache-arrow');
+  const { tableToFileBytes } = await import('./arrow-io');
   const { ids, labels, sourceRows, rows, seqLen } = matrix;
   const child = makeData({ type: new Int32(), length: rows * seqLen, data: ids });
   const type = new FixedSizeList(seqLen, new Field('id', new Int32(), false));
@@ -27,44 +26,19 @@ export async function tokenMatrixToIPC(matrix: TokenMatrix): Promise<Uint8Array>
     label: makeVector(makeData({ type: new Int32(), length: rows, data: labels })),
     ids: makeVector(makeData({ type, length: rows, nullCount: 0, child })),
   });
-  return tableToIPC(table, 'file');
+  return tableToFileBytes(table);
 }
 
-/** One contiguous typed array for a column, copying only when Arrow split it into several batches. */
-function contiguousInt32(chunks: readonly { values: Int32Array; offset: number; length: number }[], width: number): Int32Array {
-  if (chunks.length === 1) {
-    const only = chunks[0]!;
-    return only.values.subarray(only.offset * width, (only.offset + only.length) * width);
-  }
-  const total = chunks.reduce((sum, c) => sum + c.length * width, 0);
-  const out = new Int32Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c.values.subarray(c.offset * width, (c.offset + c.length) * width), at);
-    at += c.length * width;
-  }
-  return out;
-}
-
+/** Reads a token matrix with arrow-io's token-id reader (views on `bytes`; 0 rows and several batches included). */
 export async function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): Promise<TokenMatrix> {
-  const { FixedSizeList, tableFromIPC } = await import('apache-arrow');
-  const table = tableFromIPC(bytes);
-  const idsColumn = table.getChild('ids');
-  const type = idsColumn?.type as FixedSizeList | undefined;
-  if (!idsColumn || !(type instanceof FixedSizeList)) {
-    throw new UlasanError('CorruptArtifact', `${file} has no FixedSizeList column 'ids'.`, { file });
+  const { tokenIdsFromIPC } = await import('./arrow-io');
+  const { ids, rows, length, rowColumns } = tokenIdsFromIPC(bytes, file);
+  const labels = rowColumns?.label;
+  const sourceRows = rowColumns?.source_row;
+  if (!labels || !sourceRows) {
+    throw new UlasanError('CorruptArtifact', `${file} lacks the 'label' or 'source_row' column.`, { file });
   }
-  const seqLen = type.listSize;
-  const int32 = (name: string, width: number): Int32Array => {
-    const column = table.getChild(name);
-    if (!column) throw new UlasanError('CorruptArtifact', `${file} has no column '${name}'.`, { file });
-    const chunks = column.data.map((d) => {
-      const values = (width === 1 ? d.values : d.children[0]!.values) as Int32Array;
-      return { values, offset: d.offset, length: d.length };
-    });
-    return contiguousInt32(chunks, width);
-  };
-  return { ids: int32('ids', seqLen), labels: int32('label', 1), sourceRows: int32('source_row', 1), rows: table.numRows, seqLen };
+  return { ids, labels, sourceRows, rows, seqLen: length };
 }
 
 export async function writeTokenMatrix(path: string, matrix: TokenMatrix): Promise<void> {
@@ -72,7 +46,8 @@ export async function writeTokenMatrix(path: string, matrix: TokenMatrix): Promi
 }
 
 export async function readTokenMatrix(path: string): Promise<TokenMatrix> {
-  return tokenMatrixFromIPC(new Uint8Array(await readFile(path)), path);
+  const { readAligned } = await import('./arrow-io');
+  return tokenMatrixFromIPC(await readAligned(path), path);
 }
 
 const rowKey = (m: TokenMatrix, row: number) => m.ids.subarray(row * m.seqLen, (row + 1) * m.seqLen).join(',');

@@ -13,6 +13,7 @@ import { featuresStage, partitionFile, type FeaturesParams } from '../features/f
 import { readPartition, type FeaturePartition } from '../features/partition';
 import { writeSplitFixture, type SplitFixture } from '../features/testing/split-fixture';
 import { readTokenMatrix } from '../features/token-matrix';
+import { readFile } from 'node:fs/promises';
 import { RESAMPLED_FILE, resampleStage, type ResampleParams } from './resample';
 import type { SamplerSpecInput } from './spec';
 
@@ -79,6 +80,25 @@ describe('resample stage', () => {
       expectOriginsKept(before, after);
       expect(outcome.summary).toMatchObject({ featureSpace: 'tfidf' });
     }
+  });
+
+  it("method 'none' on TF-IDF (binary, minDf 2, odd rows, even nnz) writes a train.arrow that reads back (issue 19)", async () => {
+    // The Halodoc layout: an odd number of training rows makes indptr a multiple of 8 bytes, so in the
+    // features' file indices follow it with no padding; an even nnz leaves no padding after indices either,
+    // so the second indptr chunk comes right after them. Written back from those views, apache-arrow's
+    // join kept indptr and dropped indices (a body shorter than its header).
+    const odd = await writeSplitFixture(store, { perClass: 30, seed: 1 });
+    const featuresRef = (await runStage(store, featuresStage, { kind: 'tfidf', minDf: 2 } as FeaturesParams, { split: odd.ref })).ref;
+    const { outcome, before, after } = await resampled(featuresRef, { method: 'none' });
+    if (before.layout !== 'csr' || after.layout !== 'csr') throw new Error(`expected CSR, got ${after.layout}`);
+    expect([before.rows % 2, before.x.indices.length % 2]).toEqual([1, 0]);
+    expect(before.x.indices.byteOffset).toBe(before.x.indptr.byteOffset + before.x.indptr.byteLength);
+    expect(Array.from(after.x.indices)).toEqual(Array.from(before.x.indices));
+    const [passed, original] = await Promise.all([
+      readFile(store.path(outcome.ref.key, RESAMPLED_FILE)),
+      readFile(store.path(featuresRef.key, partitionFile('train'))),
+    ]);
+    expect(passed.equals(original)).toBe(true);
   });
 
   it('refuses SMOTE on token ids unless allowOnTokenIds, then flags it; keeps the token-matrix layout', async () => {

@@ -6,9 +6,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical';
 import { UlasanError } from '../../activities/errors';
+import { checkReadBack } from './read-back';
 import { STAMP_FILE, stampsMatch, writeStamps } from './stamp';
 import type { FileRecord, Manifest } from './types';
 
@@ -82,7 +84,54 @@ export function differingFiles(expected: Record<string, FileRecord>, actual: Rec
   return names.filter((name) => expected[name]?.sha256 !== actual[name]?.sha256);
 }
 
+/**
+ * The digest a manifest records of itself: sha256 of its JSON without the digest. Plain JSON.stringify,
+ * not canonicalJson: it survives a parse/stringify round trip unchanged (key order, numbers) and takes
+ * whatever a summary holds (canonicalJson refuses NaN).
+ */
+export function manifestDigest(manifest: Manifest): string {
+  const content: Partial<Manifest> = { ...manifest };
+  delete content.digest;
+  return sha256Hex(JSON.stringify(content));
+}
+
+/** Why a parsed manifest cannot be trusted, or undefined. Manifests without a digest predate it and pass. */
+export function manifestProblem(manifest: Manifest, key: string): string | undefined {
+  if (manifest === null || typeof manifest !== 'object' || typeof manifest.files !== 'object') return 'manifest.json is not a manifest';
+  if (manifest.key !== key) return `manifest.json names key ${String(manifest.key)}, not ${key}`;
+  if (manifest.digest !== undefined && manifest.digest !== manifestDigest(manifest)) {
+    return 'manifest.json was changed after it was written (its content no longer matches its digest)';
+  }
+  return undefined;
+}
+
+/** Temp dirs are named `<label>-<host>-<pid>-<random>`, so a later process can tell whose owner died. */
+const TEMP_OWNER = /^[\w.-]+?-(?<host>[^-]+)-(?<pid>\d+)-[^-]+$/;
+/** Temp dirs named before owners were recorded are removed once this old (no live run takes that long to write one). */
+const UNOWNED_TEMP_MAX_AGE_MS = 24 * 3600 * 1000;
+
+const tempHost = (): string => hostname().replace(/[^\w.]/g, '_');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when a temp dir's owner is known to be gone: same host and a dead pid, or unowned and old. */
+async function isAbandoned(path: string, name: string): Promise<boolean> {
+  const owner = TEMP_OWNER.exec(name)?.groups;
+  if (owner) return owner.host === tempHost() && !isAlive(Number(owner.pid));
+  const { mtimeMs } = await stat(path);
+  return Date.now() - mtimeMs > UNOWNED_TEMP_MAX_AGE_MS;
+}
+
 export class ArtifactStore {
+  private swept?: Promise<void>;
+
   readonly root: string;
 
   constructor(
@@ -133,12 +182,33 @@ export class ArtifactStore {
     return join(this.dir(key), file);
   }
 
-  /** Reads a manifest without verifying files; throws NotFound when the key is not stored (after `readCommitted`'s wait). */
+  /**
+   * Reads a manifest without verifying files; throws NotFound when the key is not stored (after
+   * `readCommitted`'s wait) and CorruptArtifact when the manifest is damaged or was changed after it was written.
+   */
   async manifest(key: string): Promise<Manifest> {
+    const manifest = await this.rawManifest(key);
+    const problem = manifestProblem(manifest, key);
+    if (problem) {
+      const file = this.path(key, MANIFEST_FILE);
+      throw new UlasanError('CorruptArtifact', `${file}: ${problem}; \`ulasan verify ${key}\` shows what differs.`, { key, file });
+    }
+    return manifest;
+  }
+
+  /** A manifest as stored, trusted or not (for `verify`, which reports what is wrong with it). */
+  async rawManifest(key: string): Promise<Manifest> {
+    const file = this.path(key, MANIFEST_FILE);
+    let text: string;
     try {
-      return JSON.parse(await this.readCommitted(this.path(key, MANIFEST_FILE))) as Manifest;
+      text = await this.readCommitted(file);
     } catch (err) {
       throw new UlasanError('NotFound', `No artifact ${key} in the store at ${this.root}.`, { key }, { cause: err });
+    }
+    try {
+      return JSON.parse(text) as Manifest;
+    } catch (err) {
+      throw new UlasanError('CorruptArtifact', `${file} is not valid JSON (${(err as Error).message}).`, { key, file }, { cause: err });
     }
   }
 
@@ -155,6 +225,8 @@ export class ArtifactStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'absent' };
       return { status: 'corrupt', detail: `manifest.json unreadable (${(err as Error).message})` };
     }
+    const problem = manifestProblem(manifest, key);
+    if (problem) return { status: 'corrupt', detail: problem };
     if (!options.verifyHashes && (await this.stampsVouch(key, manifest))) return { status: 'ok', manifest };
     const actual = await hashDirectory(this.dir(key)).catch(() => ({}));
     const bad = differingFiles(manifest.files, actual);
@@ -176,20 +248,34 @@ export class ArtifactStore {
     await writeStamps(this.dir(key), names).catch(() => undefined);
   }
 
-  /** A fresh temp dir on the store's filesystem, so the final rename is atomic. */
+  /** A fresh temp dir on the store's filesystem, so the final rename is atomic; named after its owner process. */
   async tempDir(label: string): Promise<string> {
     const tmpRoot = join(this.root, '.tmp');
     await mkdir(tmpRoot, { recursive: true });
-    return mkdtemp(join(tmpRoot, `${label}-`));
+    await (this.swept ??= this.sweepAbandonedTemps());
+    return mkdtemp(join(tmpRoot, `${label}-${tempHost()}-${process.pid}-`));
+  }
+
+  /** Removes temp dirs whose process died mid-stage (kill -9, power loss); done once per store object. */
+  async sweepAbandonedTemps(): Promise<void> {
+    const tmpRoot = join(this.root, '.tmp');
+    const names = await readdir(tmpRoot).catch(() => [] as string[]);
+    for (const name of names) {
+      const path = join(tmpRoot, name);
+      if (await isAbandoned(path, name).catch(() => false)) await rm(path, { recursive: true, force: true });
+    }
   }
 
   /**
-   * Hashes the files in `tempDir`, writes the manifest and renames the dir into place. If another
+   * Reads back and hashes the files in `tempDir`, writes the manifest and renames the dir into place. If another
    * writer got there first with a valid entry, ours is discarded and theirs kept (same key, same content
    * by construction).
    */
   async commit(tempDir: string, manifest: Omit<Manifest, 'files'>): Promise<Manifest> {
-    const full: Manifest = { ...manifest, files: await hashDirectory(tempDir) };
+    // Nothing is committed that its consumers cannot read (read-back.ts): a writer bug fails its own stage.
+    await checkReadBack(tempDir, await readdir(tempDir), { stage: manifest.stage, key: manifest.key });
+    const content: Manifest = { ...manifest, files: await hashDirectory(tempDir) };
+    const full: Manifest = { ...content, digest: manifestDigest(content) };
     await writeStamps(tempDir, Object.keys(full.files));
     await writeFile(join(tempDir, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
     const target = this.dir(full.key);

@@ -9,15 +9,18 @@ export function describeProvenance(provenance: Provenance): string {
 
 /**
  * Every ancestor of `key` and the artifact itself, sources first (a topological order; ties in the
- * order inputs are declared), each exactly once.
+ * order inputs are declared), each exactly once. A manifest changed after it was written fails with
+ * CorruptArtifact unless `trusted` is false.
  */
-export async function collectLineage(store: ArtifactStore, key: string): Promise<Manifest[]> {
+export async function collectLineage(store: ArtifactStore, key: string, options: { trusted: boolean } = { trusted: true }): Promise<Manifest[]> {
   const ordered: Manifest[] = [];
   const seen = new Set<string>();
+  // `verify` walks untrusted manifests too, to say what is wrong with them; everything else refuses them.
+  const read = (current: string) => (options.trusted ? store.manifest(current) : store.rawManifest(current));
   const visit = async (current: string): Promise<void> => {
     if (seen.has(current)) return;
     seen.add(current);
-    const manifest = await store.manifest(current);
+    const manifest = await read(current);
     for (const input of manifest.inputKeys) await visit(input);
     ordered.push(manifest);
   };

@@ -1,9 +1,12 @@
-import { cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArtifactStore, artifactKey } from './artifact-store';
+import { UlasanError } from '../../activities/errors';
+import { ArtifactStore, artifactKey, manifestDigest, sha256File } from './artifact-store';
 import type { StampFile } from './stamp';
+import type { Manifest } from './types';
 import { recomputeStage, runStage, type StageDefinition } from './stage';
 
 let root: string;
@@ -195,3 +198,85 @@ describe('runStage', () => {
     expect((await store.check(a.ref.key)).status).toBe('ok');
   });
 });
+
+describe('integrity beyond file hashes', () => {
+  /** A stage that reads its input's value.txt and calls anything but digits a corrupt file, as a real reader would. */
+  const strict: StageDefinition<{ factor: number }> = {
+    stage: 'strict',
+    version: 1,
+    inputNames: ['source'],
+    async compute({ params, inputs, outDir }) {
+      const file = inputs.source!.file('value.txt');
+      const text = await readFile(file, 'utf8');
+      if (!/^\d+$/.test(text)) throw new UlasanError('CorruptArtifact', `${file}: not a number.`, { file });
+      await writeFile(join(outDir, 'value.txt'), String(Number(text) * params.factor));
+      return {};
+    },
+  };
+
+  it('a consumer that cannot read its input moves it aside and names its producer and key (CorruptInput)', async () => {
+    const { ref: source } = await runStage(store, produce, { value: 4 }, {});
+    // An unreadable file whose hash the manifest records: the cache serves it as valid.
+    await writeFile(store.path(source.key, 'value.txt'), 'x');
+    const manifest = await store.manifest(source.key);
+    const changed = { ...manifest, files: { 'value.txt': await sha256File(store.path(source.key, 'value.txt')) } };
+    await writeFile(store.path(source.key, 'manifest.json'), JSON.stringify({ ...changed, digest: manifestDigest(changed) }));
+    await expect(runStage(store, strict, { factor: 2 }, { source })).rejects.toMatchObject({
+      type: 'CorruptInput',
+      retryable: false,
+      context: { stage: 'produce', key: source.key },
+      message: expect.stringMatching(/^strict could not read .*value\.txt, made by stage produce/),
+    });
+    expect(await store.has(source.key)).toBe(false);
+    expect((await readdir(join(root, '.corrupt')))[0]).toMatch(new RegExp(`^${source.key}-`));
+  });
+
+  it('a manifest changed after it was written is corrupt: check says so, manifest() refuses it, runStage recomputes', async () => {
+    const { ref } = await runStage(store, produce, { value: 7 }, {});
+    const path = store.path(ref.key, 'manifest.json');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('"rows": 1', '"rows": 9'));
+    expect(await store.check(ref.key)).toEqual({ status: 'corrupt', detail: expect.stringContaining('manifest.json was changed after it was written') });
+    await expect(store.manifest(ref.key)).rejects.toMatchObject({ type: 'CorruptArtifact', context: { key: ref.key } });
+    const stages = { produce } as Record<string, StageDefinition<unknown>>;
+    expect(await recomputeStage(store, stages, ref.key)).toMatchObject({ identical: false, problem: expect.stringContaining('rowCounts.rows records 9, recomputed 1') });
+    const again = await runStage(store, produce, { value: 7 }, {});
+    expect(again).toMatchObject({ cache: 'miss', reason: expect.stringContaining('manifest.json was changed') });
+    expect((await store.manifest(ref.key)).rowCounts.rows).toBe(1);
+  });
+
+  it('trusts manifests written before digests existed', async () => {
+    const { ref } = await runStage(store, produce, { value: 5 }, {});
+    const path = store.path(ref.key, 'manifest.json');
+    const legacy: Partial<Manifest> = JSON.parse(await readFile(path, 'utf8'));
+    delete legacy.digest;
+    await writeFile(path, JSON.stringify(legacy));
+    expect((await store.check(ref.key)).status).toBe('ok');
+    expect((await runStage(store, produce, { value: 5 }, {})).cache).toBe('hit');
+  });
+
+  it("removes temp dirs of dead processes on the next run, and keeps live ones' (kill -9 leftovers)", async () => {
+    const tmp = join(root, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    const dead = await deadPid();
+    const host = hostname().replace(/[^\w.]/g, '_');
+    const names = {
+      dead: `train-${host}-${dead}-AbC123`,
+      live: `train-${host}-${process.pid}-DeF456`,
+      otherHost: `train-elsewhere-${dead}-GhI789`,
+      oldUnowned: 'train-JkL012',
+      newUnowned: 'features-MnO345',
+    };
+    for (const name of Object.values(names)) await mkdir(join(tmp, name));
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+    await utimes(join(tmp, names.oldUnowned), dayAgo, dayAgo);
+    await runStage(new ArtifactStore(root), produce, { value: 11 }, {});
+    expect((await readdir(tmp)).sort()).toEqual([names.live, names.newUnowned, names.otherHost].sort());
+  });
+});
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((done) => child.on('exit', done));
+  return child.pid!;
+}

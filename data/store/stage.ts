@@ -4,8 +4,9 @@
  * `ulasan verify`.
  */
 import { rm } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { UlasanError } from '../../activities/errors';
-import { ArtifactStore, artifactKey, differingFiles, hashDirectory } from './artifact-store';
+import { ArtifactStore, artifactKey, differingFiles, hashDirectory, manifestProblem } from './artifact-store';
 import { codeVersion } from './code-version';
 import type { ArtifactRef, Execution, Manifest, Provenance, StageOutcome } from './types';
 
@@ -100,10 +101,16 @@ function orderedInputKeys<P>(definition: StageDefinition<P>, inputs: Record<stri
   });
 }
 
-async function loadInputs(store: ArtifactStore, inputs: Record<string, ArtifactRef>): Promise<Record<string, StageInputArtifact>> {
+/**
+ * How a computation treats its inputs: a `run` refuses an untrusted input manifest and moves an
+ * unreadable input aside (CorruptInput); `verify` only reads, and leaves judging each input to its own verdict.
+ */
+type ComputeMode = 'run' | 'verify';
+
+async function loadInputs(store: ArtifactStore, inputs: Record<string, ArtifactRef>, mode: ComputeMode): Promise<Record<string, StageInputArtifact>> {
   const loaded: Record<string, StageInputArtifact> = {};
   for (const [name, ref] of Object.entries(inputs)) {
-    const manifest = await store.manifest(ref.key);
+    const manifest = mode === 'run' ? await store.manifest(ref.key) : await store.rawManifest(ref.key);
     const dir = store.dir(ref.key);
     loaded[name] = { key: ref.key, dir, manifest, file: (file) => store.path(ref.key, file) };
   }
@@ -119,17 +126,39 @@ async function computeInTemp<P>(
   key: string,
   heartbeat: (details?: unknown) => void,
   provenance: Provenance | undefined,
+  mode: ComputeMode = 'run',
 ): Promise<{ outDir: string; result: ComputeResult; computeMs: number }> {
   const outDir = await store.tempDir(definition.stage);
   const started = performance.now();
   try {
-    const loaded = await loadInputs(store, inputs);
+    const loaded = await loadInputs(store, inputs, mode);
     const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat, ...(provenance ? { provenance } : {}) });
     return { outDir, result, computeMs: Math.round(performance.now() - started) };
   } catch (err) {
     await rm(outDir, { recursive: true, force: true });
-    throw err;
+    throw mode === 'run' ? await asCorruptInput(store, definition.stage, inputs, err) : err;
   }
+}
+
+/**
+ * A stage that finds one of its inputs unreadable (a CorruptArtifact naming a file of that input) moves
+ * the input aside and fails with CorruptInput naming the input's producer and key: retrying this stage
+ * cannot help, recomputing the input can, and the plan does that once (workflows/plans/recovery.ts).
+ */
+async function asCorruptInput(store: ArtifactStore, consumer: string, inputs: Record<string, ArtifactRef>, err: unknown): Promise<unknown> {
+  if (!(err instanceof UlasanError) || err.type !== 'CorruptArtifact' || !err.context.file) return err;
+  const file = err.context.file;
+  const input = Object.values(inputs).find((ref) => file.startsWith(store.dir(ref.key) + sep));
+  if (!input) return err;
+  const producer = (await store.rawManifest(input.key).catch(() => undefined))?.stage ?? (input.stage || 'unknown');
+  const aside = await store.quarantine(input.key);
+  return new UlasanError(
+    'CorruptInput',
+    `${consumer} could not read ${file}, made by stage ${producer} (${input.key}): ${err.message} Moved that artifact to ${aside}; ` +
+      `the run recomputes it once.`,
+    { stage: producer, key: input.key, file },
+    { cause: err },
+  );
 }
 
 async function computeAndCommit<P>(
@@ -181,9 +210,10 @@ export async function recomputeStage(
   definitions: Record<string, StageDefinition<unknown>>,
   key: string,
 ): Promise<VerifyResult> {
-  const manifest = await store.manifest(key);
+  const manifest = await store.rawManifest(key);
   const definition = definitions[manifest.stage];
   const base = { key, stage: manifest.stage };
+  const untrusted = manifestProblem(manifest, key);
   if (!definition) return { ...base, identical: false, differing: [], problem: `unknown stage '${manifest.stage}'` };
   if (definition.version !== manifest.stageVersion) {
     const problem = `stage version is now ${definition.version}, artifact was made by version ${manifest.stageVersion}`;
@@ -192,16 +222,27 @@ export async function recomputeStage(
   const inputs = Object.fromEntries(
     Object.entries(manifest.inputs).map(([name, inputKey]) => [name, { key: inputKey, stage: '' }]),
   );
-  const { outDir } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined, manifest.provenance);
+  const { outDir, result } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined, manifest.provenance, 'verify');
   try {
     const differing = differingFiles(manifest.files, await hashDirectory(outDir));
+    const fields = differingRowCounts(manifest.rowCounts, result.rowCounts ?? {});
     const stored = await store.check(key, { verifyHashes: true });
-    if (stored.status !== 'ok') {
-      const problem = `the stored entry no longer matches its manifest (${stored.status === 'corrupt' ? stored.detail : 'absent'})`;
-      return { ...base, identical: false, differing, problem };
-    }
-    return { ...base, identical: differing.length === 0, differing };
+    const problems = [
+      ...(untrusted ? [untrusted] : []),
+      ...fields.map((f) => `manifest field ${f.field} records ${f.recorded}, recomputed ${f.recomputed}`),
+      ...(stored.status !== 'ok' && !untrusted ? [`the stored entry no longer matches its manifest (${stored.status === 'corrupt' ? stored.detail : 'absent'})`] : []),
+    ];
+    const identical = differing.length === 0 && problems.length === 0;
+    return { ...base, identical, differing, ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
+}
+
+/** Row counts whose recorded value differs from the recomputed one (the counts `lineage` prints). */
+function differingRowCounts(recorded: Record<string, number>, recomputed: Record<string, number>) {
+  const names = [...new Set([...Object.keys(recorded ?? {}), ...Object.keys(recomputed)])].sort();
+  return names
+    .filter((name) => recorded?.[name] !== recomputed[name])
+    .map((name) => ({ field: `rowCounts.${name}`, recorded: recorded?.[name], recomputed: recomputed[name] }));
 }

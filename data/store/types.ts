@@ -37,6 +37,11 @@ export interface Manifest {
   createdAt: string;
   /** Which workflow, attempt, task queue and worker made it (Temporal runs only); outside the key. */
   execution?: Execution;
+  /**
+   * sha256 of the manifest's JSON without this field, so a changed or damaged manifest is
+   * caught like a damaged file. Absent in manifests written before it existed (those are trusted as they are).
+   */
+  digest?: string;
 }
 
 /** Where an artifact was computed on Temporal. */

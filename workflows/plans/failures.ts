@@ -14,6 +14,11 @@ export const FAILURE_TYPES = {
   LeakageRefused: { retryable: false },
   /** A cached artifact's files do not match their recorded hashes. */
   CorruptArtifact: { retryable: true },
+  /**
+   * A stage could not read one of its input artifacts; the input was moved aside. Retrying the stage
+   * cannot help: the plan recomputes the input's producer once (see recovery.ts), then runs the stage again.
+   */
+  CorruptInput: { retryable: false },
   /** A remote service asked us to slow down (HTTP 429, 503). */
   RateLimited: { retryable: true },
   /** A network or service fault that may pass (timeouts, resets, 5xx). */
@@ -33,4 +38,20 @@ export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = (Object.keys(FAILURE_T
 export function isRetryableFailureType(type: string | undefined): boolean {
   if (type === undefined || !(type in FAILURE_TYPES)) return true; // unknown errors: retry, as Temporal does
   return FAILURE_TYPES[type as FailureType].retryable;
+}
+
+/**
+ * A failure the plan itself decides on (not an activity's), with one of the failure types above. Pure:
+ * the Temporal workflows turn it into a non-retryable ApplicationFailure, the CLI prints it like a UlasanError.
+ */
+export class PlanFailure extends Error {
+  override readonly name = 'PlanFailure';
+
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly context: { stage?: string; key?: string; file?: string } = {},
+  ) {
+    super(message);
+  }
 }

@@ -10,6 +10,7 @@ import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
+import { Producers } from './recovery';
 import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from './failures';
 import type { ProfileName } from './profiles';
@@ -208,12 +209,14 @@ export function cellFailure(error: unknown): CellFailure {
   return { type, message: inner?.message ?? String(error) };
 }
 
-async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSlot, hooks: GridHooks): Promise<CellResult> {
+async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
   const cell = slot.cell!;
+  // The cell's own steps, so an unreadable resampled or trained artifact (or the run's features) is recomputed once (recovery.ts).
+  const steps = new Producers(upstream);
   try {
-    const train = await acts.resample({ features, params: cell.resample });
-    const model = await acts.trainModel({ train: train.ref, features, params: cell.train });
-    const val = await acts.evaluate({ model: model.ref, features, params: { partition: 'val' } });
+    const train = await steps.run(() => acts.resample({ features, params: cell.resample }));
+    const model = await steps.run(() => acts.trainModel({ train: train.ref, features, params: cell.train }));
+    const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
     const metrics = Object.fromEntries(SELECTION_METRICS.filter((m) => typeof val.summary[m] === 'number').map((m) => [m, val.summary[m] as number]));
     return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics };
   } catch (error) {
@@ -278,7 +281,7 @@ async function refill(acts: GridActivities, run: CellRun, features: ArtifactRef)
 }
 
 /** Runs the pending cells, at most `plan.parallel` at once, until done or asked to continue as new. */
-async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRef): Promise<boolean> {
+async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRef, upstream?: Producers): Promise<boolean> {
   const { plan, hooks } = run;
   let paused = false;
   hooks.onProgress?.(run.progress());
@@ -290,7 +293,7 @@ async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRe
         run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached });
         continue;
       }
-      run.running.set(slot.index, runCell(acts, features, slot, hooks).then((result) => {
+      run.running.set(slot.index, runCell(acts, features, slot, hooks, upstream).then((result) => {
         run.running.delete(slot.index);
         run.finishedThisRun++;
         run.finish(slot.index, result);
@@ -325,16 +328,16 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, previous: Gr
   const features = state.features ?? (await prepareFeatures(acts, plan, record));
   state.features = features;
   const run = new CellRun(plan, state, hooks);
-  const complete = await runCells(acts, run, features);
+  const complete = await runCells(acts, run, features, record.producers);
   state.next = run.nextIndex();
   if (Object.keys(run.failures).length > 0) state.failureKeys.push(await acts.recordFailures({ failures: run.failures }));
   if (!complete) return { kind: 'continue', state };
 
   const best = state.best;
   if (!best) throw allFailed(plan, state);
-  const test = await record('evaluate', acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
+  const test = await record('evaluate', () => acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
   const { name, metric } = plan;
-  const grid = await record('grid', acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
-  const report = await record('report', acts.report({ evaluation: test, grid, params: plan.report }));
+  const grid = await record('grid', () => acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
+  const report = await record('report', () => acts.report({ evaluation: test, grid, params: plan.report }));
   return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
 }

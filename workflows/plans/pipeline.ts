@@ -17,6 +17,7 @@ import type { ResampleInput, ResampleParams } from '../../activities/resample/re
 import type { SplitInput, SplitParams } from '../../activities/split/split';
 import type { TrainInput, TrainParams } from '../../activities/train/train';
 import type { ProfileName } from './profiles';
+import { Producers, type Step } from './recovery';
 
 export interface PipelineActivities {
   importReviews(input: ImportInput): Promise<StageOutcome>;
@@ -98,13 +99,20 @@ export interface PipelineResult {
   leakyMetricsKey?: string;
 }
 
-/** Appends each stage's outcome to `stages` and passes its ref on. */
-export function stageRecorder(stages: StageRecord[]) {
-  return async (stage: string, pending: Promise<StageOutcome>) => {
-    const outcome = await pending;
-    stages.push({ stage, key: outcome.ref.key, cache: outcome.cache, reason: outcome.reason, ms: Math.round(outcome.ms) });
+/**
+ * Runs each step, appends its outcome to `stages` and passes its ref on. A step whose input turns out
+ * unreadable has that input's producer redone once (recovery.ts); `producers` is shared with grid cells.
+ */
+export function stageRecorder(stages: StageRecord[], producers: Producers = new Producers()) {
+  const record = async (stage: string, step: Step) => {
+    const outcome = await producers.run(async (recovery) => {
+      const done = await step();
+      stages.push({ stage, key: done.ref.key, cache: done.cache, reason: recovery ?? done.reason, ms: Math.round(done.ms) });
+      return done;
+    });
     return outcome.ref;
   };
+  return Object.assign(record, { producers });
 }
 
 /**
@@ -129,11 +137,11 @@ export async function prepareFeatures(
   plan: UpstreamPlan,
   record: ReturnType<typeof stageRecorder>,
 ): Promise<ArtifactRef> {
-  const reviews = await record('import', acts.importReviews({ source: plan.source }));
-  const cleaned = await record('clean', acts.clean({ table: reviews, config: plan.clean }));
-  const labelled = await record('annotate', acts.annotate({ table: cleaned, params: plan.annotate }));
-  const split = await record('split', acts.split({ table: labelled, params: plan.split }));
-  return record('features', acts.features({ split, params: plan.features }));
+  const reviews = await record('import', () => acts.importReviews({ source: plan.source }));
+  const cleaned = await record('clean', () => acts.clean({ table: reviews, config: plan.clean }));
+  const labelled = await record('annotate', () => acts.annotate({ table: cleaned, params: plan.annotate }));
+  const split = await record('split', () => acts.split({ table: labelled, params: plan.split }));
+  return record('features', () => acts.features({ split, params: plan.features }));
 }
 
 /**
@@ -143,17 +151,17 @@ export async function prepareFeatures(
 async function runLeakyBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
   const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } } };
   const features = await prepareFeatures(acts, whole, record);
-  const resampled = await record('resample', acts.resample({ features, params: plan.resample }));
-  const leaky = await record('leaky-split', acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
-  const model = await record('train', acts.trainModel({ train: leaky, features: leaky, params: plan.train }));
-  return record('evaluate', acts.evaluate({ model, features: leaky, params: plan.evaluate }));
+  const resampled = await record('resample', () => acts.resample({ features, params: plan.resample }));
+  const leaky = await record('leaky-split', () => acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
+  const model = await record('train', () => acts.trainModel({ train: leaky, features: leaky, params: plan.train }));
+  return record('evaluate', () => acts.evaluate({ model, features: leaky, params: plan.evaluate }));
 }
 
 async function runHonestBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
   const features = await prepareFeatures(acts, plan, record);
-  const train = await record('resample', acts.resample({ features, params: plan.resample }));
-  const model = await record('train', acts.trainModel({ train, features, params: plan.train }));
-  return record('evaluate', acts.evaluate({ model, features, params: plan.evaluate }));
+  const train = await record('resample', () => acts.resample({ features, params: plan.resample }));
+  const model = await record('train', () => acts.trainModel({ train, features, params: plan.train }));
+  return record('evaluate', () => acts.evaluate({ model, features, params: plan.evaluate }));
 }
 
 /**
@@ -163,11 +171,11 @@ async function runHonestBranch(acts: PipelineActivities, plan: PipelinePlan, rec
 async function runSemiSupervisedBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
   const features = await prepareFeatures(acts, plan, record);
   const params = { fraction: plan.semiSupervised!.labelledFraction, seed: plan.split.seed };
-  const fraction = await record('label-fraction', acts.labelFraction({ features, params }));
-  const teacher = await record('train', acts.trainModel({ train: fraction, features: fraction, params: plan.train }));
-  const pseudo = await record('pseudo-label', acts.pseudoLabel({ model: teacher, fraction }));
-  const student = await record('train', acts.trainModel({ train: pseudo, features: pseudo, params: plan.train }));
-  return record('evaluate', acts.evaluate({ model: student, features: pseudo, params: plan.evaluate }));
+  const fraction = await record('label-fraction', () => acts.labelFraction({ features, params }));
+  const teacher = await record('train', () => acts.trainModel({ train: fraction, features: fraction, params: plan.train }));
+  const pseudo = await record('pseudo-label', () => acts.pseudoLabel({ model: teacher, fraction }));
+  const student = await record('train', () => acts.trainModel({ train: pseudo, features: pseudo, params: plan.train }));
+  return record('evaluate', () => acts.evaluate({ model: student, features: pseudo, params: plan.evaluate }));
 }
 
 /** Asks a worker of each queue the run uses whether it shares the client's store. */
@@ -183,6 +191,6 @@ export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan):
   const branch = plan.semiSupervised ? runSemiSupervisedBranch : mode === 'leaky' ? runLeakyBranch : runHonestBranch;
   const evaluation = await branch(acts, plan, record);
   const leaky = mode === 'honest-vs-leaky' ? await runLeakyBranch(acts, plan, record) : undefined;
-  const report = await record('report', acts.report({ evaluation, params: plan.report, ...(leaky ? { leaky } : {}) }));
+  const report = await record('report', () => acts.report({ evaluation, params: plan.report, ...(leaky ? { leaky } : {}) }));
   return { metricsKey: evaluation.key, reportKey: report.key, stages, ...(leaky ? { leakyMetricsKey: leaky.key } : {}) };
 }
