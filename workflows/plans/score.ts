@@ -53,12 +53,12 @@ export async function runScoring(acts: ScoringActivities, plan: ScoringPlan): Pr
   const stages: StageRecord[] = [];
   const record = stageRecorder(stages);
   const model: ArtifactRef = { key: plan.model, stage: 'train' };
-  const reviews = await record('import', acts.importReviews({ source: plan.source }));
-  const cleaned = await record('clean', acts.clean({ table: reviews, config: plan.clean }));
-  const window = await record('annotate', acts.annotate({ table: cleaned, params: plan.label }));
-  const predictions = await record('predict', acts.predict({ model, table: reviews }));
+  const reviews = await record('import', () => acts.importReviews({ source: plan.source }));
+  const cleaned = await record('clean', () => acts.clean({ table: reviews, config: plan.clean }));
+  const window = await record('annotate', () => acts.annotate({ table: cleaned, params: plan.label }));
+  const predictions = await record('predict', () => acts.predict({ model, table: reviews }));
   const check = await acts.driftCheck({ reference: plan.reference, window, model, thresholds: plan.thresholds });
-  const drift = await record('drift-check', Promise.resolve(check));
+  const drift = await record('drift-check', async () => check);
   const alerts = (check.summary.alerts as string[] | undefined) ?? [];
   return { status: alerts.length > 0 ? 'drift' : 'ok', alerts, predictionsKey: predictions.key, driftKey: drift.key, stages };
 }
