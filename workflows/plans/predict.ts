@@ -39,7 +39,8 @@ export interface PredictResult {
 export async function runPredict(acts: PredictActivities, plan: PredictPlan): Promise<PredictResult> {
   const stages: StageRecord[] = [];
   const record = stageRecorder(stages);
-  const table = 'table' in plan.input ? plan.input.table : await record('import', () => acts.importReviews({ source: plan.input.source }));
+  const { input } = plan;
+  const table = 'table' in input ? input.table : await record('import', () => acts.importReviews({ source: input.source }));
   const outcome = await acts.predict({ model: { key: plan.model, stage: 'train' }, table });
   await record('predict', async () => outcome);
   return { predictionsKey: outcome.ref.key, tableKey: table.key, modelKey: plan.model, stages, summary: outcome.summary };
