@@ -78,3 +78,16 @@ export async function listParam(values: readonly (string | number)[]): Promise<D
   const { listValue } = await import('@duckdb/node-api');
   return listValue([...values]);
 }
+
+/** A temp table from equal-length column lists (DuckDB cannot bind an empty list, so none is bound then). */
+export async function tableFromLists(
+  connection: DuckDBConnection,
+  name: string,
+  columns: Record<string, ['INTEGER' | 'VARCHAR', readonly (string | number)[]]>,
+): Promise<void> {
+  const entries = Object.entries(columns);
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${entries.map(([column, [type]]) => `${column} ${type}`).join(', ')})`);
+  if ((entries[0]?.[1][1].length ?? 0) === 0) return;
+  const select = entries.map(([, [type]], i) => `unnest($${i + 1})::${type}`).join(', ');
+  await connection.run(`INSERT INTO ${name} SELECT ${select}`, await Promise.all(entries.map(([, [, values]]) => listParam(values))));
+}

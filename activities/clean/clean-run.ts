@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { copyToParquet, listParam, parquet, queryRows, withConnection } from '../../data/duckdb';
+import { copyToParquet, listParam, parquet, queryRows, tableFromLists, withConnection } from '../../data/duckdb';
 import type { ComputeContext, ComputeResult } from '../../data/store/stage';
 import type { CleanParams } from './clean';
 import {
@@ -48,10 +48,10 @@ async function tokenPass(connection: DuckDBConnection, cleaner: TextCleaner) {
 async function emptiedPass(connection: DuckDBConnection, cleaner: TextCleaner): Promise<void> {
   const rows = await queryRows(connection, `SELECT source_row, text FROM sql_clean WHERE coalesce(sql_text, '') = '' ORDER BY source_row`);
   const steps = rows.map((row) => cleaner.trace(row.text === null ? null : String(row.text)).emptiedBy ?? 'cleaning');
-  await connection.run(`CREATE OR REPLACE TEMP TABLE char_emptied AS SELECT unnest($1)::INTEGER AS source_row, unnest($2)::VARCHAR AS step`, [
-    await listParam(rows.map((row) => Number(row.source_row))),
-    await listParam(steps),
-  ]);
+  await tableFromLists(connection, 'char_emptied', {
+    source_row: ['INTEGER', rows.map((row) => Number(row.source_row))],
+    step: ['VARCHAR', steps],
+  });
 }
 
 /** The reason a row leaves the table, in priority order (NULL: kept). */

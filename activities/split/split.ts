@@ -10,7 +10,7 @@ import { copyFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { copyToParquet, listParam, parquet, queryRows, withConnection } from '../../data/duckdb';
+import { copyToParquet, parquet, queryRows, tableFromLists, withConnection } from '../../data/duckdb';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, type StageInputArtifact, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, Provenance, StageOutcome } from '../../data/store/types';
@@ -252,19 +252,6 @@ async function absentSummary(connection: DuckDBConnection) {
   const asRecord = (rows: Record<string, unknown>[]) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
   const total = byStage.reduce((s, r) => s + Number(r.n), 0);
   return { count: total, listedIn: asRecord(byListed), removedBy: asRecord(byStage), byReason: asRecord(byReason), examples };
-}
-
-/** A temp table from equal-length column lists (DuckDB cannot bind an empty list, so none is bound then). */
-async function tableFromLists(
-  connection: DuckDBConnection,
-  name: string,
-  columns: Record<string, ['INTEGER' | 'VARCHAR', readonly (string | number)[]]>,
-): Promise<void> {
-  const entries = Object.entries(columns);
-  await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${entries.map(([column, [type]]) => `${column} ${type}`).join(', ')})`);
-  if ((entries[0]?.[1][1].length ?? 0) === 0) return;
-  const select = entries.map(([, [type]], i) => `unnest($${i + 1})::${type}`).join(', ');
-  await connection.run(`INSERT INTO ${name} SELECT ${select}`, await Promise.all(entries.map(([, [, values]]) => listParam(values))));
 }
 
 /** Rows per split and class index, as the reports read them. */
