@@ -15,7 +15,8 @@ import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns'
 import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
-import { runExperiment, runStatus, watchRun } from './run-experiment';
+import { stageWarnings } from '../workflows/plans/pipeline';
+import { parseParallel, runExperiment, runStatus, watchRun } from './run-experiment';
 
 const program = new Command('ulasan')
   .description('Honest, reproducible sentiment models from app-store reviews.')
@@ -35,6 +36,7 @@ function printRun(summary: RunSummary, json: boolean, headline: string[]): void 
     const counts = summary.counts;
     console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation${counts ? `; this run: ${counts.done} trained, ${counts.cached} cached, ${counts.failed} failed` : ''})`);
   }
+  for (const warning of stageWarnings(summary.stages)) console.log(`WARNING: ${warning}`);
   for (const line of headline) console.log(line);
   console.log(`metrics: ${summary.metricsKey}`);
   console.log(`report:  ${summary.reportPath}`);
@@ -48,10 +50,11 @@ program
   .argument('<spec>', 'experiment spec (YAML)')
   .option('--temporal', 'submit to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
   .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
-  .option('--parallel <n>', 'grid cells trained at once (default: the spec\'s grid.parallel)', (v) => Number.parseInt(v, 10))
+  .option('--parallel <n>', 'grid cells trained at once, 1..64 (default: the spec\'s grid.parallel)', parseParallel)
   .option('--verify-hashes', 'hash every file of every cache hit (default: trust files whose size, mtime and edge checksum match their stamp)')
+  .option('--allow-small', 'run even when a scored split has fewer rows per class than evaluate.minSupport (default 10); the console and report headline then carry a warning')
   .option('--json', 'print a JSON summary as the last line')
-  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; verifyHashes?: boolean; json?: boolean }) => {
+  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; verifyHashes?: boolean; allowSmall?: boolean; json?: boolean }) => {
     const summary = await runExperiment(specPath, { ...options, log });
     const { formatHeadline, runHeadline } = await import('./headline');
     printRun(summary, options.json ?? false, formatHeadline(await runHeadline(new ArtifactStore(), summary)));

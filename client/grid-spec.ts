@@ -6,7 +6,10 @@
 import { z } from '../data/zod';
 import { UlasanError } from '../activities/errors';
 import { SELECTION_METRICS, type ExpandedGridPlan, type GridCell } from '../workflows/plans/grid';
-import { ExperimentSpecSchema, planFromSpec, type ExperimentSpec } from './spec';
+import { ExperimentSpecSchema, planFromSpec, requireValidationSplit, type ExperimentSpec, type PlanOptions } from './spec';
+
+/** The most grid cells trained at once (`grid.parallel`, `--parallel`). */
+export const MAX_PARALLEL = 64;
 
 const GRID_PATH = /^(model|train|resample)\.[A-Za-z0-9_.]+$/;
 
@@ -18,7 +21,7 @@ export const GridSpecSchema = z.strictObject({
   /** Validation metric the best cell is chosen by. @default 'macroF1' */
   metric: z.enum(SELECTION_METRICS).default('macroF1'),
   /** Cells trained at once (local: worker threads; Temporal: activities in flight). @default 1 */
-  parallel: z.number().int().min(1).max(64).default(1),
+  parallel: z.number().int().min(1).max(MAX_PARALLEL).default(1),
   /** Temporal task queue for training (e.g. GPU workers). */
   trainTaskQueue: z.string().optional(),
 });
@@ -47,7 +50,7 @@ const excluded = (combo: Record<string, unknown>, rules: Record<string, unknown>
   rules.some((rule) => Object.entries(rule).every(([path, value]) => JSON.stringify(combo[path]) === JSON.stringify(value)));
 
 /** Expands a raw spec with a `grid:` section into a grid plan; each cell is validated as a full spec. */
-export function gridPlanFromSpec(raw: Record<string, unknown>, file: string): ExpandedGridPlan {
+export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, options: PlanOptions = {}): ExpandedGridPlan {
   const gridParsed = GridSpecSchema.safeParse(raw.grid);
   if (!gridParsed.success) {
     const lines = gridParsed.error.issues.map((i) => `  - grid.${i.path.join('.')}: ${i.message}`);
@@ -71,7 +74,8 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string): Ex
     const plan = planFromSpec(parsed.data);
     return { id: `c${String(index).padStart(4, '0')}`, resample: plan.resample, train: plan.train };
   });
-  const upstream = planFromSpec(first!);
+  requireValidationSplit(first!, file, 'a grid selects its best cell');
+  const upstream = planFromSpec(first!, options);
   return {
     name: upstream.name,
     source: upstream.source,
@@ -79,6 +83,8 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string): Ex
     annotate: upstream.annotate,
     split: upstream.split,
     features: upstream.features,
+    // Cells are selected on val and the winner scored on test: both need every class.
+    support: { ...upstream.support!, partitions: ['val', 'test'] },
     cells,
     metric: grid.metric,
     parallel: grid.parallel,

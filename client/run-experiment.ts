@@ -1,10 +1,13 @@
 /** `ulasan run`: loads a spec (pipeline or grid), runs it locally or on Temporal, records the run. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UlasanError } from '../activities/errors';
 import { storeGridCells } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { GridPlan } from '../workflows/plans/grid';
 import { withSourceImported } from '../workflows/plans/pipeline';
 import { loadExperiment, type Experiment } from './experiment';
+import { MAX_PARALLEL } from './grid-spec';
 import { realActivities, runGridLocal, runLocal } from './local-runner';
 import { formatProgress, progressTracker, readProgress, writeProgress } from './progress';
 import { RunLease } from './leases';
@@ -17,6 +20,8 @@ export interface RunOptions {
   parallel?: number;
   /** Hash every file of every cache hit instead of trusting matching stamps. @default false */
   verifyHashes?: boolean;
+  /** Run even below `evaluate.minSupport` rows per class in a scored split; the console and report say so. */
+  allowSmall?: boolean;
   log: (message: string) => void;
 }
 
@@ -42,9 +47,19 @@ function submitted(store: ArtifactStore, runId: string, log: (message: string) =
   };
 }
 
+/** `--parallel`: a whole number of cells 1..64, checked before the spec is even read. */
+export function parseParallel(value: unknown): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PARALLEL) return n;
+  throw new UlasanError('BadInput', `--parallel ${String(value)}: give a whole number of grid cells to train at once, 1 to ${MAX_PARALLEL}.`, {
+    field: '--parallel',
+  });
+}
+
 export async function runExperiment(specPath: string, options: RunOptions): Promise<RunSummary> {
+  const parallel = options.parallel === undefined ? undefined : parseParallel(options.parallel);
   const store = new ArtifactStore();
-  const loaded = await loadExperiment(specPath);
+  const loaded = await loadExperiment(specPath, { allowSmall: options.allowSmall });
   const experiment = options.temporal ? await forWorkers(loaded, store, options) : loaded;
   const runId = newRunId(experiment.plan);
   const runner = options.temporal ? 'temporal' : 'local';
@@ -73,7 +88,7 @@ async function runAndRecord(
       : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true, lease });
     return recordRun(store, runId, experiment.plan, result, runner);
   }
-  const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
+  const expanded = { ...experiment.plan, parallel: parallel ?? experiment.plan.parallel };
   // The cells go into the store; the plan (and every Temporal payload) carries their key.
   const plan: GridPlan = { ...(await storeGridCells(store, expanded)), ...storeId };
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
@@ -97,7 +112,7 @@ export async function runStatus(runId: string): Promise<string> {
   const workflowId = await temporalWorkflowOf(runId, store.root);
   if (!workflowId) {
     const record = readProgress(store.root, runId);
-    if (!record) return `No progress recorded for ${runId} under ${store.root}/runs (set TEMPORAL_ADDRESS to ask a Temporal server).`;
+    if (!record) return finishedRunStatus(store, runId);
     return `${formatProgress(record, record.etaSeconds)} (updated ${record.updatedAt})`;
   }
   const { formatWorkflowState, workflowState } = await import('./temporal-runner');
@@ -114,4 +129,19 @@ export async function watchRun(runId: string, print: (line: string) => void): Pr
   const workflowId = (await temporalWorkflowOf(runId, store.root)) ?? runId;
   const { formatWorkflowState, watchWorkflow } = await import('./temporal-runner');
   return (await watchWorkflow(workflowId, (state) => print(formatWorkflowState(state)))).status;
+}
+
+/** A run with no progress file: a finished pipeline run has its record; anything else is not a run. */
+async function finishedRunStatus(store: ArtifactStore, runId: string): Promise<string> {
+  const path = join(store.root, 'runs', `${runId}.json`);
+  const record = await readFile(path, 'utf8').then(
+    (text) => JSON.parse(text) as Partial<RunSummary>,
+    () => undefined,
+  );
+  if (!record) {
+    throw new UlasanError('NotFound', `No run ${runId} under ${join(store.root, 'runs')}; run ids are the names of the .json files there (ULASAN_HOME sets the store).`, {
+      file: path,
+    });
+  }
+  return `Run ${runId} finished: metrics ${record.metricsKey}, report ${record.runReportPath ?? record.reportPath}`;
 }

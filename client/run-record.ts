@@ -1,4 +1,5 @@
 /** A record of each run (which stages hit or missed, where the report is) under `<store>/runs/`. */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../data/canonical';
@@ -23,10 +24,14 @@ export interface RunSummary {
   cells?: GridFile['cells'];
 }
 
-/** A run id that sorts by time and names the plan it ran. */
-export function newRunId(plan: PipelinePlan | GridPlan | ExpandedGridPlan, now = new Date()): string {
+/**
+ * A run id that sorts by time, names the plan it ran and is unique: two runs of one plan started in
+ * the same second differ in the random suffix (a run id names an event, not a result, so it need not
+ * be reproducible; artifact keys and workflow ids derived from the plan are what dedupe work).
+ */
+export function newRunId(plan: PipelinePlan | GridPlan | ExpandedGridPlan, now = new Date(), nonce = randomBytes(4).toString('hex')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}`;
+  return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}-${nonce}`;
 }
 
 export async function recordRun(
@@ -45,6 +50,7 @@ export async function recordRun(
     ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, counts: result.counts, cells: (await readGridFile(store, result.gridKey)).cells } : {}),
   };
   await mkdir(join(store.root, 'runs'), { recursive: true });
-  await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n');
+  // 'wx': a run record is never overwritten, not even by a run that somehow got the same id.
+  await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n', { flag: 'wx' });
   return summary;
 }

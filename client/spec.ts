@@ -14,6 +14,7 @@ import { TEXT_ENCODINGS } from '../activities/import/columns';
 import { FeaturesSpecSchema, featuresParamsFromSpec } from '../activities/features/features-spec';
 import { SamplerSpecSchema } from '../activities/resample/spec';
 import { splitParamsFromSpec } from '../activities/split/split';
+import { DEFAULT_MIN_SUPPORT } from '../activities/split/support';
 import { resolveSplitFile, SplitSpecSchema } from '../activities/split/split-spec';
 import { embeddingDimOf, TrainModelSchema, TrainOptionsSchema, trainParamsFromSpec } from '../activities/train/train-spec';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
@@ -59,7 +60,13 @@ export const ExperimentSpecSchema = z.strictObject({
   model: TrainModelSchema,
   /** Fit options: optimizer, learning rate, batch, epochs, class weights, early stopping, LR on plateau. */
   train: TrainOptionsSchema.prefault({}),
-  evaluate: z.strictObject({ partition: z.enum(['val', 'test']).default('test') }).default({ partition: 'test' }),
+  evaluate: z
+    .strictObject({
+      partition: z.enum(['val', 'test']).default('test'),
+      /** Rows each class needs in every scored split, checked right after the split; `--allow-small` runs anyway with a warning. @default 10 */
+      minSupport: z.number().int().min(1).default(DEFAULT_MIN_SUPPORT),
+    })
+    .prefault({}),
   /**
    * `honest` splits before fitting anything. `leaky` resamples the whole dataset BEFORE splitting, only to
    * reproduce published setups (every report says so); `honest-vs-leaky` runs both side by side.
@@ -122,7 +129,23 @@ function resolveLexiconPaths(spec: Record<string, unknown>, dir: string): void {
 export function parseSpec(raw: unknown, file: string): ExperimentSpec {
   const parsed = ExperimentSpecSchema.safeParse(raw);
   if (!parsed.success) throw new UlasanError('BadInput', describeIssues(parsed.error, file), { file });
+  if (parsed.data.evaluate.partition === 'val') requireValidationSplit(parsed.data, file, 'evaluate.partition is val');
   return parsed.data;
+}
+
+/**
+ * Refuses a spec whose validation split would be empty when something scores on it (a grid selects
+ * on it; `evaluate.partition: val`), before any stage runs. A split file decides its own val rows.
+ */
+export function requireValidationSplit(spec: ExperimentSpec, file: string, why: string): void {
+  if (spec.split.strategy === 'from-file') return;
+  if (splitParamsFromSpec(spec.split, spec.seed).ratios.val > 0) return;
+  const field = spec.split.strategy === 'ratios' && spec.split.valOfRest !== undefined ? 'split.valOfRest' : 'split.val';
+  throw new UlasanError(
+    'BadInput',
+    `Invalid experiment spec ${file}:\n  - ${field}: must be greater than 0 because ${why} (scored on the validation split); give it a share such as 0.15`,
+    { file, field },
+  );
 }
 
 /** Parses and validates a (single-model) spec file. */
@@ -131,8 +154,14 @@ export async function loadSpec(path: string): Promise<ExperimentSpec> {
   return parseSpec(raw, file);
 }
 
+/** What `planFromSpec` takes from the command line rather than the spec. */
+export interface PlanOptions {
+  /** Run even when a scored split has fewer rows per class than `evaluate.minSupport` (flagged loudly). @default false */
+  allowSmall?: boolean;
+}
+
 /** Resolves a validated spec into each stage's params. */
-export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
+export function planFromSpec(spec: ExperimentSpec, options: PlanOptions = {}): PipelinePlan {
   const { seed } = spec;
   const source =
     'synthetic' in spec.source
@@ -148,6 +177,7 @@ export function planFromSpec(spec: ExperimentSpec): PipelinePlan {
     resample: { sampler: spec.resample, seed, partition: 'train' },
     train: trainParamsFromSpec(spec.model, spec.train, seed),
     evaluate: { partition: spec.evaluate.partition },
+    support: { minPerClass: spec.evaluate.minSupport, allowSmall: options.allowSmall ?? false, partitions: [spec.evaluate.partition] },
     report: { title: spec.name },
     mode: spec.mode,
     ...(spec.semiSupervised ? { semiSupervised: spec.semiSupervised } : {}),

@@ -63,7 +63,8 @@ function headline(model: ReportModel): string {
   const { metrics } = model;
   const ci = metrics.bootstrap;
   const interval = (c: { low: number; high: number } | undefined): string => (c ? ` <span class="src">[${fixed(c.low)}, ${fixed(c.high)}]</span>` : '');
-  return `<p class="headline">Test macro-F1 <b>${fixed(metrics.macro.f1)}</b>${interval(ci?.macroF1)} · accuracy ${fixed(metrics.accuracy)}${interval(ci?.accuracy)} · ` +
+  const warnings = (model.warnings ?? []).map((w) => `<p class="leak" id="data-warning"><b>WARNING.</b> ${escapeHtml(w)}</p>\n`).join('');
+  return `${warnings}<p class="headline">Test macro-F1 <b>${fixed(metrics.macro.f1)}</b>${interval(ci?.macroF1)} · accuracy ${fixed(metrics.accuracy)}${interval(ci?.accuracy)} · ` +
     `balanced accuracy ${fixed(metrics.balancedAccuracy)} · G-mean ${fixed(metrics.gMean)} · n=${metrics.n}</p>
 <p>Scored once on the <b>${escapeHtml(metrics.partition)}</b> split, which no fitting step (vocabulary, resampling, training) has seen.` +
     `${ci ? ` Brackets: ${Math.round(ci.confidence * 100)}% bootstrap percentile intervals over ${ci.resamples} resamples of the test rows.` : ''}</p>

@@ -26,6 +26,7 @@ export function renderReportMarkdown(model: ReportModel): string {
     ...(model.leakyMode
       ? [`> **LEAKY EVALUATION**: resampled BEFORE the split (\`${model.leakyMode.key.slice(0, 12)}\`); these scores are inflated, not an honest estimate.`, '']
       : []),
+    ...(model.warnings ?? []).flatMap((w) => [`> **WARNING**: ${w}`, '']),
     `Test macro-F1 **${fixed(metrics.macro.f1)}**${interval(ci?.macroF1)}, accuracy ${fixed(metrics.accuracy)}${interval(ci?.accuracy)}, ` +
       `balanced accuracy ${fixed(metrics.balancedAccuracy)}, n=${metrics.n} (${metrics.partition} split, scored once).`,
     ...(ci ? ['', `Intervals: ${Math.round(ci.confidence * 100)}% bootstrap percentile, ${ci.resamples} resamples.`] : []),

@@ -131,6 +131,8 @@ export interface ReportModel {
    * page then says so at the top.
    */
   leakyMode?: { key: string; testCopiesOfTrain?: number };
+  /** Warnings about the data the run raised (too few rows per class, allowed): shown with the headline. */
+  warnings?: string[];
 }
 
 /** What the report stage adds to the lineage: its title and the optional grid and leaky evaluation. */
@@ -139,6 +141,7 @@ export interface ReportExtras {
   grid?: ReportGrid;
   /** Evaluation key of the same setup run in leaky mode. */
   leakyEvaluation?: string;
+  warnings?: string[];
 }
 
 /** Per-rating counts and date range of one review table; supplied by the caller (DuckDB in the stage). */
@@ -405,6 +408,7 @@ export async function buildReportModel(
     lineage: chain.map(lineageNode),
   };
   if (extras.grid) model.grid = gridForReport(extras.grid);
+  if (extras.warnings?.length) model.warnings = extras.warnings;
   const leaky = leakyStep(chain);
   if (leaky) model.leakyMode = { key: leaky.key, ...(testCopies(chain) === undefined ? {} : { testCopiesOfTrain: testCopies(chain) }) };
   if (extras.leakyEvaluation) {

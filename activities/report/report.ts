@@ -29,6 +29,8 @@ export interface ReportParams {
   grid?: ReportGrid;
   /** Evaluation artifact of the same setup run in leaky mode, shown beside the honest one. */
   leakyEvaluation?: string;
+  /** Warnings the run raised about its data (too few rows per class, allowed): shown with the headline. */
+  warnings?: string[];
 }
 
 export interface ReportInput {
@@ -71,8 +73,8 @@ export const reportStage: StageDefinition<ReportParams> = {
   inputNames: ['evaluation'],
   async compute({ params, inputs, outDir, store }) {
     const evaluation = inputs.evaluation!;
-    const { title, grid, leakyEvaluation } = params;
-    const model = await buildReportModel(store, evaluation.key, { title, grid, leakyEvaluation }, readTableFacts);
+    const { title, grid, leakyEvaluation, warnings: runWarnings } = params;
+    const model = await buildReportModel(store, evaluation.key, { title, grid, leakyEvaluation, warnings: runWarnings }, readTableFacts);
     const { renderCharts } = await import('./render-svg');
     const charts = await renderCharts(reportCharts(model));
     await writeFile(join(outDir, REPORT_HTML), renderReportHtml(model, charts));

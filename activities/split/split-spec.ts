@@ -14,6 +14,9 @@ export const SPLIT_STRATEGIES = ['ratios', 'by-date', 'per-class-test-counts', '
 export type SplitStrategy = (typeof SPLIT_STRATEGIES)[number];
 
 const share = z.number().min(0).max(1);
+/** A share that must leave rows in its split: an empty train or test split fails only after training. */
+const nonEmptyShare = (split: string, why: string) =>
+  z.number().max(1).gt(0, { error: `must be greater than 0: ${why}; give the ${split} split a share such as 0.15` });
 /** The share of the non-test rows held out for validation. @default 0 */
 const valShare = z.number().min(0).lt(1).default(0);
 
@@ -21,11 +24,11 @@ const RatiosSpec = z
   .strictObject({
     strategy: z.literal('ratios'),
     /** Share of all rows trained on (flat form). */
-    train: share.optional(),
+    train: nonEmptyShare('train', 'every model is fitted on the train split').optional(),
     /** Share of all rows for validation (flat form). @default 0 */
     val: share.optional(),
     /** Share of all rows tested on. */
-    test: share,
+    test: nonEmptyShare('test', 'the headline metrics are scored on the test split'),
     /** Nested form: share of the non-test rows for validation (`{test: 0.1, valOfRest: 0.15}` is 90/10, then 85/15 of the 90). */
     valOfRest: z.number().min(0).lt(1).optional(),
   })

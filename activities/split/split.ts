@@ -21,6 +21,7 @@ import { badInput } from '../errors';
 import { assignByDate, type DatedRow } from './by-date';
 import { assignFromFile, readSplitFile, type SourceRow } from './from-file';
 import { assignPerClassTestCounts } from './per-class';
+import { checkSupport, type SupportCheck } from './support';
 import { dateRangesOf, type SplitSpec, type SplitStrategy } from './split-spec';
 import { assignSplits, SPLIT_NAMES, straddlingTexts, type SplitName, type SplitRatios } from './stratified';
 
@@ -47,6 +48,8 @@ export interface SplitParams {
 export interface SplitInput {
   table: ArtifactRef;
   params: SplitParams;
+  /** Minimum rows per class in the scored splits, checked on every run, cache hit or not (not part of the key). */
+  support?: SupportCheck;
 }
 
 /**
@@ -343,7 +346,12 @@ export const splitStage: StageDefinition<SplitStageParams> = {
 export function createSplitActivity(deps: ActivityDeps) {
   return async function split(input: SplitInput): Promise<StageOutcome> {
     const { params, provenance } = await splitStageParams(input.params);
-    return runStage(deps.store, splitStage, params, { table: input.table }, { ...deps, ...(provenance ? { provenance } : {}) });
+    const outcome = await runStage(deps.store, splitStage, params, { table: input.table }, { ...deps, ...(provenance ? { provenance } : {}) });
+    if (!input.support) return outcome;
+    const classes = await readClassNames(deps.store.path(outcome.ref.key, LABELS_FILE));
+    const counts = (outcome.summary?.perSplitLabelCounts ?? {}) as Record<string, Record<string, number>>;
+    const warnings = checkSupport(counts, classes, input.support, outcome.ref.key);
+    return warnings.length > 0 ? { ...outcome, warnings } : outcome;
   };
 }
 

@@ -71,4 +71,6 @@ export interface StageOutcome {
   reason?: string;
   ms: number;
   summary: Record<string, unknown>;
+  /** What the run must tell its user about this outcome (e.g. too few test rows, allowed by --allow-small). */
+  warnings?: string[];
 }

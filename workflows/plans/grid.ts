@@ -11,7 +11,7 @@ import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
-import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from './failures';
 import type { ProfileName } from './profiles';
 
@@ -338,6 +338,6 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, previous: Gr
   const test = await record('evaluate', () => acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
   const { name, metric } = plan;
   const grid = await record('grid', () => acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
-  const report = await record('report', () => acts.report({ evaluation: test, grid, params: plan.report }));
+  const report = await record('report', () => acts.report({ evaluation: test, grid, params: withWarnings(plan.report, stageWarnings(state.stages)) }));
   return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
 }

@@ -15,6 +15,7 @@ import type { LabelFractionInput, PseudoLabelInput } from '../../activities/semi
 import type { ReportInput, ReportParams } from '../../activities/report/report';
 import type { ResampleInput, ResampleParams } from '../../activities/resample/resample';
 import type { SplitInput, SplitParams } from '../../activities/split/split';
+import type { SupportCheck } from '../../activities/split/support';
 import type { TrainInput, TrainParams } from '../../activities/train/train';
 import type { ProfileName } from './profiles';
 import { Producers, type Step } from './recovery';
@@ -77,6 +78,8 @@ export interface PipelinePlan {
   mode?: EvaluationMode;
   /** Semi-supervised labelling: keep this share of training labels, pseudo-label the rest, retrain. */
   semiSupervised?: { labelledFraction: number };
+  /** Minimum rows per class in the scored split, checked right after the split. @default no check */
+  support?: SupportCheck;
 }
 
 export type EvaluationMode = 'honest' | 'leaky' | 'honest-vs-leaky';
@@ -88,7 +91,12 @@ export interface StageRecord {
   cache: 'hit' | 'miss';
   reason?: string;
   ms: number;
+  /** Warnings the stage raised (too few rows per class in a scored split, allowed by the user). */
+  warnings?: string[];
 }
+
+/** Every warning the recorded stages raised, in stage order. */
+export const stageWarnings = (stages: readonly StageRecord[]): string[] => stages.flatMap((s) => s.warnings ?? []);
 
 export interface PipelineResult {
   /** The evaluation artifact holding the reported metrics.json. */
@@ -107,7 +115,8 @@ export function stageRecorder(stages: StageRecord[], producers: Producers = new 
   const record = async (stage: string, step: Step) => {
     const outcome = await producers.run(async (recovery) => {
       const done = await step();
-      stages.push({ stage, key: done.ref.key, cache: done.cache, reason: recovery ?? done.reason, ms: Math.round(done.ms) });
+      const warnings = done.warnings?.length ? { warnings: done.warnings } : {};
+      stages.push({ stage, key: done.ref.key, cache: done.cache, reason: recovery ?? done.reason, ms: Math.round(done.ms), ...warnings });
       return done;
     });
     return outcome.ref;
@@ -130,7 +139,7 @@ export async function withSourceImported<P extends { source: ImportSource }>(
 }
 
 /** The stages every experiment shares: import → clean → annotate → split → features. */
-export type UpstreamPlan = Pick<PipelinePlan, 'source' | 'clean' | 'annotate' | 'split' | 'features'>;
+export type UpstreamPlan = Pick<PipelinePlan, 'source' | 'clean' | 'annotate' | 'split' | 'features' | 'support'>;
 
 export async function prepareFeatures(
   acts: Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate' | 'split' | 'features'>,
@@ -140,7 +149,7 @@ export async function prepareFeatures(
   const reviews = await record('import', () => acts.importReviews({ source: plan.source }));
   const cleaned = await record('clean', () => acts.clean({ table: reviews, config: plan.clean }));
   const labelled = await record('annotate', () => acts.annotate({ table: cleaned, params: plan.annotate }));
-  const split = await record('split', () => acts.split({ table: labelled, params: plan.split }));
+  const split = await record('split', () => acts.split({ table: labelled, params: plan.split, ...(plan.support ? { support: plan.support } : {}) }));
   return record('features', () => acts.features({ split, params: plan.features }));
 }
 
@@ -149,7 +158,8 @@ export async function prepareFeatures(
  * with everything in train), then a random split of the resampled rows. Returns the evaluation.
  */
 async function runLeakyBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
-  const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } } };
+  // Everything in train: nothing is scored on this split, so no support check.
+  const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } }, support: undefined };
   const features = await prepareFeatures(acts, whole, record);
   const resampled = await record('resample', () => acts.resample({ features, params: plan.resample }));
   const leaky = await record('leaky-split', () => acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
@@ -191,6 +201,12 @@ export async function runPipeline(acts: PipelineActivities, plan: PipelinePlan):
   const branch = plan.semiSupervised ? runSemiSupervisedBranch : mode === 'leaky' ? runLeakyBranch : runHonestBranch;
   const evaluation = await branch(acts, plan, record);
   const leaky = mode === 'honest-vs-leaky' ? await runLeakyBranch(acts, plan, record) : undefined;
-  const report = await record('report', () => acts.report({ evaluation, params: plan.report, ...(leaky ? { leaky } : {}) }));
+  const params = withWarnings(plan.report, stageWarnings(stages));
+  const report = await record('report', () => acts.report({ evaluation, params, ...(leaky ? { leaky } : {}) }));
   return { metricsKey: evaluation.key, reportKey: report.key, stages, ...(leaky ? { leakyMetricsKey: leaky.key } : {}) };
+}
+
+/** Report params with the run's warnings for its headline (none: the params, and so the key, unchanged). */
+export function withWarnings(params: ReportParams, warnings: readonly string[]): ReportParams {
+  return warnings.length > 0 ? { ...params, warnings: [...warnings] } : params;
 }
