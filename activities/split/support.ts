@@ -28,6 +28,16 @@ export function checkSupport(
   check: SupportCheck,
   splitKey: string,
 ): string[] {
+  const untrained = classes.filter((_, label) => !perSplitLabelCounts.train?.[String(label)]);
+  if (untrained.length > 0) {
+    // No flag helps here: a model cannot learn a class it never sees.
+    const names = untrained.map((name) => `'${name}'`).join(', ');
+    throw badInput(`class ${names} has no rows in the train split: merge or drop it (label.rule, label.minClassSize) or add reviews.`, {
+      stage: 'split',
+      key: splitKey,
+      field: 'label.rule',
+    });
+  }
   for (const partition of check.partitions) {
     const total = Object.values(perSplitLabelCounts[partition] ?? {}).reduce((a, b) => a + b, 0);
     if (total > 0) continue;
