@@ -7,6 +7,7 @@ import { annotateStage, createAnnotateActivity } from './annotate/annotate';
 import { cleanStage, createCleanActivity } from './clean/clean';
 import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
+import { classifyError } from './errors';
 import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
 import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity, gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';
@@ -25,7 +26,7 @@ import { createTrainActivity, trainStage } from './train/train';
 export type { ActivityDeps } from './context';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return typedFailures({
     importReviews: createImportActivity(deps),
     clean: createCleanActivity(deps),
     annotate: createAnnotateActivity(deps),
@@ -46,7 +47,25 @@ export function createActivities(deps: ActivityDeps) {
     combineScrapes: createCombineScrapesActivity(deps),
     predict: createPredictActivity(deps),
     driftCheck: createDriftCheckActivity(deps),
-  };
+  });
+}
+
+/**
+ * Every activity throws only typed failures (`classifyError`), named with the activity, so the local
+ * runner and Temporal's retry profiles see the same type and give up on the same faults.
+ */
+function typedFailures<A extends Record<string, (input: never) => Promise<unknown>>>(activities: A): A {
+  const wrapped = Object.entries(activities).map(([name, run]) => {
+    const typed = async (input: never) => {
+      try {
+        return await run(input);
+      } catch (err) {
+        throw classifyError(err, { stage: name });
+      }
+    };
+    return [name, typed];
+  });
+  return Object.fromEntries(wrapped) as A;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -6,8 +6,7 @@ import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withS
 
 /** Task queue of the pipeline workers unless told otherwise. */
 const DEFAULT_TASK_QUEUE = 'ulasan';
-import { UlasanError } from '../activities/errors';
-import { PlanFailure } from '../workflows/plans/failures';
+import { classifyError, UlasanError } from '../activities/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { codeVersion } from '../data/store/code-version';
 import { collectLineage, formatLineage } from '../data/store/lineage';
@@ -371,7 +370,10 @@ program
   .parseAsync()
   .then(() => process.exit(process.exitCode ?? 0))
   .catch((err: unknown) => {
-    if (err instanceof UlasanError || err instanceof PlanFailure) console.error(`error (${err.type}): ${err.message}`);
-    else console.error(err);
+    // Users see what went wrong and what to do (a PlanFailure's type is read too); the stack only when they ask for it.
+    const typed = classifyError(err);
+    if (typed instanceof UlasanError) console.error(`error (${typed.type}): ${typed.message}`);
+    else console.error(`error: ${(typed as Error)?.message ?? String(typed)}`);
+    if (process.env.ULASAN_DEBUG) console.error(err);
     process.exit(1);
   });

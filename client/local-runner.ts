@@ -4,7 +4,7 @@
  * history is built from, so a local run can be replayed against the workflow code.
  */
 import { createActivities, type Activities } from '../activities';
-import { UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../activities/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
 import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
@@ -46,10 +46,12 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
         options.retry?.onRetry?.(attempt, error, delay);
       };
       await options.lease?.holdInputs(refKeys(input));
-      let result = await withRetry(() => run(input), profile, { ...options.retry, onRetry });
+      // Typed before the retry decision, as on a worker: only what may pass is tried again.
+      const typed = () => run(input).catch((err: unknown) => Promise.reject(classifyError(err, { stage: name })));
+      let result = await withRetry(typed, profile, { ...options.retry, onRetry });
       // A cache hit on an artifact a concurrent gc then removed: run the stage again, which recomputes it.
       while (options.lease && (await options.lease.hold(refKeys((result as { ref?: unknown } | undefined)?.ref))).length > 0) {
-        result = await withRetry(() => run(input), profile, { ...options.retry, onRetry });
+        result = await withRetry(typed, profile, { ...options.retry, onRetry });
       }
       options.recorder?.push({ activityType: name, taskQueue: options.taskQueue ?? 'ulasan', args: [input], result });
       return result;

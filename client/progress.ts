@@ -10,6 +10,8 @@ export interface ProgressRecord extends GridProgress {
   startedAt: string;
   updatedAt: string;
   etaSeconds: number | null;
+  /** Set when the run stopped on an error: `status` then says so instead of "running" forever. */
+  failure?: string;
 }
 
 export const progressPath = (storeRoot: string, runId: string) => join(storeRoot, 'runs', `${runId}.progress.json`);
@@ -53,4 +55,12 @@ export function readProgress(storeRoot: string, runId: string): ProgressRecord |
   } catch {
     return undefined;
   }
+}
+
+/** Records that a local grid run stopped on an error (its cells no longer run). */
+export function markProgressFailed(storeRoot: string, runId: string, failure: string): void {
+  const record = readProgress(storeRoot, runId);
+  if (!record) return;
+  const stopped: ProgressRecord = { ...record, running: 0, failure, updatedAt: new Date().toISOString(), etaSeconds: null };
+  writeFileSync(progressPath(storeRoot, runId), JSON.stringify(stopped, null, 2) + '\n');
 }

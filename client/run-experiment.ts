@@ -1,7 +1,7 @@
 /** `ulasan run`: loads a spec (pipeline or grid), runs it locally or on Temporal, records the run. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../activities/errors';
 import { storeGridCells } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { GridPlan } from '../workflows/plans/grid';
@@ -9,7 +9,7 @@ import { withSourceImported } from '../workflows/plans/pipeline';
 import { loadExperiment, type Experiment } from './experiment';
 import { MAX_PARALLEL } from './grid-spec';
 import { realActivities, runGridLocal, runLocal } from './local-runner';
-import { formatProgress, progressTracker, readProgress, writeProgress } from './progress';
+import { formatProgress, markProgressFailed, progressTracker, readProgress, writeProgress } from './progress';
 import { RunLease } from './leases';
 import { newRunId, recordRun, type RunSummary } from './run-record';
 
@@ -86,7 +86,7 @@ async function runAndRecord(
     const result = temporal
       ? await temporal.runOnTemporal({ ...experiment.plan, ...storeId }, { taskQueue: options.taskQueue, onSubmitted })
       : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true, lease });
-    return recordRun(store, runId, experiment.plan, result, runner);
+    return recordRun(store, runId, experiment.plan, result, runner, options.log);
   }
   const expanded = { ...experiment.plan, parallel: parallel ?? experiment.plan.parallel };
   // The cells go into the store; the plan (and every Temporal payload) carries their key.
@@ -94,8 +94,13 @@ async function runAndRecord(
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
   const result = temporal
     ? await temporal.runGridOnTemporal(plan, { taskQueue: options.taskQueue, onSubmitted })
-    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true, lease });
-  return recordRun(store, runId, plan, result, runner);
+    : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true, lease }).catch(
+        (err: unknown) => {
+          markProgressFailed(store.root, runId, (classifyError(err) as Error).message);
+          throw err;
+        },
+      );
+  return recordRun(store, runId, plan, result, runner, options.log);
 }
 
 /** Resolves a run id to where its progress lives: the local progress file, or its Temporal workflow. */
@@ -113,7 +118,8 @@ export async function runStatus(runId: string): Promise<string> {
   if (!workflowId) {
     const record = readProgress(store.root, runId);
     if (!record) return finishedRunStatus(store, runId);
-    return `${formatProgress(record, record.etaSeconds)} (updated ${record.updatedAt})`;
+    const stopped = record.failure ? ` FAILED: ${record.failure}` : '';
+    return `${formatProgress(record, record.etaSeconds)} (updated ${record.updatedAt})${stopped}`;
   }
   const { formatWorkflowState, workflowState } = await import('./temporal-runner');
   const state = await workflowState(workflowId);

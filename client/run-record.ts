@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { classifyError, UlasanError } from '../activities/errors';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan, GridResult } from '../workflows/plans/grid';
@@ -40,17 +41,28 @@ export async function recordRun(
   plan: PipelinePlan | GridPlan,
   result: PipelineResult | GridResult,
   runner: string,
+  warn: (message: string) => void = () => undefined,
 ): Promise<RunSummary> {
+  const reportPath = store.path(result.reportKey, REPORT_HTML);
   const summary: RunSummary = {
     runId,
-    reportPath: store.path(result.reportKey, REPORT_HTML),
-    runReportPath: await writeRunReport(store, { runId, stages: result.stages, runner }),
+    reportPath,
+    runReportPath: reportPath,
     metricsKey: result.metricsKey,
     stages: result.stages,
     ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, counts: result.counts, cells: (await readGridFile(store, result.gridKey)).cells } : {}),
   };
-  await mkdir(join(store.root, 'runs'), { recursive: true });
-  // 'wx': a run record is never overwritten, not even by a run that somehow got the same id.
-  await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n', { flag: 'wx' });
+  try {
+    summary.runReportPath = await writeRunReport(store, { runId, stages: result.stages, runner });
+    await mkdir(join(store.root, 'runs'), { recursive: true });
+    // 'wx': a run record is never overwritten, not even by a run that somehow got the same id.
+    await writeFile(join(store.root, 'runs', `${runId}.json`), JSON.stringify({ ...summary, runner, plan }, null, 2) + '\n', { flag: 'wx' });
+  } catch (err) {
+    // The results are in the store already (a read-only or full store still serves a cached run):
+    // only this run's record is lost, and the user is told why.
+    const typed = classifyError(err, { file: join(store.root, 'runs') });
+    if (!(typed instanceof UlasanError) || typed.type === 'Internal') throw typed;
+    warn(`run record ${runId} not written: ${typed.message}`);
+  }
   return summary;
 }

@@ -30,6 +30,7 @@ describe.skipIf(!devServerAvailable('pipeline on a Temporal server'))('pipeline 
           source: { synthetic: { rows: 300 } },
           model: { arch: 'cnn-small', embeddingDim: 8, filters: 8 },
           train: { epochs: 1 },
+          evaluate: { minSupport: 5 }, // 300 synthetic rows leave ~6 negative test rows
         }),
       );
       const store = new ArtifactStore(root);

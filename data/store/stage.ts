@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { UlasanError } from '../../activities/errors';
+import { classifyError, UlasanError } from '../../activities/errors';
 import { ArtifactStore, artifactKey, differingFiles, hashDirectory, manifestProblem } from './artifact-store';
 import { codeVersion } from './code-version';
 import type { ArtifactRef, Execution, Manifest, Provenance, StageOutcome } from './types';
@@ -60,6 +60,10 @@ export interface RunStageOptions {
   execution?: () => Execution | undefined;
 }
 
+/**
+ * Runs a stage through the store. Whatever goes wrong comes out typed (`classifyError`), naming the
+ * stage and the artifact key, so the runners retry only what may pass.
+ */
 export async function runStage<P>(
   store: ArtifactStore,
   definition: StageDefinition<P>,
@@ -67,8 +71,23 @@ export async function runStage<P>(
   inputs: Record<string, ArtifactRef>,
   options: RunStageOptions = {},
 ): Promise<StageOutcome> {
-  const started = performance.now();
   const key = stageKey(definition, params, inputs);
+  try {
+    return await lookUpOrCompute(store, definition, params, inputs, key, options);
+  } catch (err) {
+    throw classifyError(err, { stage: definition.stage, key });
+  }
+}
+
+async function lookUpOrCompute<P>(
+  store: ArtifactStore,
+  definition: StageDefinition<P>,
+  params: P,
+  inputs: Record<string, ArtifactRef>,
+  key: string,
+  options: RunStageOptions,
+): Promise<StageOutcome> {
+  const started = performance.now();
   const ref: ArtifactRef = { key, stage: definition.stage };
 
   let reason = 'bypassed';

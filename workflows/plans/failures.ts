@@ -23,6 +23,11 @@ export const FAILURE_TYPES = {
   RateLimited: { retryable: true },
   /** A network or service fault that may pass (timeouts, resets, 5xx). */
   Transient: { retryable: true },
+  /**
+   * The machine refuses: no permission, a read-only or full disk. Retrying cannot help until someone
+   * frees space or fixes permissions; the message names the path.
+   */
+  Environment: { retryable: false },
   /** A remote payload no longer has the shape we parse: needs a code change, alert someone. */
   LayoutChanged: { retryable: false },
   /** An internal invariant broke: a bug. */
