@@ -76,11 +76,14 @@ program
 
 program
   .command('import')
-  .description('Import a CSV/TSV/JSON/Parquet review file into the store (columns auto-detected or mapped).')
+  .description(
+    'Import a CSV/TSV/JSON/Parquet review file into the store. Columns are auto-detected from common names ' +
+      '(content/text/review, score/rating/stars, reviewId/id, at/date, userName, app); to map other names, use a spec\'s source.columns and `ulasan run`.',
+  )
   .argument('<file>', 'review file')
   .option('--app <name>', 'app id to record on every row (default: the file\'s app column)')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
-  .addOption(new Option('--encoding <encoding>', 'text encoding of a CSV/TSV file (default: utf-8)').choices(TEXT_ENCODINGS))
+  .addOption(new Option('--encoding <encoding>', 'text encoding of a CSV/TSV file (default: utf-8, and a file that is not UTF-8 is detected: UTF-16, Latin-1)').choices(TEXT_ENCODINGS))
   .option('--json', 'print {key, rows, quarantined} as the last line')
   .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; json?: boolean }) => {
     const store = new ArtifactStore();

@@ -36,7 +36,7 @@ const SourceSchema = z.union([
       .partial()
       .optional(),
     app: z.string().optional(),
-    /** Text encoding of a CSV/TSV file. @default 'utf-8' */
+    /** Text encoding of a CSV/TSV file; a file that is not valid UTF-8 is detected (UTF-16, Latin-1). @default 'utf-8' */
     encoding: z.enum(TEXT_ENCODINGS).optional(),
   }),
 ], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });

@@ -92,6 +92,61 @@ describe('import', () => {
   });
 });
 
+describe('import of files that are not plain UTF-8, or not review files', () => {
+  const CSV = 'reviewId,content,score\nr1,kafé bagus sekali,5\nr2,pelayanan buruk ñ,1\nr3,biasa saja,4\n';
+  const texts = async (key: string) => (await rowsOf(store.path(key, 'reviews.parquet'), 'SELECT text FROM t ORDER BY source_row')).map((r) => r.text);
+
+  it.each([
+    ['latin-1', Buffer.from(CSV, 'latin1'), 'latin-1'],
+    ['UTF-16 LE with BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(CSV, 'utf16le')]), 'utf-16le'],
+    ['UTF-16 LE without BOM', Buffer.from(CSV, 'utf16le'), 'utf-16le'],
+    ['UTF-16 BE with BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(CSV, 'utf16le').swap16()]), 'utf-16be'],
+  ])('detects %s and reads every row as written', async (name, bytes, encoding) => {
+    const file = join(dir, `${name.replace(/\W+/g, '-')}.csv`);
+    await writeFile(file, bytes);
+    const outcome = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(outcome.summary).toMatchObject({ rows: 3, quarantined: 0, encoding, lossy: false });
+    expect(await texts(outcome.ref.key)).toEqual(['kafé bagus sekali', 'pelayanan buruk ñ', 'biasa saja']);
+  });
+
+  it('quarantines the rows of a UTF-8 file that hold undecodable bytes, with the reason', async () => {
+    const file = join(dir, 'broken-bytes.csv');
+    await writeFile(file, Buffer.concat([Buffer.from('reviewId,content,score\nr1,kafé bagus,5\nr2,rusak '), Buffer.from([0xff, 0xfe]), Buffer.from(',1\nr3,oke,4\n')]));
+    const outcome = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(outcome.summary).toMatchObject({ rows: 2, quarantined: 1, encoding: 'utf-8', lossy: true });
+    const [row] = await rowsOf(store.path(outcome.ref.key, 'quarantine.parquet'), 'SELECT source_row, reason FROM t');
+    expect(row).toEqual({ source_row: 1, reason: expect.stringMatching(/^bytes not valid in the encoding of the file .*--encoding$/) });
+  });
+
+  it('honours a declared encoding (and keys it)', async () => {
+    const file = join(dir, 'declared.csv');
+    await writeFile(file, Buffer.from(CSV, 'latin1'));
+    const declared = await importReviews()({ source: { kind: 'file', path: file, encoding: 'latin-1' } });
+    const detected = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(declared.ref.key).not.toBe(detected.ref.key);
+    expect(await texts(declared.ref.key)).toEqual(await texts(detected.ref.key));
+  });
+
+  it.each([
+    ['a binary file', 'random.csv', Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7919) % 256)), {}, /random\.csv is not a text review file: it looks binary \(a zero byte at offset \d+\)/],
+    ['Parquet bytes named .csv', 'table.csv', Buffer.from('PAR1\u0015\u0004'), {}, /table\.csv is not a text review file: it looks like a Parquet file: pass --format parquet/],
+    ['gzip bytes', 'reviews.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]), {}, /looks like gzip-compressed: decompress it first/],
+    ['an unknown format', 'plain.csv', Buffer.from(CSV), { format: 'xml' }, /format 'xml' is not one ulasan reads; allowed: csv, tsv, json, parquet/],
+    ['JSON that is not JSON', 'bad.json', Buffer.from('{"content": "bagus", "score": '), {}, /bad\.json cannot be read as json.*--format/],
+  ])('refuses %s, typed and naming the file', async (_, name, bytes, extra, message) => {
+    const file = join(dir, name);
+    await writeFile(file, bytes);
+    await expect(importReviews()({ source: { kind: 'file', path: file, ...extra } as never })).rejects.toMatchObject({ type: 'BadInput', message: expect.stringMatching(message) });
+  });
+
+  it('refuses a directory, naming it', async () => {
+    await expect(importReviews()({ source: { kind: 'file', path: dir } })).rejects.toMatchObject({
+      type: 'BadInput',
+      message: `source.path: ${dir} is a directory, not a review file; give the path of a CSV, TSV, JSON or Parquet file.`,
+    });
+  });
+});
+
 /** Data rows per file, as SOURCES.md gives them. */
 const SHARED_REVIEWS: Record<string, number> = {
   'halodoc_id_reviews.csv': 30000,

@@ -3,8 +3,8 @@
  * synthetic generator) into `reviews.parquet` plus `quarantine.parquet` for rows whose rating or date
  * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source.
  */
-import { access, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, queryRows, quoteIdent, quoteLiteral, withConnection } from '../../data/duckdb';
@@ -16,6 +16,7 @@ import type { ActivityDeps } from '../context';
 import { badInput, notFound } from '../errors';
 import { SCRAPE_IMPORT_COLUMNS } from '../scrape/snapshot';
 import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
+import { readableSource, REPLACEMENT_CHAR, type Decoding } from './decode';
 import { sourceSha256 } from './source-hash';
 
 export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
@@ -66,12 +67,16 @@ export const importStage: StageDefinition<ImportParams> = {
           : params.kind === 'scrape'
             ? scrapeReviewsFile(inputs.scrape)
             : await sourceFileWithHash(params, provenance, key);
+      const readable = params.kind === 'file' && params.format !== 'parquet' ? await readableSource(sourcePath, params.encoding ?? 'utf-8', outDir) : undefined;
       try {
         await connection.run(`SET threads = 1`); // file order = row order: source_row must be the file's row number
-        await loadSource(connection, sourcePath, params);
-        return await writeTables(connection, outDir);
+        await readOrExplain(sourcePath, params.kind === 'file' ? params.format : params.kind === 'scrape' ? 'parquet' : 'csv', () =>
+          loadSource(connection, readable?.path ?? sourcePath, params, readable?.lossy ?? false),
+        );
+        return await writeTables(connection, outDir, readable);
       } finally {
         await connection.run(`RESET threads`);
+        await readable?.dispose();
         if (params.kind === 'synthetic') await rm(sourcePath, { force: true });
       }
     });
@@ -121,14 +126,14 @@ async function sourceFileWithHash(params: FileParams, provenance: Provenance | u
   return provenance.path;
 }
 
-function readerSql(path: string, format: ReviewFileFormat, encoding: TextEncoding = 'utf-8'): string {
+/** SQL reading a review file; text files are UTF-8 by then (see decode.ts). */
+function readerSql(path: string, format: ReviewFileFormat): string {
   const file = quoteLiteral(path);
-  const decode = encoding === 'utf-8' ? '' : `, encoding = ${quoteLiteral(encoding)}`;
   switch (format) {
     case 'csv':
-      return `read_csv(${file}, header = true, all_varchar = true${decode})`;
+      return `read_csv(${file}, header = true, all_varchar = true)`;
     case 'tsv':
-      return `read_csv(${file}, header = true, all_varchar = true, delim = '\t'${decode})`;
+      return `read_csv(${file}, header = true, all_varchar = true, delim = '\t')`;
     case 'json':
       return `read_json(${file}, format = 'auto')`;
     case 'parquet':
@@ -136,12 +141,29 @@ function readerSql(path: string, format: ReviewFileFormat, encoding: TextEncodin
   }
 }
 
-async function loadSource(connection: DuckDBConnection, path: string, params: ImportParams): Promise<void> {
+/** DuckDB's reader errors are about the file, not a fault that may pass: typed, naming the file and format. */
+async function readOrExplain<T>(path: string, format: ReviewFileFormat, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const message = (err as Error)?.message ?? '';
+    // Only the reader's complaints about the file; a Parser or Binder error is ulasan's own SQL: a bug.
+    if (!/^(Invalid Input|Conversion|IO) Error: /.test(message)) throw err;
+    const [what = message] = message.split('\n');
+    const line = /on Line: (\d+)/.exec(message)?.[1];
+    throw badInput(
+      `${path} cannot be read as ${format}${line ? ` (line ${line})` : ''}: ${what.replace(/^[A-Za-z ]+ Error: /, '')}. ` +
+        'Check that the file is a review table in that format, or give the right one (--format / source.format: csv, tsv, json, parquet).',
+      { stage: 'import', file: path, field: 'source.format', ...(line ? { row: Number(line) } : {}) },
+    );
+  }
+}
+
+async function loadSource(connection: DuckDBConnection, path: string, params: ImportParams, lossy: boolean): Promise<void> {
   const format = params.kind === 'synthetic' ? 'csv' : params.format;
-  const encoding = params.kind === 'file' ? params.encoding : undefined;
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE src AS
-     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format, encoding)}`,
+     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format)}`,
   );
   const columns =
     params.kind === 'synthetic'
@@ -166,6 +188,7 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE judged AS
      SELECT *, CASE
+       WHEN ${lossy ? UNDECODABLE_SQL : 'false'} THEN 'bytes not valid in the encoding of the file (replaced by U+FFFD); fix the file or pass --encoding'
        WHEN rating_num IS NULL THEN concat('rating is not a number: ', coalesce(rating_raw, 'NULL'))
        WHEN rating_num NOT IN (1, 2, 3, 4, 5) THEN concat('rating is not an integer 1..5: ', rating_raw)
        WHEN date_raw IS NOT NULL AND trim(date_raw) <> '' AND date IS NULL THEN concat('unparseable date: ', date_raw)
@@ -174,7 +197,14 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
   );
 }
 
-async function writeTables(connection: DuckDBConnection, outDir: string): Promise<{ rowCounts: Record<string, number>; summary: Record<string, unknown> }> {
+/** A row holding a byte its encoding could not decode (only asked when decoding was lossy). */
+const UNDECODABLE_SQL = `contains(concat_ws('', review_id, app, user_name, rating_raw, text, date_raw), '${REPLACEMENT_CHAR}')`;
+
+async function writeTables(
+  connection: DuckDBConnection,
+  outDir: string,
+  decoding: Decoding | undefined,
+): Promise<{ rowCounts: Record<string, number>; summary: Record<string, unknown> }> {
   await copyToParquet(
     connection,
     `SELECT source_row, review_id, app, user_name, rating_num::INTEGER AS rating, text, date
@@ -197,7 +227,9 @@ async function writeTables(connection: DuckDBConnection, outDir: string): Promis
     `SELECT rating_num::INTEGER AS rating, count(*)::INTEGER AS n FROM judged WHERE reason IS NULL GROUP BY 1 ORDER BY 1`,
   );
   const rowCounts = { rows: Number(counts?.rows), quarantined: Number(counts?.quarantined) };
-  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(ratings.map((r) => [String(r.rating), r.n])) } };
+  // The encoding is reported only where the file was not plain UTF-8, so earlier summaries stay as they were.
+  const encoding = decoding && (decoding.encoding !== 'utf-8' || decoding.lossy) ? { encoding: decoding.encoding, lossy: decoding.lossy } : {};
+  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(ratings.map((r) => [String(r.rating), r.n])), ...encoding } };
 }
 
 function detectFormat(path: string): ReviewFileFormat {
@@ -209,10 +241,35 @@ function detectFormat(path: string): ReviewFileFormat {
 }
 
 async function readHeader(path: string, format: ReviewFileFormat, encoding: TextEncoding | undefined): Promise<string[]> {
-  return withConnection(async (connection) => {
-    const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(path, format, encoding)}`);
-    return rows.map((row) => String(row.column_name));
+  const readable = format === 'parquet' ? undefined : await readableSource(path, encoding ?? 'utf-8', tmpdir());
+  try {
+    return await readOrExplain(path, format, () =>
+      withConnection(async (connection) => {
+        const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(readable?.path ?? path, format)}`);
+        return rows.map((row) => String(row.column_name));
+      }),
+    );
+  } finally {
+    await readable?.dispose();
+  }
+}
+
+const FORMATS: readonly ReviewFileFormat[] = ['csv', 'tsv', 'json', 'parquet'];
+
+/** The named file must be a readable regular file in a format ulasan reads. */
+async function checkSourceFile(path: string, format: string): Promise<void> {
+  const found = await stat(path).catch(() => {
+    throw notFound(`source.path: file ${path} does not exist or cannot be read.`, { file: path, field: 'source.path' });
   });
+  if (!found.isFile()) {
+    throw badInput(`source.path: ${path} is a ${found.isDirectory() ? 'directory' : 'special file'}, not a review file; give the path of a CSV, TSV, JSON or Parquet file.`, {
+      file: path,
+      field: 'source.path',
+    });
+  }
+  if (!FORMATS.includes(format as ReviewFileFormat)) {
+    throw badInput(`format '${format}' is not one ulasan reads; allowed: ${FORMATS.join(', ')}.`, { file: path, field: 'source.format' });
+  }
 }
 
 /** Keyed params of a file source, and where it was read (the manifest's provenance, not the key's). */
@@ -227,11 +284,8 @@ export async function resolveFileSource(
   options: { store?: ArtifactStore; verifyHashes?: boolean } = {},
 ): Promise<ResolvedFileSource> {
   const path = resolve(source.path);
-  await access(path).catch((err: unknown) => {
-    throw notFound(`source.path: file ${path} does not exist or cannot be read.`, { file: path, field: 'source.path' });
-    void err;
-  });
   const format = source.format ?? detectFormat(path);
+  await checkSourceFile(path, format);
   const encoding = format === 'csv' || format === 'tsv' ? (source.encoding ?? 'utf-8') : undefined;
   const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path);
   const { sha256 } = await sourceSha256(path, { stampDir: options.store?.root, verifyHashes: options.verifyHashes });
