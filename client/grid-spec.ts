@@ -49,11 +49,17 @@ export function cartesian(values: Record<string, unknown[]>): Record<string, unk
 const excluded = (combo: Record<string, unknown>, rules: Record<string, unknown>[]) =>
   rules.some((rule) => Object.entries(rule).every(([path, value]) => JSON.stringify(combo[path]) === JSON.stringify(value)));
 
+/** A bad grid path says which paths may vary (zod reports a bad record key only as "Invalid key in record"). */
+function gridIssueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_key') return issue.message;
+  return `${issue.issues.map((inner) => inner.message).join('; ')} (e.g. model.arch, train.learningRate, resample.method)`;
+}
+
 /** Expands a raw spec with a `grid:` section into a grid plan; each cell is validated as a full spec. */
 export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, options: PlanOptions = {}): ExpandedGridPlan {
   const gridParsed = GridSpecSchema.safeParse(raw.grid);
   if (!gridParsed.success) {
-    const lines = gridParsed.error.issues.map((i) => `  - grid.${i.path.join('.')}: ${i.message}`);
+    const lines = gridParsed.error.issues.map((i) => `  - grid.${i.path.join('.')}: ${gridIssueMessage(i)}`);
     throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n${lines.join('\n')}`, { file, field: 'grid' });
   }
   const grid = gridParsed.data;

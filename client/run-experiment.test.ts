@@ -144,6 +144,23 @@ describe('small data', () => {
   });
 });
 
+describe('sampler errors', () => {
+  it('name the class and give advice that can work', async () => {
+    const lines = reviewsCsv(80).trimEnd().split('\n');
+    lines[5] = lines[5]!.replace(/,\d$/, ',3');
+    lines[9] = lines[9]!.replace(/,\d$/, ',3');
+    await writeFile(join(dir, 'two-neutral.csv'), lines.join('\n') + '\n');
+    const split = 'split: {strategy: per-class-test-counts, test: {negative: 10, neutral: 1, positive: 10}}';
+    const path = await spec('smote-one', `source: {file: two-neutral.csv}\n${BASELINE}label: {rule: ternary}\n${split}\nevaluate: {minSupport: 1}\nresample: {method: smote}\n`);
+    const error = await runExperiment(path, { ...options, allowSmall: true }).catch((err: unknown) => err as Error);
+    expect(error).toMatchObject({ type: 'BadInput', context: { stage: 'resample', field: 'kNeighbors' } });
+    expect(error.message).toBe(
+      "kNeighbors=5 needs at least 6 rows in class 'neutral' (the sample and 5 neighbours), which has 1; interpolating needs at least 2 rows: " +
+        'use resample.method random-over, merge or drop the class (label.minClassSize), or add reviews.',
+    );
+  }, 60_000);
+});
+
 describe('status', () => {
   it('of an unknown run fails naming where it looked', async () => {
     await expect(runStatus('run-nope')).rejects.toMatchObject({ type: 'NotFound', message: expect.stringContaining('No run run-nope under') });

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadExperiment } from './experiment';
 import { loadSpec, planFromSpec } from './spec';
 
 let dir: string;
@@ -57,5 +58,20 @@ describe('loadSpec', () => {
   it('names unknown fields', async () => {
     const path = await specFile(`${VALID}trian:\n  epochs: 3\n`);
     await expect(loadSpec(path)).rejects.toThrow(/trian/);
+  });
+
+  it.each([
+    ['label.rule', 'label:\n  rule: quaternary\n', `label.rule: "quaternary" is not a label rule; allowed: 'binary', 'ternary', 'five', a pinned built-in`],
+    ['label.rule (object)', 'label:\n  rule: {name: harsh}\n', `label.rule: {"name":"harsh"} is not a label rule; allowed: 'binary'`],
+    ['features.maxLen', 'features:\n  maxLen: long\n', 'features.maxLen: "long" is not allowed; give a whole number of tokens (e.g. 64) or {percentile: 1..100}'],
+  ])('an invalid %s lists what is allowed', async (_, extra, message) => {
+    await expect(loadSpec(await specFile(`${VALID}${extra}`))).rejects.toThrow(message);
+  });
+
+  it('a grid path that cannot vary says which can', async () => {
+    const path = await specFile(`${VALID}grid:\n  values:\n    label.rule: [binary, ternary]\n`);
+    await expect(loadExperiment(path)).rejects.toThrow(
+      'grid.values.label.rule: only model.*, train.* and resample.* can vary in a grid (e.g. model.arch, train.learningRate, resample.method)',
+    );
   });
 });

@@ -68,6 +68,9 @@ export const CustomLabelRuleSchema = z
   .strict();
 
 /** A label rule in a spec: a built-in name, a built-in with a pinned version, or a custom mapping. */
+const LABEL_RULE_HELP =
+  "allowed: 'binary', 'ternary', 'five', a pinned built-in {name: ternary, version: 1}, or a custom {name, mapping: {1: negative, ...}}";
+
 export const LabelRuleSpecSchema = z.union([
   z.enum(['binary', 'ternary', 'five']),
   z
@@ -78,7 +81,9 @@ export const LabelRuleSpecSchema = z.union([
     })
     .strict(),
   CustomLabelRuleSchema,
-]);
+], {
+  error: (issue) => (issue.code === 'invalid_union' ? `${JSON.stringify(issue.input)} is not a label rule; ${LABEL_RULE_HELP}` : undefined),
+});
 
 export type LabelRuleSpec = z.input<typeof LabelRuleSpecSchema>;
 

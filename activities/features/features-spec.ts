@@ -45,7 +45,12 @@ const TokenIdsSpecSchema = z.strictObject({
   /** @default 1 */
   minCount: z.number().int().min(1).default(1),
   /** A fixed length or a percentile of training lengths. @default { percentile: 95 } */
-  maxLen: z.union([positiveInt, z.strictObject({ percentile: z.number().gt(0).max(100) })]).default({ percentile: 95 }),
+  maxLen: z
+    .union([positiveInt, z.strictObject({ percentile: z.number().gt(0).max(100) })], {
+      error: (issue) =>
+        issue.code === 'invalid_union' ? `${JSON.stringify(issue.input)} is not allowed; give a whole number of tokens (e.g. 64) or {percentile: 1..100}` : undefined,
+    })
+    .default({ percentile: 95 }),
   /** Initialise the model's Embedding from Word2Vec trained on the training texts. @default none (random) */
   embedding: z.strictObject({ word2vec: Word2VecSpecSchema.prefault({}) }).optional(),
 });

@@ -78,7 +78,7 @@ export const resampleStage: StageDefinition<ResampleStageParams> = {
     const { featureSpaceOf, resamplePartition } = await import('./resample-run');
     const train = await readPartition(features.file(partitionFile('train')));
     const classes = await readClassNames(features.file(LABELS_FILE));
-    const { partition, result } = resamplePartition(train, classes.length, params);
+    const { partition, result } = withClassNames(classes, () => resamplePartition(train, classes.length, params));
     await writePartition(join(outDir, RESAMPLED_FILE), partition);
     const steps = params.sampler.method === 'chain' ? params.sampler.steps : [params.sampler];
     return {
@@ -104,4 +104,20 @@ export function createResampleActivity(deps: ActivityDeps) {
     await assertTrainingInput(deps.store, input.features, input.params.partition);
     return runStage(deps.store, resampleStage, resampleStageParams(input.params), { features: input.features }, deps);
   };
+}
+
+/**
+ * The samplers work on label indices and say `class 0`; a user knows the class by its name. Their
+ * typed errors are rewritten here, the one place that has both.
+ */
+function withClassNames<T>(classes: readonly string[], run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof UlasanError) {
+      const named = err.message.replace(/\bclass (\d+)\b/g, (whole, n: string) => (classes[Number(n)] === undefined ? whole : `class '${classes[Number(n)]}'`));
+      throw new UlasanError(err.type, named, { stage: 'resample', ...err.context }, { cause: err });
+    }
+    throw err;
+  }
 }

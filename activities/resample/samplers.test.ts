@@ -111,7 +111,7 @@ describe('SMOTE', () => {
   it('refuses a class smaller than kNeighbors + 1 and says what to change', () => {
     const { x, y } = input(binaryDense);
     expect(() => resample({ x, y, featureSpace: 'doc-vectors' }, { method: 'smote', kNeighbors: 12 }, new Rng(1))).toThrow(
-      'kNeighbors=12 needs at least 13 rows in class 0 (the sample and 12 neighbours), which has 12; lower kNeighbors to at most 11 or use random over-sampling for this class.',
+      'kNeighbors=12 needs at least 13 rows in class 0 (the sample and 12 neighbours), which has 12; lower kNeighbors to at most 11, or use random-over for this data.',
     );
   });
 });

@@ -54,11 +54,14 @@ export function pickPairs(samples: number, nn: KnnResult, n: number, rng: Rng): 
 /** Refuses a neighbour count the rows cannot satisfy, naming the parameter to change. */
 export function requireRows(available: number, k: number, parameter: string, what: string): void {
   if (available >= k + 1) return;
-  throw badInput(
-    `${parameter}=${k} needs at least ${k + 1} rows in ${what} (the sample and ${k} neighbours), which has ${available}; ` +
-      `lower ${parameter} to at most ${Math.max(0, available - 1)} or use random over-sampling for this class.`,
-    { field: parameter },
-  );
+  // With one row or none there is nothing to interpolate between: lowering k cannot help.
+  const fix =
+    available >= 2
+      ? `lower ${parameter} to at most ${available - 1}, or use random-over for this data`
+      : 'interpolating needs at least 2 rows: use resample.method random-over, merge or drop the class (label.minClassSize), or add reviews';
+  throw badInput(`${parameter}=${k} needs at least ${k + 1} rows in ${what} (the sample and ${k} neighbours), which has ${available}; ${fix}.`, {
+    field: parameter,
+  });
 }
 
 /** Why each class got nothing, for a no-op's reason. */
