@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingPeerModules, peerInstallAdvice } from './peer-modules';
 
 /** What every `bench/<name>.bench.ts` exports as default. */
 export type Benchmark = (args: string[]) => Promise<number>;
@@ -24,6 +25,11 @@ async function main(): Promise<void> {
   const names = availableBenchmarks();
   if (!name || !names.includes(name)) {
     console.error(`usage: npm run bench -- <name> [args]\navailable: ${names.join(', ')}`);
+    process.exit(2);
+  }
+  const advice = peerInstallAdvice(name, missingPeerModules(name));
+  if (advice) {
+    console.error(advice);
     process.exit(2);
   }
   const module = (await import(join(benchDir, `${name}.bench.ts`))) as { default: Benchmark };

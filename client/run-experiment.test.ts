@@ -152,7 +152,7 @@ describe('sampler errors', () => {
     await writeFile(join(dir, 'two-neutral.csv'), lines.join('\n') + '\n');
     const split = 'split: {strategy: per-class-test-counts, test: {negative: 10, neutral: 1, positive: 10}}';
     const path = await spec('smote-one', `source: {file: two-neutral.csv}\n${BASELINE}label: {rule: ternary}\n${split}\nevaluate: {minSupport: 1}\nresample: {method: smote}\n`);
-    const error = await runExperiment(path, { ...options, allowSmall: true }).catch((err: unknown) => err as Error);
+    const error = (await runExperiment(path, { ...options, allowSmall: true }).catch((err: unknown) => err)) as Error;
     expect(error).toMatchObject({ type: 'BadInput', context: { stage: 'resample', field: 'kNeighbors' } });
     expect(error.message).toBe(
       "kNeighbors=5 needs at least 6 rows in class 'neutral' (the sample and 5 neighbours), which has 1; interpolating needs at least 2 rows: " +
