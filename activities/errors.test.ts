@@ -51,6 +51,12 @@ describe('classifyError', () => {
     expect(error.context).toEqual({ field: 'rating', stage: 'import' });
   });
 
+  it('a typed failure wrapped by Temporal (workflow → activity → application failure) comes out with its type', () => {
+    const application = Object.assign(new Error('No text column found in x.csv'), { type: 'BadInput' });
+    const workflow = new Error('Workflow execution failed', { cause: new Error('Activity task failed', { cause: application }) });
+    expect(classifyError(workflow)).toMatchObject({ type: 'BadInput', message: 'No text column found in x.csv' });
+  });
+
   it('a cancellation passes unchanged', () => {
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(classifyError(abort)).toBe(abort);

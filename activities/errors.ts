@@ -1,5 +1,5 @@
 import type { FailureType } from '../workflows/plans/failures';
-import { isRetryableFailureType } from '../workflows/plans/failures';
+import { FAILURE_TYPES, isRetryableFailureType } from '../workflows/plans/failures';
 
 /** Where a failure happened, as precisely as known. */
 export interface FailureContext {
@@ -111,5 +111,21 @@ export function classifyError(error: unknown, context: FailureContext = {}): unk
     return error;
   }
   if (isSystemError(error)) return systemFailure(error, context);
+  const typed = typedCause(error);
+  if (typed) return new UlasanError(typed.type, typed.message, context, { cause: error });
   return internalFailure(error instanceof Error ? error : new Error(String(error)), context);
+}
+
+/**
+ * The typed failure inside a wrapper: a Temporal client gets `WorkflowFailedError` → `ActivityFailure`
+ * → `ApplicationFailure` whose `type` is one of ours; the user should read that one, not "a bug".
+ */
+function typedCause(error: unknown): { type: FailureType; message: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string' && type in FAILURE_TYPES) return { type: type as FailureType, message: current.message };
+    current = current.cause;
+  }
+  return undefined;
 }

@@ -139,7 +139,7 @@ describe('small data', () => {
     await writeFile(join(dir, 'small.csv'), reviewsCsv(40));
     await expect(runExperiment(path, { ...options, allowSmall: true })).rejects.toMatchObject({
       type: 'BadInput',
-      message: expect.stringContaining("class '3' has no rows in the train split"),
+      message: expect.stringContaining("class '3' has no rows in the train split: a model cannot learn a class it never sees"),
     });
   });
 });

@@ -32,7 +32,8 @@ export function checkSupport(
   if (untrained.length > 0) {
     // No flag helps here: a model cannot learn a class it never sees.
     const names = untrained.map((name) => `'${name}'`).join(', ');
-    throw badInput(`class ${names} has no rows in the train split: merge or drop it (label.rule, label.minClassSize) or add reviews.`, {
+    const what = untrained.length === classes.length ? 'The train split is empty' : untrained.length === 1 ? `class ${names} has no rows in the train split` : `classes ${names} have no rows in the train split`;
+    throw badInput(`${what}: a model cannot learn a class it never sees; merge or drop classes (label.rule, label.minClassSize) or add reviews.`, {
       stage: 'split',
       key: splitKey,
       field: 'label.rule',
