@@ -71,39 +71,27 @@ export async function runStage<P>(
   inputs: Record<string, ArtifactRef>,
   options: RunStageOptions = {},
 ): Promise<StageOutcome> {
+  const started = performance.now();
   const key = stageKey(definition, params, inputs);
+  const ref: ArtifactRef = { key, stage: definition.stage };
   try {
-    return await lookUpOrCompute(store, definition, params, inputs, key, options);
+    let reason = 'bypassed';
+    if (!options.bypassCache) {
+      const check = await store.check(key, { verifyHashes: options.verifyHashes });
+      if (check.status === 'ok') {
+        return { ref, cache: 'hit', ms: performance.now() - started, summary: check.manifest.summary };
+      }
+      reason = check.status === 'absent' ? 'absent' : `corrupt: ${check.detail}`;
+      if (check.status === 'corrupt') {
+        const aside = await store.quarantine(key);
+        options.warn?.(`${definition.stage} artifact ${key} is corrupt (${check.detail}); moved to ${aside}, recomputing.`);
+      }
+    }
+    const manifest = await computeAndCommit(store, definition, params, inputs, key, options);
+    return { ref, cache: 'miss', reason, ms: performance.now() - started, summary: manifest.summary };
   } catch (err) {
     throw classifyError(err, { stage: definition.stage, key });
   }
-}
-
-async function lookUpOrCompute<P>(
-  store: ArtifactStore,
-  definition: StageDefinition<P>,
-  params: P,
-  inputs: Record<string, ArtifactRef>,
-  key: string,
-  options: RunStageOptions,
-): Promise<StageOutcome> {
-  const started = performance.now();
-  const ref: ArtifactRef = { key, stage: definition.stage };
-
-  let reason = 'bypassed';
-  if (!options.bypassCache) {
-    const check = await store.check(key, { verifyHashes: options.verifyHashes });
-    if (check.status === 'ok') {
-      return { ref, cache: 'hit', ms: performance.now() - started, summary: check.manifest.summary };
-    }
-    reason = check.status === 'absent' ? 'absent' : `corrupt: ${check.detail}`;
-    if (check.status === 'corrupt') {
-      const aside = await store.quarantine(key);
-      options.warn?.(`${definition.stage} artifact ${key} is corrupt (${check.detail}); moved to ${aside}, recomputing.`);
-    }
-  }
-  const manifest = await computeAndCommit(store, definition, params, inputs, key, options);
-  return { ref, cache: 'miss', reason, ms: performance.now() - started, summary: manifest.summary };
 }
 
 /** The key a stage run with these params and inputs has (or will have) in the store. */
