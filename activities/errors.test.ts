@@ -26,7 +26,7 @@ describe('classifyError', () => {
     expect(typed).toBeInstanceOf(UlasanError);
     expect(typed).toMatchObject({ type: 'Environment', retryable: false, context: { stage: 'clean', key: 'k1', file: '/store/.tmp' } });
     expect(typed.message).toContain(`/store/.tmp: ${message}`);
-    expect(typed.message).toMatch(/ULASAN_HOME at a store that is writable; nothing in the store was changed\.$/);
+    expect(typed.message).toMatch(/ULASAN_HOME at a store that is writable; nothing half-written was kept in the store\.$/);
   });
 
   it('a busy or flaky device is Transient, retried', () => {

@@ -70,12 +70,13 @@ const where = (context: FailureContext): string =>
 
 function systemFailure(error: SystemError, context: FailureContext): UlasanError {
   const path = error.path ?? context.file;
-  const at = `${path ? `${path}: ` : ''}`;
+  const place = path ?? where(context);
+  const at = place ? `${place}: ` : '';
   const ctx = { ...context, ...(path ? { file: path } : {}) };
   const environment = ENVIRONMENT_CODES[error.code];
   if (environment) {
     const fix = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'free some space there' : 'make it writable by this user';
-    const hint = `${fix}, or point ULASAN_HOME at a store that is writable; nothing in the store was changed`;
+    const hint = `${fix}, or point ULASAN_HOME at a store that is writable; nothing half-written was kept in the store`;
     return new UlasanError('Environment', `${at}${environment} (${error.code}${error.syscall ? ` on ${error.syscall}` : ''}). ${capitalise(hint)}.`, ctx, { cause: error });
   }
   if (TRANSIENT_CODES.has(error.code)) return new UlasanError('Transient', `${at}${error.message}`, ctx, { cause: error });

@@ -116,6 +116,6 @@ describe('the run record', () => {
     const summary = await recordRun(store, 'run-x', plan, result, 'local', (w) => warnings.push(w));
     expect(summary).toMatchObject({ runId: 'run-x', metricsKey: result.metricsKey, runReportPath: summary.reportPath });
     expect(existsSync(summary.reportPath)).toBe(true);
-    expect(warnings).toEqual([expect.stringMatching(/^run record run-x not written: .*runs/)]);
+    expect(warnings).toEqual([expect.stringMatching(/^run record run-x not written \(E[A-Z]+: .*runs.*\); the results are in the store/)]);
   });
 });

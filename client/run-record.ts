@@ -62,7 +62,8 @@ export async function recordRun(
     // only this run's record is lost, and the user is told why.
     const typed = classifyError(err, { file: join(store.root, 'runs') });
     if (!(typed instanceof UlasanError) || typed.type === 'Internal') throw typed;
-    warn(`run record ${runId} not written: ${typed.message}`);
+    // Node's own words (code and path): a read-only store can surface as ENOENT from a recursive mkdir.
+    warn(`run record ${runId} not written (${(err as Error).message}); the results are in the store, only this run's record is missing.`);
   }
   return summary;
 }
