@@ -29,7 +29,8 @@ export class TrainPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(boot, { workerData: { entry, storeRoot } });
       worker.on('message', (reply: Reply) => this.settle(worker, reply));
-      worker.on('error', (error) => this.fail(worker, error));
+      // A thread that dies (out of memory, a crash) is a lost worker: worth another try, like Temporal's.
+      worker.on('error', (error) => this.fail(worker, new UlasanError('Transient', `training thread failed: ${error.message}`, { stage: 'train' }, { cause: error })));
       this.idle.push(worker);
     }
   }

@@ -6,6 +6,7 @@
  * vitest and compiled JavaScript without a separate worker entry file to build or resolve.
  */
 import { Worker } from 'node:worker_threads';
+import { UlasanError } from '../errors';
 import { KERNEL_SOURCE, type KernelInput, type KernelOutput } from './word2vec-kernel';
 
 const workerSource = `
@@ -58,7 +59,7 @@ function runWorker(input: KernelInput): Promise<KernelOutput> {
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (result) resolve(result);
-      else reject(new Error(`word2vec worker thread exited with code ${code} before reporting`));
+      else reject(new UlasanError('Transient', `word2vec worker thread exited with code ${code} before reporting (a lost thread: retried)`, { stage: 'features' }));
     });
   });
 }

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { UlasanError } from '../errors';
 import type { EpochRunner, ResolvedFitOptions, RunnerSetup } from './fit';
 import { serializeModel, type SerializedModel } from './serialize';
 import type { OptimizerState } from './train-step';
@@ -110,7 +111,7 @@ class Replica {
       else this.settle(message);
     });
     worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => this.fail(new Error(`training worker exited with code ${code}`)));
+    worker.on('exit', (code) => this.fail(new UlasanError('Transient', `training worker exited with code ${code} (a lost thread: retried)`, { stage: 'train' })));
   }
 
   /** Resolves with the next message (the first one is 'ready'). */
