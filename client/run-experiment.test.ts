@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError, type UlasanError } from '../activities/errors';
 import { newRunId } from './run-record';
 import { parseParallel, runExperiment, runStatus } from './run-experiment';
 import { stageWarnings } from '../workflows/plans/pipeline';
@@ -158,6 +159,22 @@ describe('sampler errors', () => {
       "kNeighbors=5 needs at least 6 rows in class 'neutral' (the sample and 5 neighbours), which has 1; interpolating needs at least 2 rows: " +
         'use resample.method random-over, merge or drop the class (label.minClassSize), or add reviews.',
     );
+  }, 60_000);
+});
+
+describe('a grid whose every cell fails', () => {
+  it('fails typed as its cells did, and status says it stopped instead of running forever', async () => {
+    // Three positive reviews to one negative: SMOTE must synthesise negatives, from far fewer rows than kNeighbors.
+    await writeFile(join(dir, 'imbalanced.csv'), reviewsCsv(300).replace(/,2\n/g, ',5\n'));
+    const body = `source: {file: imbalanced.csv}\nfeatures: {kind: tfidf}\nresample: {method: smote, kNeighbors: 400}\nmodel: {arch: nb}\ngrid: {values: {model.alpha: [0.5, 1]}}\n`;
+    const path = await spec('grid-fails', body);
+    const error = (await runExperiment(path, options).catch((err: unknown) => err)) as Error;
+    const typed = classifyError(error) as UlasanError;
+    expect(typed).toMatchObject({ type: 'BadInput', message: expect.stringMatching(/^Every cell of grid 'grid-fails' failed \(2 of 2\): .*kNeighbors=400 needs/) });
+    const { readdir } = await import('node:fs/promises');
+    const progress = (await readdir(join(home, 'runs'))).find((name) => name.endsWith('.progress.json'))!;
+    const status = await runStatus(progress.replace('.progress.json', ''));
+    expect(status).toMatch(/2\/2 cells: 0 done, 0 cached, 2 failed, 0 running, .* FAILED: Every cell of grid 'grid-fails' failed/);
   }, 60_000);
 });
 
