@@ -32,6 +32,8 @@ model:
   arch: nb
 train:
   epochs: 3
+evaluate:
+  minSupport: 5 # 300 synthetic rows leave ~5 negative test rows; this test is about paths, not the score
 `;
 
 /** Runs the spec at `specPath` with `cwd` as the working directory and the shared store as ULASAN_HOME. */
