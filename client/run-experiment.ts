@@ -57,7 +57,7 @@ export function parseParallel(value: unknown): number {
 }
 
 export async function runExperiment(specPath: string, options: RunOptions): Promise<RunSummary> {
-  const parallel = options.parallel === undefined ? undefined : parseParallel(options.parallel);
+  if (options.parallel !== undefined) options = { ...options, parallel: parseParallel(options.parallel) };
   const store = new ArtifactStore();
   const loaded = await loadExperiment(specPath, { allowSmall: options.allowSmall });
   const experiment = options.temporal ? await forWorkers(loaded, store, options) : loaded;
@@ -88,7 +88,7 @@ async function runAndRecord(
       : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true, lease });
     return recordRun(store, runId, experiment.plan, result, runner, options.log);
   }
-  const expanded = { ...experiment.plan, parallel: parallel ?? experiment.plan.parallel };
+  const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
   // The cells go into the store; the plan (and every Temporal payload) carries their key.
   const plan: GridPlan = { ...(await storeGridCells(store, expanded)), ...storeId };
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
