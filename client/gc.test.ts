@@ -21,7 +21,7 @@ import { verifyArtifact } from './verify';
 /** Small TF-IDF + naive Bayes runs: real stages end to end in about a second each. */
 const plan = (name: string, rows: number, alpha = 1): PipelinePlan =>
   planFromSpec(
-    ExperimentSpecSchema.parse({ name, seed: 7, source: { synthetic: { rows } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb', alpha } }),
+    ExperimentSpecSchema.parse({ name, seed: 7, source: { synthetic: { rows } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb', alpha }, evaluate: { minSupport: 5 } }),
   );
 
 const roots: string[] = [];

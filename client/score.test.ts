@@ -22,7 +22,7 @@ let store: ArtifactStore;
 let trained: PipelineResult;
 
 const plan = planFromSpec(
-  ExperimentSpecSchema.parse({ name: 'score-model', seed: 7, source: { synthetic: { rows: 600 } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb' } }),
+  ExperimentSpecSchema.parse({ name: 'score-model', seed: 7, source: { synthetic: { rows: 600 } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb' }, evaluate: { minSupport: 5 } }),
 );
 
 async function windowCsv(name: string, rows: { rating: number; text: string }[]): Promise<string> {

@@ -27,7 +27,7 @@ describe.skipIf(!devServerAvailable('predict and scoring on a Temporal server'))
     try {
       const store = new ArtifactStore(root);
       const plan = planFromSpec(
-        ExperimentSpecSchema.parse({ name: 'temporal-predict', seed: 7, source: { synthetic: { rows: 500 } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb' } }),
+        ExperimentSpecSchema.parse({ name: 'temporal-predict', seed: 7, source: { synthetic: { rows: 500 } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb' }, evaluate: { minSupport: 5 } }),
       );
       const trained = await runLocal(plan, { store });
       const model = trained.stages.find((s) => s.stage === 'train')!.key;
