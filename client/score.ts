@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnnotateParams, AnnotateStageParams } from '../activities/annotate/annotate';
-import type { CleanParams } from '../activities/clean/clean';
+import { cleanConfigOf, type CleanParams } from '../activities/clean/clean';
 import { badInput } from '../activities/errors';
 import type { ImportSource } from '../activities/import/import';
 import type { DriftThresholds } from '../activities/lineage/drift-check';
@@ -30,7 +30,7 @@ export async function scoringPlanFor(store: ArtifactStore, modelRef: string, sou
     throw badInput(`model ${model} has no clean and annotate stages in its lineage; score with a model trained by a ulasan pipeline`, { key: model });
   }
   const label: AnnotateParams = { rule: (annotate.params as AnnotateStageParams).rule };
-  return { name, source, model, clean: (clean.params as CleanParams).config, label, reference: { key: annotate.key, stage: 'annotate' }, thresholds };
+  return { name, source, model, clean: cleanConfigOf((clean.params as CleanParams).config, clean.provenance, clean.key), label, reference: { key: annotate.key, stage: 'annotate' }, thresholds };
 }
 
 export interface ScoringRun extends ScoringResult {

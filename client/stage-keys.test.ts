@@ -7,9 +7,9 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { annotateStage, annotateStageParams } from '../activities/annotate/annotate';
-import { cleanKeyConfig, cleanStage } from '../activities/clean/clean';
-import { loadCleanLexicons } from '../activities/clean/lexicon';
+import { annotateParamsFromSpec, annotateStage, annotateStageParams } from '../activities/annotate/annotate';
+import { LabelSpecSchema } from '../activities/annotate/label-spec';
+import { cleanStage, cleanStageParams } from '../activities/clean/clean';
 import { evaluateStage } from '../activities/evaluate/evaluate';
 import { featuresStage } from '../activities/features/features';
 import { importStage, resolveFileSource, resolveGeneratedParams } from '../activities/import/import';
@@ -43,10 +43,7 @@ const KEYED: Record<string, (plan: PipelinePlan) => Promise<{ definition: StageD
     const params = plan.source.kind === 'file' ? (await resolveFileSource(plan.source)).params : resolveGeneratedParams(plan.source as never);
     return { definition: importStage as never, params };
   },
-  clean: async (plan) => {
-    const config = cleanKeyConfig(plan.clean);
-    return { definition: cleanStage as never, params: { config, lexiconFingerprint: (await loadCleanLexicons(config)).fingerprint } };
-  },
+  clean: async (plan) => ({ definition: cleanStage as never, params: (await cleanStageParams(plan.clean)).params }),
   annotate: async (plan) => ({ definition: annotateStage as never, params: await annotateStageParams(plan.annotate) }),
   split: async (plan) => ({ definition: splitStage as never, params: (await splitStageParams(plan.split)).params }),
   features: async (plan) => ({ definition: featuresStage as never, params: plan.features }),
@@ -208,6 +205,52 @@ describe('flipping an option a stage ignores keeps its key', () => {
         { seed: 99 },
       ],
       { clean: { slang: { enabled: true, lexicon }, stopwords: { enabled: false }, removePunctuation: false } },
+    );
+  });
+
+  it('clean: a lexicon file is keyed by its content, never by its path', async () => {
+    await mkdir(join(dir, 'lex', 'deeper'), { recursive: true });
+    const slang = join(dir, 'lex', 'slang.csv');
+    const stopwords = join(dir, 'lex', 'stopwords.txt');
+    await writeFile(slang, 'slang,formal\ngk,tidak\nbgt,banget\n');
+    await writeFile(stopwords, 'yang\ndan\n');
+    await copyFile(slang, join(dir, 'lex', 'deeper', 'renamed.csv'));
+    await copyFile(stopwords, join(dir, 'lex', 'deeper', 'renamed.txt'));
+    const other = join(dir, 'lex', 'other.txt');
+    await writeFile(other, 'yang\n');
+    const using = (lexicon: string, source: string): Spec => ({ clean: { slang: { lexicon }, stopwords: { enabled: true, source } } });
+    const { params, provenance } = await cleanStageParams(planOf(using(slang, stopwords)).clean);
+    expect(JSON.stringify(params)).not.toContain(dir);
+    expect(provenance).toEqual({ host: expect.any(String), files: { slang, stopwords } });
+    const renamed = [join(dir, 'lex', 'deeper', 'renamed.csv'), join(dir, 'lex', 'deeper', 'renamed.txt')] as const;
+    await expectIgnored(
+      'clean',
+      using(slang, stopwords),
+      [using(renamed[0], stopwords), using(slang, renamed[1]), using(...renamed), using(join(dir, 'lex', 'deeper', '..', 'slang.csv'), stopwords)],
+      using(slang, other),
+    );
+    // A built-in list is still told apart from a file, whose content the fingerprint carries.
+    expect(await stageKeyOf('clean', using('builtin', stopwords))).not.toBe(await stageKeyOf('clean', using(slang, stopwords)));
+  });
+
+  it('annotate: with minClassSize 0 the small-class policy and merge targets are ignored, yet still checked', async () => {
+    const ternary = (label: Spec): Spec => ({ label: { rule: 'ternary', ...label } });
+    await expectIgnored(
+      'annotate',
+      ternary({}),
+      [ternary({ smallClasses: 'merge' }), ternary({ mergeInto: { neutral: 'negative' } }), ternary({ smallClasses: 'merge', mergeInto: { neutral: 'positive' } })],
+      ternary({ minClassSize: 5 }),
+    );
+    // Once the check is on, both matter.
+    const on = await stageKeyOf('annotate', ternary({ minClassSize: 5 }));
+    expect(await stageKeyOf('annotate', ternary({ minClassSize: 5, smallClasses: 'merge' }))).not.toBe(on);
+    expect(await stageKeyOf('annotate', ternary({ minClassSize: 5, smallClasses: 'merge', mergeInto: { neutral: 'negative' } }))).not.toBe(
+      await stageKeyOf('annotate', ternary({ minClassSize: 5, smallClasses: 'merge' })),
+    );
+    // A merge target that is no class of the rule is refused even when the check is off.
+    const label = annotateParamsFromSpec(LabelSpecSchema.parse({ rule: 'binary' }));
+    await expect(annotateStageParams({ ...label, minClassSize: { minClassSize: 0, policy: 'merge', mergeInto: { neutral: 'negative' } } })).rejects.toThrow(
+      'mergeInto neutral → negative',
     );
   });
 

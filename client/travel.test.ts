@@ -1,29 +1,35 @@
 /**
- * Keys that travel: the same review file at two paths, run from two working directories through specs
- * that name it relative to themselves, lands on the same artifact for every stage. The path is
- * provenance in the import manifest, never key material.
+ * Keys that travel: the same review file and slang lexicon at two paths, run from two working
+ * directories through specs that name them relative to themselves, land on the same artifact for every
+ * stage. The paths are provenance in the import and clean manifests, never key material.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STAGES } from '../activities';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { formatLineage } from '../data/store/lineage';
+import { recomputeStage } from '../data/store/stage';
 import { syntheticReviewsCsv } from '../data/sample/synthetic';
 import { diffRuns, formatRunDiff } from './diff';
 import { runExperiment } from './run-experiment';
 import type { RunSummary } from './run-record';
 
+const SLANG = 'slang,formal\ngk,tidak\nbgt,banget\n';
 let base: string;
 let store: ArtifactStore;
 const runs: RunSummary[] = [];
 const saved = { cwd: process.cwd(), home: process.env.ULASAN_HOME };
 
-const spec = (file: string) => `
+const spec = (file: string, lexicon: string) => `
 name: travel
 seed: 5
 source:
   file: ${file}
+clean:
+  slang:
+    lexicon: ${lexicon}
 features:
   kind: tfidf
 resample:
@@ -57,8 +63,10 @@ beforeAll(async () => {
   await mkdir(join(checkoutB, 'data'), { recursive: true });
   await writeFile(join(checkoutA, 'reviews.csv'), syntheticReviewsCsv({ rows: 300, seed: 11, app: 'com.example' }));
   await copyFile(join(checkoutA, 'reviews.csv'), join(checkoutB, 'data', 'copy-of-reviews.csv'));
-  await writeFile(join(checkoutA, 'experiments', 'travel.yaml'), spec('../reviews.csv'));
-  await writeFile(join(checkoutB, 'specs', 'travel.yaml'), spec('../data/copy-of-reviews.csv'));
+  await writeFile(join(checkoutA, 'experiments', 'slang.csv'), SLANG);
+  await writeFile(join(checkoutB, 'data', 'my-slang.csv'), SLANG);
+  await writeFile(join(checkoutA, 'experiments', 'travel.yaml'), spec('../reviews.csv', 'slang.csv'));
+  await writeFile(join(checkoutB, 'specs', 'travel.yaml'), spec('../data/copy-of-reviews.csv', '../data/my-slang.csv'));
   runs.push(await runFrom(checkoutA, 'experiments/travel.yaml'));
   runs.push(await runFrom(join(checkoutB, 'specs'), 'travel.yaml'));
 }, 180_000);
@@ -90,5 +98,18 @@ describe('the same file at two paths, run from two working directories', () => {
     expect(manifest.provenance).toMatchObject({ path: join(base, 'checkout-a', 'reviews.csv') });
     expect(typeof manifest.provenance?.host).toBe('string');
     expect(formatLineage([manifest])).toContain(`read from: ${join(base, 'checkout-a', 'reviews.csv')} on ${manifest.provenance!.host} (not part of the key)`);
+  });
+
+  it('keys the clean stage by lexicon content, records the lexicon path as provenance, and verifies from it', async () => {
+    const cleanKey = runs[0]!.stages.find((s) => s.stage === 'clean')!.key;
+    const manifest = await store.manifest(cleanKey);
+    expect(JSON.stringify(manifest.params)).not.toContain(base);
+    expect(manifest.params).toMatchObject({ config: { slang: { enabled: true, lexicon: 'file' } } });
+    const lexicon = join(base, 'checkout-a', 'experiments', 'slang.csv');
+    expect(manifest.provenance).toEqual({ host: expect.any(String), files: { slang: lexicon } });
+    expect(formatLineage([manifest])).toContain(`read from: slang ${lexicon} on ${manifest.provenance!.host} (not part of the key)`);
+    expect(await recomputeStage(store, STAGES, cleanKey)).toMatchObject({ identical: true });
+    await writeFile(lexicon, 'slang,formal\ngk,enggak\n');
+    await expect(recomputeStage(store, STAGES, cleanKey)).rejects.toThrow(`the lexicons of clean ${cleanKey} (${lexicon}) changed since it was made`);
   });
 });

@@ -93,9 +93,21 @@ export async function annotateStageParams(params: AnnotateParams): Promise<Annot
     rule: params.rule,
     windows: params.windows ?? [],
     trainWindow: params.trainWindow ?? null,
-    minClassSize: params.minClassSize ?? NO_MIN_CLASS_SIZE,
+    minClassSize: keyedMinClassSize(params.rule, params.minClassSize),
     lexiconSha256: await polarityLexiconSha256(),
   };
+}
+
+/**
+ * The minimum class size as keyed: when it is off (0) the policy and merge targets change nothing, so
+ * they take their defaults and flipping them changes no key. They are still checked against the rule's
+ * classes (applying a size of 0 to empty counts drops nothing but validates `mergeInto`).
+ */
+function keyedMinClassSize(rule: LabelRuleParams, minClassSize: MinClassSize | undefined): MinClassSize {
+  if (minClassSize === undefined) return NO_MIN_CLASS_SIZE;
+  if (minClassSize.minClassSize > 0) return minClassSize;
+  applyMinClassSize(rule.classes, rule.classes.map(() => 0), { ...minClassSize, minClassSize: 0 });
+  return NO_MIN_CLASS_SIZE;
 }
 
 /** One labelled table: a window's, or all rows (`window` null). */
@@ -237,7 +249,8 @@ async function writeJsonFiles(outDir: string, rule: LabelRule, train: TableResul
 
 export const annotateStage: StageDefinition<AnnotateStageParams> = {
   stage: 'annotate',
-  version: 2,
+  // 3: with minClassSize 0 the policy and merge targets take their defaults (keyedMinClassSize).
+  version: 3,
   inputNames: ['table'],
   async compute({ params, inputs, outDir, heartbeat }) {
     const rule = ruleFromParams(params.rule);

@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { copyToParquet, listParam, parquet, queryRows, tableFromLists, withConnection } from '../../data/duckdb';
 import type { ComputeContext, ComputeResult } from '../../data/store/stage';
-import type { CleanParams } from './clean';
+import { cleanLexiconsOf, type CleanParams } from './clean';
 import {
   createStepCounter,
   createTextCleaner,
-  loadCleanLexicons,
   needsTokenSteps,
   sqlCleanExpressionOf,
   sqlNormaliseForDedupe,
@@ -65,9 +64,8 @@ function reasonSql(config: CleanConfig): string {
   END`;
 }
 
-export async function computeClean({ params, inputs, outDir }: ComputeContext<CleanParams>): Promise<ComputeResult> {
-  const { config } = params;
-  const lexicons = await loadCleanLexicons(config);
+export async function computeClean({ params, inputs, outDir, provenance, key }: ComputeContext<CleanParams>): Promise<ComputeResult> {
+  const { config, lexicons } = await cleanLexiconsOf(params, provenance, key, 'restore them (or run again: new lexicons get a new key)');
   const cleaner = createTextCleaner(config, lexicons);
   return withConnection(async (connection) => {
     const source = parquet(inputs.table!.file('reviews.parquet'));

@@ -109,21 +109,22 @@ function scrapeReviewsFile(scrape: StageInputArtifact | undefined): string {
  */
 async function sourceFileWithHash(params: FileParams, provenance: Provenance | undefined, key: string): Promise<string> {
   const context = { stage: 'import', key, field: 'source.file' };
-  if (!provenance) throw badInput(`import ${key} records no source path to read sha256 ${params.sha256} from.`, context);
-  const { sha256 } = await sourceSha256(provenance.path, { verifyHashes: true }).catch(() => {
-    throw notFound(`source file ${provenance.path} (on ${provenance.host}) cannot be read; import ${key} needs it to recompute.`, {
+  const path = provenance?.path;
+  if (!path) throw badInput(`import ${key} records no source path to read sha256 ${params.sha256} from.`, context);
+  const { sha256 } = await sourceSha256(path, { verifyHashes: true }).catch(() => {
+    throw notFound(`source file ${path} (on ${provenance.host}) cannot be read; import ${key} needs it to recompute.`, {
       ...context,
-      file: provenance.path,
+      file: path,
     });
   });
   if (sha256 !== params.sha256) {
     throw badInput(
-      `source file ${provenance.path} now has sha256 ${sha256}, but import ${key} was made from sha256 ${params.sha256}; ` +
+      `source file ${path} now has sha256 ${sha256}, but import ${key} was made from sha256 ${params.sha256}; ` +
         'restore the original file (or import the new one: it gets its own key).',
-      { ...context, file: provenance.path },
+      { ...context, file: path },
     );
   }
-  return provenance.path;
+  return path;
 }
 
 /** SQL reading a review file; text files are UTF-8 by then (see decode.ts). */

@@ -6,9 +6,8 @@ import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../da
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { collectLineage } from '../../data/store/lineage';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
-import type { CleanParams } from '../clean/clean';
+import { cleanLexiconsOf, type CleanParams } from '../clean/clean';
 import { createTextCleaner, type TextCleaner } from '../clean/cleaner';
-import { loadCleanLexicons } from '../clean/lexicon';
 import { badInput } from '../errors';
 import { featurizeTexts } from '../features/featurize';
 import { PREDICT_TABLE_FILES, PREDICTIONS_TABLE } from './predict';
@@ -57,14 +56,7 @@ export async function modelCleaner(store: ArtifactStore, modelKey: string): Prom
       key: modelKey,
     });
   }
-  const { config, lexiconFingerprint } = clean.params as CleanParams;
-  const lexicons = await loadCleanLexicons(config);
-  if (lexicons.fingerprint !== lexiconFingerprint) {
-    throw badInput(
-      `the lexicons of model ${modelKey}'s cleaning (clean artifact ${clean.key}) changed since it was trained; restore them or retrain the model`,
-      { stage: 'predict', key: clean.key },
-    );
-  }
+  const { config, lexicons } = await cleanLexiconsOf(clean.params as CleanParams, clean.provenance, clean.key, `restore them or retrain model ${modelKey}`);
   return createTextCleaner(config, lexicons);
 }
 

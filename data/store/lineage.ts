@@ -2,9 +2,10 @@
 import type { ArtifactStore } from './artifact-store';
 import type { Manifest, Provenance } from './types';
 
-/** `path on host`: where a source file was when the artifact was first made. */
+/** `path on host` (or `role path, … on host`): where the files read were when the artifact was first made. */
 export function describeProvenance(provenance: Provenance): string {
-  return `${provenance.path} on ${provenance.host}`;
+  const files = Object.entries(provenance.files ?? {}).map(([role, path]) => `${role} ${path}`);
+  return `${[...(provenance.path ? [provenance.path] : []), ...files].join(', ')} on ${provenance.host}`;
 }
 
 /**

@@ -56,9 +56,11 @@ export interface Execution {
 
 /** A source file as the run that first stored an artifact saw it. */
 export interface Provenance {
-  /** Absolute path on `host`. */
-  path: string;
+  /** Absolute path on `host` of the one file read (import, split); absent where `files` names several. */
+  path?: string;
   host: string;
+  /** Absolute paths on `host` of several files read, by role (clean: `slang`, `stopwords`). */
+  files?: Record<string, string>;
 }
 
 export type CacheStatus = 'hit' | 'miss';
