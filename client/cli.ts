@@ -1,7 +1,8 @@
 /** The `ulasan` command line: parses arguments and calls library functions. */
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withScrapeOptions, type ScrapeCliOptions } from './scrape';
 
 /** Task queue of the pipeline workers unless told otherwise. */
@@ -15,7 +16,19 @@ import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './run-record';
 import { stageWarnings } from '../workflows/plans/pipeline';
-import { parseParallel, runExperiment, runStatus, watchRun } from './run-experiment';
+import { cancelRunById, parseParallel, runExperiment, runStatus, watchRun } from './run-experiment';
+
+/** A duration flag ('30s', '5m', '1h', '2 days', or milliseconds) in ms. */
+function durationMs(value: string): number {
+  let ms = Number.NaN;
+  try {
+    ms = msToNumber((/^\d+$/.test(value) ? Number(value) : value) as Duration);
+  } catch {
+    // reported below
+  }
+  if (!(ms > 0)) throw new InvalidArgumentError(`'${value}' is not a duration: write e.g. 30s, 5m, 1h or 2 days`);
+  return ms;
+}
 
 const program = new Command('ulasan')
   .description('Honest, reproducible sentiment models from app-store reviews.')
@@ -43,20 +56,47 @@ function printRun(summary: RunSummary, json: boolean, headline: string[]): void 
   if (json) console.log(JSON.stringify(summary));
 }
 
+interface RunCliOptions {
+  temporal?: boolean;
+  taskQueue: string;
+  trainQueue?: string;
+  queueTimeout?: number;
+  heartbeatTimeout?: number;
+  timeout?: number;
+  parallel?: number;
+  verifyHashes?: boolean;
+  allowSmall?: boolean;
+  json?: boolean;
+}
+
 program
   .command('run')
   .description('Run an experiment spec end to end (in-process by default); a spec with `grid:` runs a grid search.')
   .argument('<spec>', 'experiment spec (YAML)')
   .option('--temporal', 'submit to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
   .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--train-queue <queue>', 'Temporal: train on this task queue (workers started with `ulasan worker --queue <queue>`)')
+  .option('--queue-timeout <duration>', 'Temporal: fail the run when no worker on --train-queue takes a model within this (default 1h)', durationMs)
+  .option('--heartbeat-timeout <duration>', 'Temporal: retry an activity elsewhere when its worker is silent this long (default: 1m, training 5m)', durationMs)
+  .option('--timeout <duration>', 'Temporal: end the run when it takes longer than this (default 7 days)', durationMs)
   .option('--parallel <n>', 'grid cells trained at once, 1..64 (default: the spec\'s grid.parallel)', parseParallel)
   .option('--verify-hashes', 'hash every file of every cache hit (default: trust files whose size, mtime and edge checksum match their stamp)')
   .option('--allow-small', 'run even when a scored split has fewer rows per class than evaluate.minSupport (default 10); the console and report headline then carry a warning')
   .option('--json', 'print a JSON summary as the last line')
-  .action(async (specPath: string, options: { temporal?: boolean; taskQueue: string; parallel?: number; verifyHashes?: boolean; allowSmall?: boolean; json?: boolean }) => {
-    const summary = await runExperiment(specPath, { ...options, log });
+  .action(async (specPath: string, options: RunCliOptions) => {
+    const { trainQueue, queueTimeout, heartbeatTimeout, timeout, ...rest } = options;
+    const routing = { trainTaskQueue: trainQueue, queueTimeoutMs: queueTimeout, heartbeatTimeoutMs: heartbeatTimeout, timeoutMs: timeout };
+    const summary = await runExperiment(specPath, { ...rest, ...routing, log });
     const { formatHeadline, runHeadline } = await import('./headline');
     printRun(summary, options.json ?? false, formatHeadline(await runHeadline(new ArtifactStore(), summary)));
+  });
+
+program
+  .command('cancel')
+  .description('Cancel a run on Temporal: running activities stop within one heartbeat interval, finished stages stay cached.')
+  .argument('<runId>', 'run id printed by `ulasan run --temporal`, or a workflow id')
+  .action(async (runId: string) => {
+    console.log(`run ${runId}: ${await cancelRunById(runId)}`);
   });
 
 program
@@ -150,11 +190,12 @@ program
   .description('Start a Temporal worker (TEMPORAL_ADDRESS): `--queue train --backend tfjs-node-gpu --concurrency 1` on a GPU host, `--queue ulasan` for the rest.')
   .option('--queue <queue>', 'task queue', DEFAULT_TASK_QUEUE)
   .option('--backend <backend>', 'TensorFlow.js backend: tfjs-node-gpu | tfjs-node | wasm | cpu (default: best available)')
-  .option('--concurrency <n>', 'activities run at once on this worker', (v) => Number.parseInt(v, 10))
-  .action(async (options: { queue: string; backend?: string; concurrency?: number }) => {
+  .option('--concurrency <n>', 'activities run at once on this worker (default: 1 per core on the train queue, 2 per core elsewhere)', (v) => Number.parseInt(v, 10))
+  .option('--heartbeat-interval <duration>', 'running activities heartbeat at least this often; a cancel reaches them within it (default 5s)', durationMs)
+  .action(async (options: { queue: string; backend?: string; concurrency?: number; heartbeatInterval?: number }) => {
     if (options.backend) process.env.ULASAN_TF_BACKEND = options.backend;
     const { runWorker } = await import('../worker/main');
-    await runWorker({ taskQueue: options.queue, concurrency: options.concurrency });
+    await runWorker({ taskQueue: options.queue, concurrency: options.concurrency, heartbeatIntervalMs: options.heartbeatInterval });
   });
 program
   .command('predict')

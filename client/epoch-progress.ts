@@ -13,8 +13,9 @@ export interface EpochReporterOptions {
   now?: () => number;
 }
 
-const isEpochProgress = (details: unknown): details is TrainProgress & { epochs: number; durationMs: number } =>
-  typeof details === 'object' && details !== null && typeof (details as TrainProgress).epoch === 'number' && typeof (details as TrainProgress).epochs === 'number';
+const isEpochProgress = (details: unknown): details is TrainProgress & { epochs: number; durationMs: number; checkpointKey: string } =>
+  typeof details === 'object' && details !== null && typeof (details as TrainProgress).epoch === 'number' && typeof (details as TrainProgress).epochs === 'number' &&
+  typeof (details as TrainProgress).checkpointKey === 'string';
 
 function seconds(s: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;

@@ -11,9 +11,9 @@ import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
+import { ActivityPool } from './activity-pool';
 import { epochReporter } from './epoch-progress';
 import { refKeys, type RunLease } from './leases';
-import { TrainPool } from './train-pool';
 import { withRetry, type RetryHooks } from './retry';
 
 export interface LocalRunOptions {
@@ -81,8 +81,8 @@ export interface LocalGridOptions extends LocalRunOptions {
 export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): Promise<GridResult> {
   const log = options.log ?? (() => undefined);
   const base: GridActivities = options.activities ? (options.activities as GridActivities) : realActivities(options.store, log, options);
-  const pool = plan.parallel > 1 && !options.activities ? new TrainPool(plan.parallel, options.store.root) : undefined;
-  const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.train(input) } : base;
+  const pool = plan.parallel > 1 && !options.activities ? new ActivityPool(plan.parallel, options.store.root) : undefined;
+  const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.run('trainModel', input) } : base;
   try {
     const outcome = await runGrid(wrapActivities(activities, options, GRID_PROFILES), plan, undefined, { onProgress: options.onProgress }).catch((error: unknown) => {
       throw error instanceof GridFailedError ? new UlasanError(error.type, error.message) : error;

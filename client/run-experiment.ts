@@ -12,10 +12,13 @@ import { realActivities, runGridLocal, runLocal } from './local-runner';
 import { formatProgress, markProgressFailed, progressTracker, readProgress, writeProgress } from './progress';
 import { RunLease } from './leases';
 import { newRunId, recordRun, type RunSummary } from './run-record';
+import type { RunRouting } from '../workflows/plans/profiles';
 
-export interface RunOptions {
+export interface RunOptions extends RunRouting {
   temporal?: boolean;
   taskQueue: string;
+  /** Temporal: how long the whole run may take (workflow execution timeout). */
+  timeoutMs?: number;
   /** Overrides the grid's `parallel`. */
   parallel?: number;
   /** Hash every file of every cache hit instead of trusting matching stamps. @default false */
@@ -78,22 +81,22 @@ async function runAndRecord(
   options: RunOptions,
 ): Promise<RunSummary> {
   const temporal = options.temporal ? await import('./temporal-runner') : undefined;
-  const onSubmitted = submitted(store, runId, options.log);
+  const submit = { taskQueue: options.taskQueue, timeoutMs: options.timeoutMs, onSubmitted: submitted(store, runId, options.log) };
   const { verifyHashes } = options;
-  // On Temporal the store's id travels with the plan, so workers on another store refuse it before any work.
-  const storeId = temporal ? { storeId: await store.id() } : {};
+  // On Temporal the store's id and the routing flags travel with the plan, so workers on another store refuse it before any work.
+  const forTemporal = temporal ? { storeId: await store.id(), ...routing(options) } : {};
   if (experiment.kind === 'pipeline') {
     const result = temporal
-      ? await temporal.runOnTemporal({ ...experiment.plan, ...storeId }, { taskQueue: options.taskQueue, onSubmitted })
+      ? await temporal.runOnTemporal({ ...experiment.plan, ...forTemporal }, submit)
       : await runLocal(experiment.plan, { store, log: options.log, verifyHashes, progress: true, lease });
     return recordRun(store, runId, experiment.plan, result, runner, options.log);
   }
   const expanded = { ...experiment.plan, parallel: options.parallel ?? experiment.plan.parallel };
   // The cells go into the store; the plan (and every Temporal payload) carries their key.
-  const plan: GridPlan = { ...(await storeGridCells(store, expanded)), ...storeId };
+  const plan: GridPlan = { ...(await storeGridCells(store, expanded)), ...forTemporal };
   options.log(`grid ${plan.name}: ${plan.cells.count} cells, ${plan.parallel} at once (run ${runId})`);
   const result = temporal
-    ? await temporal.runGridOnTemporal(plan, { taskQueue: options.taskQueue, onSubmitted })
+    ? await temporal.runGridOnTemporal(plan, submit)
     : await runGridLocal(plan, { store, log: options.log, onProgress: progressTracker(store.root, runId, 'local', options.log), verifyHashes, progress: true, lease }).catch(
         (err: unknown) => {
           markProgressFailed(store.root, runId, (classifyError(err) as Error).message);
@@ -103,12 +106,30 @@ async function runAndRecord(
   return recordRun(store, runId, plan, result, runner, options.log);
 }
 
+/** The routing flags a run was given (a flag overrides the spec's own `trainTaskQueue`). */
+function routing(options: RunRouting): RunRouting {
+  return Object.fromEntries(
+    (['trainTaskQueue', 'queueTimeoutMs', 'heartbeatTimeoutMs'] as const).filter((name) => options[name] !== undefined).map((name) => [name, options[name]]),
+  );
+}
+
 /** Resolves a run id to where its progress lives: the local progress file, or its Temporal workflow. */
 async function temporalWorkflowOf(runId: string, storeRoot: string): Promise<string | undefined> {
   const record = readProgress(storeRoot, runId);
   if (record?.runner === 'temporal') return record.workflowId ?? runId;
   // Not a run this store knows: with a server configured, take it as a workflow id.
   return !record && process.env.TEMPORAL_ADDRESS ? runId : undefined;
+}
+
+/** `ulasan cancel <runId>`: cancels the run's workflow (found as `status` finds it) and returns its status then. */
+export async function cancelRunById(runId: string): Promise<string> {
+  const store = new ArtifactStore();
+  if (readProgress(store.root, runId)?.runner === 'local') {
+    throw new UlasanError('BadInput', `Run ${runId} ran in-process, not on Temporal: stop its \`ulasan run\` process instead.`);
+  }
+  const workflowId = (await temporalWorkflowOf(runId, store.root)) ?? runId;
+  const { cancelRun } = await import('./temporal-runner');
+  return cancelRun(workflowId);
 }
 
 /** `ulasan status <runId>`: the local progress file, or the Temporal workflow's state and `progress` query. */

@@ -1,11 +1,23 @@
 /**
- * Submits a plan to a Temporal server (`TEMPORAL_ADDRESS`) and waits for its result. The workflow id
+ * Submits a plan to a Temporal server (`TEMPORAL_ADDRESS`), waits for its result, and cancels runs. The workflow id
  * comes from the plan's hash, so submitting the same spec while it runs attaches to the running
  * workflow instead of starting a second one (nothing is trained twice); once it has closed, the same
- * id may start again (a re-run, served from the cache).
+ * id may start again (a re-run, served from the cache). A failed run comes back as a typed UlasanError
+ * carrying the workflow's failure (type and message), never a raw stack.
  */
-import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { UlasanError } from '../activities/errors';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  Client,
+  Connection,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { notFound, UlasanError } from '../activities/errors';
 import { FAILURE_TYPES, type FailureType } from '../workflows/plans/failures';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { GridPlan, GridProgress, GridResult } from '../workflows/plans/grid';
@@ -15,6 +27,9 @@ import { formatProgress } from './progress';
 
 export const DEFAULT_TASK_QUEUE = 'ulasan';
 
+/** How long a run may take, start to end, before Temporal ends it. */
+export const DEFAULT_RUN_TIMEOUT_MS = 7 * 24 * 60 * 60_000;
+
 export interface TemporalConnectionOptions {
   address?: string;
   namespace?: string;
@@ -22,21 +37,31 @@ export interface TemporalConnectionOptions {
 
 export interface TemporalRunOptions extends TemporalConnectionOptions {
   taskQueue?: string;
+  /** Workflow execution timeout: how long the whole run may take. @default DEFAULT_RUN_TIMEOUT_MS */
+  timeoutMs?: number;
   /** Told the workflow id once the workflow is started or attached to. */
   onSubmitted?: (workflowId: string) => void;
 }
 
 type WorkflowName = 'pipelineWorkflow' | 'gridWorkflow' | 'predictWorkflow';
 
-/** A workflow that failed with a typed ApplicationFailure, as the CLI reports every ulasan failure: type and message, no stack. */
-function asUlasanError(error: unknown, workflowId: string): unknown {
+/**
+ * A failed run as the CLI reports every ulasan failure: type and message, no stack. A cancelled or terminated run is
+ * `Cancelled`, one past its execution timeout `TimedOut`; a workflow's typed failure (or the activity failure it let
+ * through) keeps its type and context.
+ */
+export function asUlasanError(error: unknown, workflowId: string): unknown {
   if (!(error instanceof WorkflowFailedError)) return error;
-  // The workflow's own failure, or the activity failure it let through (whose cause is the activity's).
   const cause = error.cause instanceof ActivityFailure ? error.cause.cause : error.cause;
-  if (!(cause instanceof ApplicationFailure)) return error;
-  const { type, message } = cause;
-  if (!type || !(type in FAILURE_TYPES)) return error;
-  return new UlasanError(type as FailureType, `workflow ${workflowId} failed: ${message}`, {}, { cause: error });
+  if (cause instanceof CancelledFailure) return new UlasanError('Cancelled', `workflow ${workflowId} was cancelled; finished stages stay cached.`);
+  if (cause instanceof TerminatedFailure) return new UlasanError('Cancelled', `workflow ${workflowId} was terminated: ${cause.message}`);
+  if (cause instanceof TimeoutFailure) return new UlasanError('TimedOut', `workflow ${workflowId} ran past its execution timeout; pass a longer --timeout.`);
+  if (cause instanceof ApplicationFailure) {
+    const type: FailureType = cause.type && cause.type in FAILURE_TYPES ? (cause.type as FailureType) : 'Internal';
+    const context = (cause.details?.[0] ?? {}) as ConstructorParameters<typeof UlasanError>[2];
+    return new UlasanError(type, `workflow ${workflowId} failed: ${cause.message}`, context, { cause: error });
+  }
+  return new UlasanError('Internal', `workflow ${workflowId} failed: ${cause?.message ?? error.message}`, {}, { cause: error });
 }
 
 /** `grid-<hash>` / `pipeline-<hash>`: the same plan always has the same workflow id. */
@@ -63,6 +88,7 @@ async function submit<R>(workflow: WorkflowName, plan: PipelinePlan | GridPlan |
       workflowId,
       args: [plan],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowExecutionTimeout: options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
     });
     options.onSubmitted?.(workflowId);
     return (handle.result() as Promise<R>).catch((error: unknown) => {
@@ -130,4 +156,23 @@ export async function watchWorkflow(
 export function formatWorkflowState(state: WorkflowState): string {
   const head = `${state.workflowId} (${state.type}): ${state.status}`;
   return state.progress ? `${head} ${formatProgress(state.progress, null)}` : head;
+}
+
+/**
+ * `ulasan cancel <runId>`: asks the run to stop (its running activities see it within one heartbeat interval and stop;
+ * finished stages stay cached) and waits up to `waitMs` for it to end. Returns the run's status then.
+ */
+export async function cancelRun(workflowId: string, options: TemporalConnectionOptions & { waitMs?: number } = {}): Promise<string> {
+  return withTemporalClient(options, async (client) => {
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.cancel().catch((error: unknown) => {
+      throw error instanceof WorkflowNotFoundError ? notFound(`no run ${workflowId} on the Temporal server; \`ulasan run\` prints the run id`) : error;
+    });
+    const deadline = Date.now() + (options.waitMs ?? 120_000);
+    for (;;) {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING' || Date.now() > deadline) return status.name;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
 }

@@ -9,7 +9,7 @@ import type { PipelineResult } from '../workflows/plans/pipeline';
 import { RECOVERY_REASON } from '../workflows/plans/recovery';
 import { ExperimentSpecSchema, planFromSpec } from '../client/spec';
 import { createWorkerActivities } from './activities';
-import { WORKFLOWS_PATH } from './main';
+import { workflowBundle } from './main';
 import { devServerAvailable, startDevServer } from './testing/dev-server';
 
 describe.skipIf(!devServerAvailable('pipeline on a Temporal server'))('pipeline on a Temporal server', () => {
@@ -21,7 +21,7 @@ describe.skipIf(!devServerAvailable('pipeline on a Temporal server'))('pipeline 
       const worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
-        workflowsPath: WORKFLOWS_PATH,
+        workflowBundle: await workflowBundle(),
         activities: createWorkerActivities(new ArtifactStore(root)),
       });
       const plan = planFromSpec(

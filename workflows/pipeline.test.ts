@@ -12,7 +12,7 @@ import { runLocal } from '../client/local-runner';
 import { ExperimentSpecSchema, planFromSpec } from '../client/spec';
 import { PIPELINE_PROFILES, type PipelineActivities } from './plans/pipeline';
 import { PlanFailure } from './plans/failures';
-import { asWorkflowFailure } from './plan-failure';
+import { workflowFailure } from './failure';
 import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
 
 const workflowsPath = fileURLToPath(new URL('./index.ts', import.meta.url));
@@ -64,10 +64,9 @@ describe('pipelineWorkflow', () => {
   }, 120_000);
 
   it("fails the workflow, not retried, with the plan's own bug error (a recomputed input still unreadable)", () => {
-    const failure = asWorkflowFailure(new PlanFailure('Internal', 'Bug in stage resample: ...', { stage: 'resample', key: 'r1' }));
+    const queueOf = () => ({ queue: 'ulasan' });
+    const failure = workflowFailure(new PlanFailure('CorruptInput', 'resample could not read ...', { stage: 'resample', key: 'r1' }), queueOf);
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'Internal', nonRetryable: true, details: [{ stage: 'resample', key: 'r1' }] });
-    const other = new Error('anything else');
-    expect(asWorkflowFailure(other)).toBe(other);
+    expect(failure).toMatchObject({ type: 'CorruptInput', nonRetryable: true, details: [{ stage: 'resample', key: 'r1' }] });
   });
 });

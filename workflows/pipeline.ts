@@ -1,24 +1,16 @@
-/** The pipeline as a Temporal workflow: the shared plan over activity proxies, one per named profile. */
-import { proxyActivities } from '@temporalio/workflow';
+/**
+ * The pipeline as a Temporal workflow: the shared plan over activity proxies, one per named profile, the train
+ * activities on the plan's `trainTaskQueue` when it names one. A failure ends the run with a typed
+ * `ApplicationFailure` carrying the activity's own failure (workflows/failure.ts).
+ */
+import { workflowFailure } from './failure';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from './plans/pipeline';
-import { PROFILES, type ProfileName } from './plans/profiles';
-import { asWorkflowFailure } from './plan-failure';
-
-const proxies: Record<ProfileName, PipelineActivities> = {
-  io: proxyActivities<PipelineActivities>(PROFILES.io),
-  cpu: proxyActivities<PipelineActivities>(PROFILES.cpu),
-  train: proxyActivities<PipelineActivities>(PROFILES.train),
-};
-
-/** Each activity through the proxy of its profile. */
-const activities = Object.fromEntries(
-  (Object.keys(PIPELINE_PROFILES) as (keyof PipelineActivities)[]).map((name) => [name, proxies[PIPELINE_PROFILES[name]][name]]),
-) as unknown as PipelineActivities;
+import { queueOf, routedActivities } from './proxies';
 
 export async function pipelineWorkflow(plan: PipelinePlan): Promise<PipelineResult> {
   try {
-    return await runPipeline(activities, plan);
+    return await runPipeline(routedActivities<PipelineActivities>(PIPELINE_PROFILES, plan), plan);
   } catch (error) {
-    throw asWorkflowFailure(error);
+    throw workflowFailure(error, queueOf<PipelineActivities>(PIPELINE_PROFILES, plan));
   }
 }

@@ -1,13 +1,12 @@
-/** Scoring reviews as a Temporal workflow: the shared predict plan over activity proxies, one per named profile. */
-import { proxyActivities } from '@temporalio/workflow';
+/** Scoring reviews as a Temporal workflow: the shared predict plan over activity proxies, routed like the pipeline's (workflows/proxies.ts). */
+import { workflowFailure } from './failure';
 import { PREDICT_PROFILES, runPredict, type PredictActivities, type PredictPlan, type PredictResult } from './plans/predict';
-import { PROFILES } from './plans/profiles';
+import { queueOf, routedActivities } from './proxies';
 
 export async function predictWorkflow(plan: PredictPlan): Promise<PredictResult> {
-  const onTrainQueue = plan.trainTaskQueue ? { taskQueue: plan.trainTaskQueue } : {};
-  const activities: PredictActivities = {
-    importReviews: proxyActivities<PredictActivities>(PROFILES[PREDICT_PROFILES.importReviews]).importReviews,
-    predict: proxyActivities<PredictActivities>({ ...PROFILES[PREDICT_PROFILES.predict], ...onTrainQueue }).predict,
-  };
-  return runPredict(activities, plan);
+  try {
+    return await runPredict(routedActivities<PredictActivities>(PREDICT_PROFILES, plan), plan);
+  } catch (error) {
+    throw workflowFailure(error, queueOf<PredictActivities>(PREDICT_PROFILES, plan));
+  }
 }

@@ -3,16 +3,15 @@
  * visible without opening the result: the workflow's memo carries `scoringStatus` (`ok` | `drift`) and
  * the alerts, so `temporal workflow list` / the web UI show a drifted night.
  */
-import { proxyActivities, upsertMemo } from '@temporalio/workflow';
-import { PROFILES } from './plans/profiles';
+import { upsertMemo } from '@temporalio/workflow';
+import { workflowFailure } from './failure';
 import { runScoring, SCORING_PROFILES, type ScoringActivities, type ScoringPlan, type ScoringResult } from './plans/score';
-
-const activities = Object.fromEntries(
-  (Object.keys(SCORING_PROFILES) as (keyof ScoringActivities)[]).map((name) => [name, proxyActivities<ScoringActivities>(PROFILES[SCORING_PROFILES[name]])[name]]),
-) as unknown as ScoringActivities;
+import { queueOf, routedActivities } from './proxies';
 
 export async function scoringWorkflow(plan: ScoringPlan): Promise<ScoringResult> {
-  const result = await runScoring(activities, plan);
+  const result = await runScoring(routedActivities<ScoringActivities>(SCORING_PROFILES, {}), plan).catch((error: unknown) => {
+    throw workflowFailure(error, queueOf<ScoringActivities>(SCORING_PROFILES, {}));
+  });
   upsertMemo({ scoringStatus: result.status, alerts: result.alerts });
   return result;
 }

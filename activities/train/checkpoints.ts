@@ -6,8 +6,10 @@
  * checkpoint is written to a temp dir and renamed into place, so a crash mid-write leaves the previous
  * one intact; older ones are then removed, and the whole directory once the model is committed.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { renameUnlessTaken } from '../../data/store/artifact-store';
 import type { FitCheckpoint, TrainerState } from './fit';
 
 export const CHECKPOINTS_DIR = '.checkpoints';
@@ -31,6 +33,9 @@ export interface StoredCheckpoint {
 export class CheckpointDir {
   readonly dir: string;
 
+  /** Names this attempt's temp dirs. */
+  private readonly attempt = randomUUID();
+
   constructor(
     storeRoot: string,
     private readonly trainKey: string,
@@ -46,7 +51,8 @@ export class CheckpointDir {
   /** Stores a checkpoint (after `checkpoint.epoch` epochs) atomically and drops older ones; returns its key. */
   async save(checkpoint: FitCheckpoint): Promise<string> {
     await mkdir(this.dir, { recursive: true });
-    const temp = join(this.dir, `.tmp-${process.pid}-${checkpoint.epoch}`);
+    // Named per attempt, not per process: a timed-out attempt and its retry may share a worker process.
+    const temp = join(this.dir, `.tmp-${this.attempt}-${checkpoint.epoch}`);
     await rm(temp, { recursive: true, force: true });
     await mkdir(temp);
     const json: CheckpointJson = {
@@ -60,9 +66,7 @@ export class CheckpointDir {
     await writeFile(join(temp, 'optimizer.bin'), checkpoint.optimizer.weights);
     // Written last: a directory without it is incomplete and never read.
     await writeFile(join(temp, 'checkpoint.json'), JSON.stringify(json) + '\n');
-    const target = join(this.dir, epochDir(checkpoint.epoch));
-    await rm(target, { recursive: true, force: true });
-    await rename(temp, target);
+    await this.publish(temp, join(this.dir, epochDir(checkpoint.epoch)));
     for (const epoch of await this.epochs()) {
       if (epoch < checkpoint.epoch) await rm(join(this.dir, epochDir(epoch)), { recursive: true, force: true });
     }
@@ -78,6 +82,15 @@ export class CheckpointDir {
     const available = await this.epochs();
     const epoch = named !== undefined && available.includes(named) ? named : available.at(-1);
     if (epoch === undefined) return undefined;
+    // Another attempt may drop this checkpoint for a newer one while it is read: then start from the newest.
+    return this.read(epoch).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      const newest = (await this.epochs()).at(-1);
+      return newest !== undefined && newest !== epoch ? this.read(newest) : undefined;
+    });
+  }
+
+  private async read(epoch: number): Promise<StoredCheckpoint> {
     const dir = join(this.dir, epochDir(epoch));
     const json = JSON.parse(await readFile(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointJson;
     const modelJson = await readFile(join(dir, 'model.json'), 'utf8');
@@ -94,6 +107,15 @@ export class CheckpointDir {
       },
     };
     return { checkpoint, checkpointKey: this.keyOf(epoch) };
+  }
+
+  /**
+   * Renames a finished temp dir into place. Another attempt of the same key may publish the same epoch at the same
+   * time: training is deterministic, so its checkpoint is the same, and whichever lands is kept.
+   */
+  private async publish(temp: string, target: string): Promise<void> {
+    await rm(target, { recursive: true, force: true });
+    await renameUnlessTaken(temp, target);
   }
 
   /** Removes every checkpoint of this key (after the model is saved). */

@@ -132,6 +132,11 @@ export interface FitHooks {
    * resumed fit needs; the train activity stores it and heartbeats its key.
    */
   onEpochEnd?: (epoch: number, logs: EpochLogs, model: tf.LayersModel, checkpoint: () => Promise<FitCheckpoint>) => Promise<void>;
+  /**
+   * After each batch (0-based) of a one-thread fit, synchronously: an epoch never yields, so this is where the train
+   * activity heartbeats its progress and sees a cancellation (by throwing). Data-parallel fits only call onEpochEnd.
+   */
+  onBatchEnd?: (epoch: number, batch: number, batches: number) => void;
 }
 
 export interface FitResult {
@@ -179,7 +184,7 @@ export async function fitModel(
   if (resume) await restoreWeights(model, resume.model);
   const state = resume ? structuredClone(resume.state) : initialState(opts.learningRate);
   const setup: RunnerSetup = { data, opts, shape, optimizerState: resume?.optimizer };
-  const runner = opts.threads > 1 ? await startWorkerRunner(model, setup) : await LocalRunner.start(model, setup);
+  const runner = opts.threads > 1 ? await startWorkerRunner(model, setup) : await LocalRunner.start(model, setup, hooks.onBatchEnd);
   let best: tf.Tensor[] | undefined;
   try {
     while (state.nextEpoch < opts.epochs && !state.stopped) {
@@ -278,6 +283,7 @@ class LocalRunner implements EpochRunner {
     private readonly model: tf.LayersModel,
     private readonly optimizer: Optimizer,
     private readonly setup: RunnerSetup,
+    private readonly onBatchEnd: FitHooks['onBatchEnd'],
   ) {
     const { data, opts, shape } = setup;
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -285,11 +291,11 @@ class LocalRunner implements EpochRunner {
     this.batches = Math.ceil(data.yTrain.length / opts.batchSize);
   }
 
-  static async start(model: tf.LayersModel, setup: RunnerSetup): Promise<LocalRunner> {
+  static async start(model: tf.LayersModel, setup: RunnerSetup, onBatchEnd?: FitHooks['onBatchEnd']): Promise<LocalRunner> {
     const optimizer = await createOptimizer(setup.opts.optimizer, setup.opts.learningRate);
     try {
       if (setup.optimizerState) await restoreOptimizer(optimizer, setup.optimizerState);
-      return new LocalRunner(model, optimizer, setup);
+      return new LocalRunner(model, optimizer, setup, onBatchEnd);
     } catch (err) {
       optimizer.dispose();
       throw err;
@@ -305,6 +311,7 @@ class LocalRunner implements EpochRunner {
       const rows = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
       setDropoutStep(this.model, epoch * this.batches + k);
       lossSum += this.step(rows) * rows.length;
+      this.onBatchEnd?.(epoch, k, this.batches);
     }
     return lossSum / data.yTrain.length;
   }

@@ -103,16 +103,23 @@ async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, cl
   const dims = { vocabSize: vocab.tokens.length, seqLen: train.matrix.seqLen, nClasses: classes.length };
   const embeddingMatrix = await readEmbedding(features, spec, dims.vocabSize, key);
   const checkpoints = new CheckpointDir(store.root, key);
-  const resumed = await checkpoints.load(hooks.resume?.());
+  const hint = hooks.resume?.();
+  const resumed = await checkpoints.load(hint);
+  const progress = progressReporter(ctx, resumed?.checkpointKey);
   const model = buildModel(spec, { ...dims, seed: params.seed, embeddingMatrix });
   let fit: Awaited<ReturnType<typeof fitModel>>;
   try {
     fit = await fitModel(model, trainingData(train, val), fitOptions(params), {
+      onBatchEnd: (epoch, batch, batches) => {
+        ctx.throwIfCancelled();
+        progress.batch(epoch, batch, batches);
+      },
       onEpochEnd: async (epoch, logs, _model, checkpoint) => {
         const { loss, valMacroF1, valAccuracy, durationMs } = logs;
-        const progress: TrainProgress = { epoch, checkpointKey: await checkpoints.save(await checkpoint()), epochs: params.epochs, loss, valMacroF1, valAccuracy, durationMs };
-        ctx.heartbeat(progress);
-        await hooks.afterCheckpoint?.(progress);
+        const scores = { epochs: params.epochs, loss, valMacroF1, valAccuracy, durationMs };
+        const done = progress.epoch(epoch, await checkpoints.save(await checkpoint()), scores);
+        await hooks.afterCheckpoint?.(done);
+        ctx.throwIfCancelled();
       },
     }, resumed?.checkpoint);
     const serialized = await serializeModel(model);
@@ -146,9 +153,45 @@ async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, cl
       history,
       epochMs: fit.history.map((h) => Math.round(h.durationMs)),
       ...(resumed ? { resumedFrom: resumed.checkpointKey, resumedAtEpoch: resumed.checkpoint.epoch } : {}),
+      ...(hintedCheckpoint(hint) ? { resumeHint: hintedCheckpoint(hint) } : {}),
       ...(fit.stoppedEarly ? { stoppedEarly: true, bestEpoch: fit.bestEpoch } : {}),
     },
   };
+}
+
+/** Heartbeats between checkpoints at most this often: often enough for a short heartbeat timeout, rarely enough to cost nothing. */
+const BATCH_HEARTBEAT_MS = 500;
+
+/**
+ * What training heartbeats: `{epoch, checkpointKey}` and the epoch's scores after each epoch's checkpoint, and in between, every few
+ * batches (time-throttled), `{epoch, batch, batches, checkpointKey}` with the last checkpoint stored, so a retry
+ * resumes from it and a long epoch never looks like a dead worker.
+ */
+function progressReporter(ctx: TrainContext, resumedKey: string | undefined) {
+  let checkpointKey = resumedKey;
+  let last = performance.now();
+  return {
+    batch(epoch: number, batch: number, batches: number): void {
+      const now = performance.now();
+      if (now - last < BATCH_HEARTBEAT_MS) return;
+      last = now;
+      ctx.heartbeat({ epoch, batch, batches, ...(checkpointKey ? { checkpointKey } : {}) } satisfies TrainProgress);
+    },
+    /** After an epoch's checkpoint; `scores` are for progress displays (batch heartbeats carry none, so displays skip them). */
+    epoch(epoch: number, key: string, scores: Omit<TrainProgress, 'epoch' | 'batch' | 'batches' | 'checkpointKey'>): TrainProgress {
+      checkpointKey = key;
+      last = performance.now();
+      const done: TrainProgress = { epoch, checkpointKey: key, ...scores };
+      ctx.heartbeat(done);
+      return done;
+    },
+  };
+}
+
+/** The checkpoint key an earlier attempt's heartbeat details named, if any (recorded: where the retry was told to resume). */
+function hintedCheckpoint(hint: unknown): string | undefined {
+  const key = (hint as TrainProgress | undefined)?.checkpointKey;
+  return typeof key === 'string' ? key : undefined;
 }
 
 function withoutDuration(logs: EpochLogs): Omit<EpochLogs, 'durationMs'> {

@@ -4,10 +4,10 @@
  * resumes from its checkpoint and ends with the same bytes as an uninterrupted one.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { recomputeStage, runStage, stageKey, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef } from '../../data/store/types';
@@ -17,7 +17,7 @@ import { EMBEDDING_FILE, featuresStage, type FeaturesParams } from '../features/
 import { writeSplitFixture } from '../features/testing/split-fixture';
 import { leakySplitStage } from '../leaky/leaky-split';
 import { resampleStage, type ResampleParams } from '../resample/resample';
-import { CHECKPOINTS_DIR } from './checkpoints';
+import { CheckpointDir, CHECKPOINTS_DIR } from './checkpoints';
 import { MODEL_FILE, WEIGHTS_FILE } from './model-io';
 import { tf, tfBackend } from './tf-runtime';
 import { BASELINE_FILE, createTrainStage, METADATA_FILE, trainStage, type TrainParams, type TrainProgress } from './train';
@@ -171,11 +171,80 @@ describe('a killed training run', () => {
     });
     const beats: unknown[] = [];
     await expect(runStage(store, killed, params, up, { heartbeat: (d) => void beats.push(d) })).rejects.toThrow('worker lost');
-    expect(beats).toEqual([last]);
+    // Only epoch heartbeats name a finished epoch without a batch; batch heartbeats come between them.
+    expect(beats.filter((beat) => !Object.hasOwn(beat as object, 'batch'))).toEqual([last]);
     const epochs: number[] = [];
     const restarted = createTrainStage({ resume: () => last, afterCheckpoint: ({ epoch }) => void epochs.push(epoch) });
     const outcome = await runStage(store, restarted, params, up);
     expect(epochs).toEqual([1, 2, 3]);
     expect(outcome.summary).toMatchObject({ resumedAtEpoch: 1 });
+  });
+
+  it('heartbeats {epoch, batch, batches, checkpointKey} between epochs, naming the last checkpoint stored', async () => {
+    const store = await freshStore();
+    const up = await upstream(store, TOKENS);
+    // Every clock read is a second later, so every batch is "a while" after the last heartbeat.
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 1_000));
+    const beats: TrainProgress[] = [];
+    try {
+      await runStage(store, trainStage, { ...params, epochs: 2 }, up, { heartbeat: (d) => void beats.push(d as TrainProgress) });
+    } finally {
+      now.mockRestore();
+    }
+    const batches = beats.filter((b) => b.batch !== undefined);
+    expect(batches.length).toBeGreaterThan(2);
+    expect(batches[0]).toEqual({ epoch: 0, batch: expect.any(Number), batches: expect.any(Number) });
+    const inSecondEpoch = batches.filter((b) => b.epoch === 1);
+    expect(inSecondEpoch.length).toBeGreaterThan(0);
+    const trainKey = stageKey(trainStage, { ...params, epochs: 2 }, up);
+    for (const beat of inSecondEpoch) expect(beat.checkpointKey).toBe(`${trainKey}/epoch-0001`);
+    expect(beats.filter((b) => b.batch === undefined).map((b) => b.epoch)).toEqual([0, 1]);
+  });
+
+  it('stops mid-epoch when cancelled, storing nothing but the checkpoints of finished epochs', async () => {
+    const store = await freshStore();
+    const up = await upstream(store, TOKENS);
+    class Cancelled extends Error {}
+    let batchesSeen = 0;
+    let cancelled = false;
+    const stage = createTrainStage({ afterCheckpoint: ({ epoch }) => void (cancelled = epoch === 0) });
+    const run = runStage(store, stage, params, up, {
+      throwIfCancelled: () => {
+        if (cancelled && ++batchesSeen === 2) throw new Cancelled('cancelled');
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(Cancelled);
+    const key = stageKey(trainStage, params, up);
+    expect(await store.has(key)).toBe(false);
+    const dir = join(store.root, CHECKPOINTS_DIR, key);
+    expect(await readdir(dir)).toEqual(['epoch-0001']);
+    const tmp = await readdir(join(store.root, '.tmp')).catch(() => [] as string[]);
+    expect(tmp.filter((name) => name.startsWith('train')), 'the stage temp dir is removed').toEqual([]);
+  });
+
+  it('lets a timed-out attempt and its retry store the same epoch at once without failing either', async () => {
+    const store = await freshStore();
+    const up = await upstream(store, TOKENS);
+    const key = stageKey(trainStage, params, up);
+    let saved: TrainProgress | undefined;
+    const once = createTrainStage({
+      afterCheckpoint: (progress) => {
+        saved = progress;
+        throw new Error('stop after one epoch');
+      },
+    });
+    await expect(runStage(store, once, params, up)).rejects.toThrow('stop after one epoch');
+    const stored = await new CheckpointDir(store.root, key).load(saved);
+    expect(stored?.checkpointKey).toBe(saved?.checkpointKey);
+    // Two attempts (two CheckpointDir instances, as two activity attempts in one process) publish epoch 1 at once, many times.
+    const attempts = [new CheckpointDir(store.root, key), new CheckpointDir(store.root, key)];
+    for (let round = 0; round < 10; round++) {
+      const keys = await Promise.all(attempts.map((dir) => dir.save(stored!.checkpoint)));
+      expect(keys).toEqual([saved!.checkpointKey, saved!.checkpointKey]);
+    }
+    const reread = await attempts[0]!.load();
+    expect(Buffer.compare(Buffer.from(reread!.checkpoint.model.weights), Buffer.from(stored!.checkpoint.model.weights))).toBe(0);
+    expect(await readdir(join(store.root, CHECKPOINTS_DIR, key))).toEqual(['epoch-0001']);
   });
 });

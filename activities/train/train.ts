@@ -76,13 +76,20 @@ export const METADATA_FILE = 'metadata.json';
 /** A baseline model (JSON); its presence is how evaluate tells a baseline from a tfjs model. */
 export const BASELINE_FILE = 'baseline.json';
 
-/** What the train activity heartbeats after every epoch, and what a restarted attempt resumes from. */
+/**
+ * What the train activity heartbeats, and what a restarted attempt resumes from: after every epoch `{epoch,
+ * checkpointKey}`; within an epoch, every few batches, also `batch` and `batches` (checkpointKey then names the last
+ * checkpoint stored, absent before the first).
+ */
 export interface TrainProgress {
-  /** The epoch just finished (0-based). */
+  /** The epoch finished, or (with `batch`) running (0-based). */
   epoch: number;
-  /** Names the stored checkpoint holding the state after that epoch (`<train key>/epoch-<n>`). */
-  checkpointKey: string;
-  /** For progress displays (not read on resume): epochs in all, and that epoch's loss, validation scores and time. */
+  /** The batch just trained in `epoch` (0-based), for progress within an epoch. */
+  batch?: number;
+  batches?: number;
+  /** Names the stored checkpoint holding the state after an epoch (`<train key>/epoch-<n>`). */
+  checkpointKey?: string;
+  /** For progress displays (not read on resume): epochs in all, and the finished epoch's loss, validation scores and time. */
   epochs?: number;
   loss?: number;
   valMacroF1?: number;
@@ -125,7 +132,9 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainS
 export const trainStage: StageDefinition<TrainStageParams> = createTrainStage();
 
 export function createTrainActivity(deps: ActivityDeps, hooks: TrainHooks = {}) {
-  const stage = hooks.resume || hooks.afterCheckpoint ? createTrainStage(hooks) : trainStage;
+  // On Temporal, the last heartbeat of an earlier attempt names the checkpoint to resume from.
+  const resume = hooks.resume ?? deps.resumeFrom;
+  const stage = resume || hooks.afterCheckpoint ? createTrainStage({ ...hooks, ...(resume ? { resume } : {}) }) : trainStage;
   return async function trainModel(input: TrainInput): Promise<StageOutcome> {
     return runStage(deps.store, stage, trainStageParams(input.params), { train: input.train, features: input.features }, deps);
   };

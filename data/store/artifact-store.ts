@@ -129,6 +129,22 @@ async function isAbandoned(path: string, name: string): Promise<boolean> {
   return Date.now() - mtimeMs > UNOWNED_TEMP_MAX_AGE_MS;
 }
 
+/**
+ * Renames a finished temp dir into place. When another writer already put a directory there (same key, same content
+ * by construction), ours is removed and the rename's error returned; any other failure is thrown.
+ */
+export async function renameUnlessTaken(temp: string, target: string): Promise<NodeJS.ErrnoException | undefined> {
+  try {
+    await rename(temp, target);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    await rm(temp, { recursive: true, force: true });
+    return err as NodeJS.ErrnoException;
+  }
+}
+
 export class ArtifactStore {
   private swept?: Promise<void>;
 
@@ -280,14 +296,10 @@ export class ArtifactStore {
     await writeFile(join(tempDir, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
     const target = this.dir(full.key);
     await mkdir(join(target, '..'), { recursive: true });
-    try {
-      await rename(tempDir, target);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      await rm(tempDir, { recursive: true, force: true });
+    const taken = await renameUnlessTaken(tempDir, target);
+    if (taken) {
       const existing = await this.check(full.key);
-      if (existing.status !== 'ok') throw err;
+      if (existing.status !== 'ok') throw taken;
       return existing.manifest;
     }
     return full;

@@ -30,6 +30,8 @@ export interface ComputeContext<P> {
   provenance?: Provenance;
   /** Reports progress to the runner (Temporal heartbeat, or a log line locally). */
   heartbeat: (details?: unknown) => void;
+  /** Throws when the run was cancelled: long stages call it between units of work. */
+  throwIfCancelled: () => void;
 }
 
 export interface ComputeResult {
@@ -56,6 +58,8 @@ export interface RunStageOptions {
   verifyHashes?: boolean;
   /** Recorded in the manifest and given to compute; see `Manifest.provenance`. */
   provenance?: Provenance;
+  /** Throws when the run was cancelled; given to compute (see `ComputeContext.throwIfCancelled`). */
+  throwIfCancelled?: () => void;
   /** Which workflow, attempt, task queue and worker computed it (Temporal only); see `Manifest.execution`. */
   execution?: () => Execution | undefined;
 }
@@ -131,15 +135,17 @@ async function computeInTemp<P>(
   params: P,
   inputs: Record<string, ArtifactRef>,
   key: string,
-  heartbeat: (details?: unknown) => void,
-  provenance: Provenance | undefined,
+  options: Pick<RunStageOptions, 'heartbeat' | 'throwIfCancelled' | 'provenance'>,
   mode: ComputeMode = 'run',
 ): Promise<{ outDir: string; result: ComputeResult; computeMs: number }> {
   const outDir = await store.tempDir(definition.stage);
   const started = performance.now();
   try {
     const loaded = await loadInputs(store, inputs, mode);
-    const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat, ...(provenance ? { provenance } : {}) });
+    const { provenance } = options;
+    const heartbeat = options.heartbeat ?? (() => undefined);
+    const throwIfCancelled = options.throwIfCancelled ?? (() => undefined);
+    const result = await definition.compute({ params, inputs: loaded, outDir, key, store, heartbeat, throwIfCancelled, ...(provenance ? { provenance } : {}) });
     return { outDir, result, computeMs: Math.round(performance.now() - started) };
   } catch (err) {
     await rm(outDir, { recursive: true, force: true });
@@ -176,9 +182,8 @@ async function computeAndCommit<P>(
   key: string,
   options: RunStageOptions,
 ): Promise<Manifest> {
-  const heartbeat = options.heartbeat ?? (() => undefined);
   const { provenance } = options;
-  const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, heartbeat, provenance);
+  const { outDir, result, computeMs } = await computeInTemp(store, definition, params, inputs, key, options);
   const execution = options.execution?.();
   try {
     return await store.commit(outDir, {
@@ -189,12 +194,12 @@ async function computeAndCommit<P>(
       inputs: Object.fromEntries(definition.inputNames.map((name) => [name, inputs[name]!.key])),
       inputKeys: orderedInputKeys(definition, inputs),
       ...(provenance ? { provenance } : {}),
+      ...(execution ? { execution } : {}),
       codeVersion: codeVersion(),
       rowCounts: result.rowCounts ?? {},
       summary: result.summary ?? {},
       timings: { computeMs },
       createdAt: new Date().toISOString(),
-      ...(execution ? { execution } : {}),
     });
   } finally {
     await rm(outDir, { recursive: true, force: true });
@@ -229,7 +234,7 @@ export async function recomputeStage(
   const inputs = Object.fromEntries(
     Object.entries(manifest.inputs).map(([name, inputKey]) => [name, { key: inputKey, stage: '' }]),
   );
-  const { outDir, result } = await computeInTemp(store, definition, manifest.params, inputs, key, () => undefined, manifest.provenance, 'verify');
+  const { outDir, result } = await computeInTemp(store, definition, manifest.params, inputs, key, { provenance: manifest.provenance }, 'verify');
   try {
     const differing = differingFiles(manifest.files, await hashDirectory(outDir));
     const fields = differingRowCounts(manifest.rowCounts, result.rowCounts ?? {});

@@ -18,6 +18,8 @@ export interface UlasanProcess {
   child: ChildProcess;
   /** stdout and stderr so far, interleaved as they arrived. */
   output(): string;
+  /** stdout alone (where `--json` prints its summary). */
+  stdout(): string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   exited: Promise<number | string>;
   /** Waits until the output matches `pattern`; fails, with the output, after `timeoutMs` or when the process exits first. */
@@ -32,18 +34,23 @@ const running = new Set<UlasanProcess>();
 export function startUlasan(args: string[], env: NodeJS.ProcessEnv = {}): UlasanProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stdout = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
     output += chunk.toString();
     for (const listener of listeners) listener();
   };
-  child.stdout!.on('data', append);
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    append(chunk);
+  });
   child.stderr!.on('data', append);
   const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   let ended = false;
   const proc: UlasanProcess = {
     child,
     output: () => output,
+    stdout: () => stdout,
     exited,
     waitForOutput(pattern, timeoutMs = 120_000) {
       return new Promise((resolve, reject) => {
@@ -108,12 +115,10 @@ export interface CliResult {
 /** Runs `ulasan <args>` to completion (bounded by `timeoutMs`, then killed) and returns its exit code and output. */
 export async function runUlasan(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<CliResult> {
   const proc = startUlasan(args, env);
-  let stdout = '';
-  proc.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
   try {
     const code = await proc.exited;
-    return { code, stdout, output: proc.output() };
+    return { code, stdout: proc.stdout(), output: proc.output() };
   } finally {
     clearTimeout(timer);
   }

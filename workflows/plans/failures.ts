@@ -32,6 +32,12 @@ export const FAILURE_TYPES = {
   LayoutChanged: { retryable: false },
   /** An internal invariant broke: a bug. */
   Internal: { retryable: false },
+  /** No worker took an activity from its task queue in time (a mistyped queue, or no GPU worker running). */
+  NoWorker: { retryable: false },
+  /** An attempt ran out of time (heartbeat or start-to-close) on every retry, or the run hit its execution timeout. */
+  TimedOut: { retryable: false },
+  /** The run was cancelled (`ulasan cancel`). */
+  Cancelled: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURE_TYPES;

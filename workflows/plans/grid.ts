@@ -13,7 +13,7 @@ import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
 import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from './failures';
-import type { ProfileName } from './profiles';
+import type { ProfileName, RunRouting } from './profiles';
 
 export const SELECTION_METRICS = ['macroF1', 'balancedAccuracy', 'gMean', 'accuracy'] as const;
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];
@@ -35,7 +35,7 @@ export interface GridCellsRef {
   count: number;
 }
 
-export interface GridPlan extends UpstreamPlan {
+export interface GridPlan extends UpstreamPlan, RunRouting {
   name: string;
   cells: GridCellsRef;
   /** Id of the client's store (`ArtifactStore.id`): workers with another store refuse the grid before any work. */
@@ -44,8 +44,6 @@ export interface GridPlan extends UpstreamPlan {
   metric: SelectionMetric;
   /** Cells running at once. */
   parallel: number;
-  /** Task queue for training (GPU workers); the workflow's own queue when unset. */
-  trainTaskQueue?: string;
   /** Continue as new after this many cells finish in one run (Temporal history stays small). @default 500 */
   cellsPerRun?: number;
   report: ReportParams;

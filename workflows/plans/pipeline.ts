@@ -17,7 +17,7 @@ import type { ResampleInput, ResampleParams } from '../../activities/resample/re
 import type { SplitInput, SplitParams } from '../../activities/split/split';
 import type { SupportCheck } from '../../activities/split/support';
 import type { TrainInput, TrainParams } from '../../activities/train/train';
-import type { ProfileName } from './profiles';
+import type { ProfileName, RunRouting } from './profiles';
 import { Producers, type Step } from './recovery';
 
 export interface PipelineActivities {
@@ -57,8 +57,8 @@ export const PIPELINE_PROFILES: Record<keyof PipelineActivities, ProfileName> = 
   checkTrainStore: 'train',
 };
 
-/** One experiment, resolved into each stage's params (the client builds it from the YAML spec). */
-export interface PipelinePlan {
+/** One experiment, resolved into each stage's params (the client builds it from the YAML spec), and where it runs. */
+export interface PipelinePlan extends RunRouting {
   name: string;
   /** Id of the client's store (`ArtifactStore.id`), set when submitted to Temporal: workers with another store refuse the run before any work. */
   storeId?: string;
