@@ -114,7 +114,10 @@ export class CheckpointDir {
    * time: training is deterministic, so its checkpoint is the same, and whichever lands is kept.
    */
   private async publish(temp: string, target: string): Promise<void> {
-    await rm(target, { recursive: true, force: true });
+    await rm(target, { recursive: true, force: true }).catch((err: unknown) => {
+      // The other attempt renamed its (identical) checkpoint in while we removed the old one: keep theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+    });
     await renameUnlessTaken(temp, target);
   }
 
