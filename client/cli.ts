@@ -197,6 +197,7 @@ program
     const { runWorker } = await import('../worker/main');
     await runWorker({ taskQueue: options.queue, concurrency: options.concurrency, heartbeatIntervalMs: options.heartbeatInterval });
   });
+
 program
   .command('predict')
   .description("Label reviews with a trained model, through the model's own cleaning and features: a cached `predict` artifact (predictions.parquet).")
