@@ -205,7 +205,10 @@ describe('a killed training run', () => {
   it('stops mid-epoch when cancelled, storing nothing but the checkpoints of finished epochs', async () => {
     const store = await freshStore();
     const up = await upstream(store, TOKENS);
-    class Cancelled extends Error {}
+    // A cancellation as the runners raise it (an AbortError in an activity thread): runStage passes it through untyped.
+    class Cancelled extends Error {
+      override readonly name = 'AbortError';
+    }
     let batchesSeen = 0;
     let cancelled = false;
     const stage = createTrainStage({ afterCheckpoint: ({ epoch }) => void (cancelled = epoch === 0) });
