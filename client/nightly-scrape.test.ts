@@ -16,7 +16,8 @@ import { readScrapeIndex, type ScrapeWindow } from '../activities/scrape/snapsho
 import { parquet, queryRows, withConnection } from '../data/duckdb';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { devServerAvailable, startDevServer } from '../worker/testing/dev-server';
-import { pollUntil, spawnUlasan, startWorkerChild, stopAll, type ChildRun } from '../worker/testing/worker-child';
+import { startUlasan, stopAll, waitUntil, type UlasanProcess } from '../worker/testing/processes';
+import { startWorkerChild } from '../worker/testing/worker-child';
 import type { NightlyScrapePlan, NightlyScrapeResult } from '../workflows/plans/scrape';
 import { saveNightlySchedule, triggerSchedule } from './schedule';
 
@@ -30,7 +31,7 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
   let client: Client;
   let play: FakePlayServer;
   let storeRoot: string;
-  let scrapeWorker: ChildRun;
+  let scrapeWorker: UlasanProcess;
 
   const startWorker = (queue: string) => startWorkerChild({ client, address: env.address, queue, storeRoot });
 
@@ -61,7 +62,7 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
   async function triggerNight(scheduleId: string, nights: number): Promise<{ workflowId: string; result: Promise<NightlyScrapeResult> }> {
     await triggerSchedule(client, scheduleId);
     const handle = client.schedule.getHandle(scheduleId);
-    const action = await pollUntil(`night ${nights} of ${scheduleId} to start`, async () => (await handle.describe()).info.recentActions[nights - 1], 20_000);
+    const action = await waitUntil(`night ${nights} of ${scheduleId} to start`, async () => (await handle.describe()).info.recentActions[nights - 1], 20_000);
     const workflowId = action.action.workflow.workflowId;
     return { workflowId, result: client.workflow.getHandle(workflowId).result() as Promise<NightlyScrapeResult> };
   }
@@ -102,13 +103,13 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
     await saveNightlySchedule(client, { scheduleId, cron: ['0 2 * * *'], plan: slowPlan });
     const slowRequests = () => play.requests.filter((r) => r.appId === SLOW_APP);
     const night = await triggerNight(scheduleId, 1);
-    await pollUntil('five pages of the slow app', () => (slowRequests().length >= 5 ? true : undefined), 60_000, 50);
+    await waitUntil('five pages of the slow app', () => (slowRequests().length >= 5 ? true : undefined), 60_000, 50);
     expect(await scrapeWorker.kill('SIGKILL')).toBe('SIGKILL');
     const beforeRestart = slowRequests().length;
     expect(beforeRestart).toBeLessThan(20); // killed midway, not after the last page
 
     // While the night waits for its heartbeat timeout, someone scrapes the newest 300 by hand.
-    const manual = spawnUlasan(['scrape', '--app', SLOW_APP, '--play-base-url', play.url, '--max', '300', '--json'], { ULASAN_HOME: storeRoot });
+    const manual = startUlasan(['scrape', '--app', SLOW_APP, '--play-base-url', play.url, '--max', '300', '--json'], { ULASAN_HOME: storeRoot });
     expect(await manual.exited).toBe(0);
     expect(JSON.parse(manual.stdout().trim().split('\n').at(-1)!)).toMatchObject({ failed: 0, apps: [{ appId: SLOW_APP, new: 300 }] });
 

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyScrapePlan } from '../workflows/plans/scrape';
 import { UlasanError } from '../activities/errors';
-import { pollUntil } from '../worker/testing/worker-child';
+import { waitUntil } from '../worker/testing/processes';
 import {
   backfillRange,
   backfillSchedule,
@@ -142,7 +142,7 @@ describe.skipIf(!devServerAvailable('ulasan schedule against a Temporal server')
         expect(third.action).toMatchObject({ workflowRunTimeout: 90 * 60_000, args: [otherPlan], taskQueue: 'ulasan' });
         await unpauseSchedule(client, scheduleId);
         expect((await handle.describe()).state.paused).toBe(false);
-        const listed = await pollUntil('the schedule in the list', async () => (await listSchedules(client)).find((s) => s.scheduleId === scheduleId), 20_000, 500);
+        const listed = await waitUntil('the schedule in the list', async () => (await listSchedules(client)).find((s) => s.scheduleId === scheduleId), 20_000, 500);
         expect(listed).toMatchObject({ paused: false, lastRun: null, taken: 0, failed: [] });
       } finally {
         await deleteSchedule(client, scheduleId);
@@ -164,9 +164,9 @@ describe.skipIf(!devServerAvailable('ulasan schedule against a Temporal server')
       try {
         await backfillSchedule(client, scheduleId, '2025-01-01T00:00:00Z', '2025-01-02T12:00:00Z'); // the nights of Jan 1 and Jan 2
         const handle = client.schedule.getHandle(scheduleId);
-        await pollUntil('the first backfilled night to run', async () => ((await handle.describe()).info.runningActions.length > 0 ? true : undefined), 10_000);
+        await waitUntil('the first backfilled night to run', async () => ((await handle.describe()).info.runningActions.length > 0 ? true : undefined), 10_000);
         await handle.trigger(ScheduleOverlapPolicy.SKIP); // while a night runs: skipped, and counted
-        const line = await pollUntil(
+        const line = await waitUntil(
           'both nights to time out',
           async () => {
             const current = await describeSchedule(client, scheduleId);

@@ -25,7 +25,8 @@ import { loadExperiment } from '../../client/experiment';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { runGridOnTemporal, runOnTemporal } from '../../client/temporal-runner';
 import { devServerAvailable, startDevServer } from '../../worker/testing/dev-server';
-import { pollUntil, startWorkerChild, stopAll } from '../../worker/testing/worker-child';
+import { stopAll, waitUntil } from '../../worker/testing/processes';
+import { startWorkerChild } from '../../worker/testing/worker-child';
 import type { NightlyScrapePlan } from '../plans/scrape';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -144,7 +145,7 @@ async function recordCancelled(client: Client, dir: string): Promise<string[]> {
   const workflowId = 'histories-cancelled';
   const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: 'ulasan', workflowId, args: [experiment.plan] });
   // Cancel once two stages are done: the run ends cancelled midway.
-  await pollUntil('two finished stages', async () => {
+  await waitUntil('two finished stages', async () => {
     const { events } = await handle.fetchHistory();
     return (events ?? []).filter((e) => e.activityTaskCompletedEventAttributes).length >= 2 ? true : undefined;
   }, 300_000, 100);
