@@ -8,7 +8,6 @@
  */
 import {
   Client,
-  Connection,
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
@@ -20,6 +19,7 @@ import {
 import type { Duration, Workflow } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { badInput, notFound } from '../activities/errors';
+import { withTemporalClient, type TemporalConnectionOptions } from './temporal-runner';
 import { validateNightlyPlan, type NightlyScrapePlan } from '../workflows/plans/scrape';
 
 export const NIGHTLY_WORKFLOW_TYPE = 'nightlyScrapeWorkflow';
@@ -115,22 +115,12 @@ export function nightlyScheduleOptions(input: NightlyScheduleInput): ScheduleOpt
   };
 }
 
-export interface TemporalTarget {
-  /** @default process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' */
-  address?: string;
-  /** @default process.env.TEMPORAL_NAMESPACE ?? 'default' */
-  namespace?: string;
-}
+/** Where the schedules live: address and namespace, defaulting to TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE. */
+export type TemporalTarget = TemporalConnectionOptions;
 
-/** Connects, runs `work` with a client, and always closes the connection. */
+/** Connects, runs `work` with a client, and always closes the connection (the one connection helper, temporal-runner's). */
 export async function withScheduleClient<T>(work: (client: Client) => Promise<T>, target: TemporalTarget = {}): Promise<T> {
-  const address = target.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-  const connection = await Connection.connect({ address });
-  try {
-    return await work(new Client({ connection, namespace: target.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' }));
-  } finally {
-    await connection.close();
-  }
+  return withTemporalClient(target, work);
 }
 
 /** Runs `act` on the schedule; a schedule that does not exist is a typed NotFound naming it. */
