@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{activities,workflows,worker,client,data,bench}/**/*.test.ts'],
+    include: ['{core,kernels,models,runtime,activities,workflows,worker,client,data,bench}/**/*.test.ts'],
     // tfjs-wasm installs process-level handlers and training is CPU-bound: isolate files in forks.
     pool: 'forks',
     testTimeout: 60_000,

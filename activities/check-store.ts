@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { STORE_ID_FILE } from '../data/store/artifact-store';
 import type { ActivityDeps } from './context';
-import { badInput } from './errors';
+import { badInput } from '../core/errors';
 
 export function createCheckStoreActivity(deps: ActivityDeps) {
   return async function checkStore(input: { storeId: string }): Promise<void> {

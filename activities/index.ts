@@ -7,7 +7,7 @@ import { annotateStage, createAnnotateActivity } from './annotate/annotate';
 import { cleanStage, createCleanActivity } from './clean/clean';
 import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
-import { classifyError } from './errors';
+import { classifyError } from '../core/errors';
 import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
 import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity, gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';

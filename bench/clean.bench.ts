@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { notFound } from '../activities/errors';
+import { notFound } from '../core/errors';
 import { PEER_REFERENCE_RULE, createTextCleaner, sqlCleanExpression } from '../activities/clean/steps';
 import { parseCsv } from '../activities/clean/csv';
 import { sqlIdentifier, sqlString } from '../activities/clean/patterns';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Execution } from '../data/store/types';
 import { ActivityPool } from './activity-pool';

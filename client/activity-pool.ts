@@ -9,10 +9,10 @@
  * and stops, cleaning up on its way out. A thread that does not stop within `CANCEL_GRACE_MS` is terminated.
  */
 import { Worker } from 'node:worker_threads';
-import { UlasanError, type FailureContext } from '../activities/errors';
+import { UlasanError, type FailureContext } from '../core/errors';
 import type { Activities } from '../activities';
 import type { Execution } from '../activities/context';
-import type { FailureType } from '../workflows/plans/failures';
+import type { FailureType } from '../core/failures';
 
 export type ActivityName = keyof Activities;
 

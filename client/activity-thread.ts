@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createActivities } from '../activities';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { ThreadReply, ThreadRequest } from './activity-pool';
 

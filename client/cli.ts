@@ -7,7 +7,7 @@ import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withS
 
 /** Task queue of the pipeline workers unless told otherwise. */
 const DEFAULT_TASK_QUEUE = 'ulasan';
-import { classifyError, UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { codeVersion } from '../data/store/code-version';
 import { collectLineage, formatLineage } from '../data/store/lineage';

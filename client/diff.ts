@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import type { PipelinePlan, StageRecord } from '../workflows/plans/pipeline';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput } from '../activities/errors';
+import { badInput } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import { gcLockPath, liveLeases } from './leases';

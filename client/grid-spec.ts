@@ -4,7 +4,7 @@
  * as a full experiment spec, so a bad value is reported with its field.
  */
 import { z } from '../data/zod';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { SELECTION_METRICS, type ExpandedGridPlan, type GridCell } from '../workflows/plans/grid';
 import { ExperimentSpecSchema, planFromSpec, requireValidationSplit, type ExperimentSpec, type PlanOptions } from './spec';
 

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { notFound } from '../activities/errors';
+import { notFound } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 
 export interface LeaseRecord {

@@ -4,17 +4,17 @@
  * history is built from, so a local run can be replayed against the workflow code.
  */
 import { createActivities, type Activities } from '../activities';
-import { classifyError, UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
-import { PROFILES, type ProfileName } from '../workflows/plans/profiles';
+import { PROFILES, type ProfileName } from '../core/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
 import { ActivityPool } from './activity-pool';
 import { epochReporter } from './epoch-progress';
 import { refKeys, type RunLease } from './leases';
-import { withRetry, type RetryHooks } from './retry';
+import { withRetry, type RetryHooks } from '../core/runner-retry';
 
 export interface LocalRunOptions {
   store: ArtifactStore;

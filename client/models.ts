@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABELS_FILE, readClassNames } from '../activities/annotate/annotate';
-import { badInput, notFound } from '../activities/errors';
+import { badInput, notFound } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 

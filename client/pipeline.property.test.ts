@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import type { PipelineResult } from '../workflows/plans/pipeline';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ArtifactStore, MANIFEST_FILE, manifestDigest, sha256File } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import { collectLineage } from '../data/store/lineage';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREDICTIONS_FILE } from '../activities/evaluate/evaluate';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { csvField, SYNTHETIC_CSV_HEADER, syntheticReviewsCsv } from '../data/sample/synthetic';
 import { parquet, queryRows, quoteLiteral, withConnection } from '../data/duckdb';
 import { ArtifactStore } from '../data/store/artifact-store';

@@ -1,7 +1,7 @@
 /** `ulasan predict`: resolves the model and the input, runs the predict plan locally or on Temporal, exports the table. */
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { badInput, notFound } from '../activities/errors';
+import { badInput, notFound } from '../core/errors';
 import type { ReviewFileFormat } from '../activities/import/import';
 import { PREDICTIONS_TABLE } from '../activities/predict/predict';
 import { parquet, quoteLiteral, withConnection } from '../data/duckdb';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyError, type UlasanError } from '../activities/errors';
+import { classifyError, type UlasanError } from '../core/errors';
 import { newRunId } from './run-record';
 import { parseParallel, runExperiment, runStatus } from './run-experiment';
 import { stageWarnings } from '../workflows/plans/pipeline';

@@ -1,7 +1,7 @@
 /** `ulasan run`: loads a spec (pipeline or grid), runs it locally or on Temporal, records the run. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifyError, UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../core/errors';
 import { storeGridCells } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { GridPlan } from '../workflows/plans/grid';
@@ -12,7 +12,7 @@ import { realActivities, runGridLocal, runLocal } from './local-runner';
 import { formatProgress, markProgressFailed, progressTracker, readProgress, writeProgress } from './progress';
 import { RunLease } from './leases';
 import { newRunId, recordRun, type RunSummary } from './run-record';
-import type { RunRouting } from '../workflows/plans/profiles';
+import type { RunRouting } from '../core/profiles';
 
 export interface RunOptions extends RunRouting {
   temporal?: boolean;

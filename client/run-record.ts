@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifyError, UlasanError } from '../activities/errors';
+import { classifyError, UlasanError } from '../core/errors';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan, GridResult } from '../workflows/plans/grid';

@@ -8,7 +8,7 @@ import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyScrapePlan } from '../workflows/plans/scrape';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { waitUntil } from '../worker/testing/processes';
 import {
   backfillRange,

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/client';
 import type { Duration, Workflow } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import { badInput, notFound } from '../activities/errors';
+import { badInput, notFound } from '../core/errors';
 import { withTemporalClient, type TemporalConnectionOptions } from './temporal-runner';
 import { validateNightlyPlan, type NightlyScrapePlan } from '../workflows/plans/scrape';
 

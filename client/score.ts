@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnnotateParams, AnnotateStageParams } from '../activities/annotate/annotate';
 import { cleanConfigOf, type CleanParams } from '../activities/clean/clean';
-import { badInput } from '../activities/errors';
+import { badInput } from '../core/errors';
 import type { ImportSource } from '../activities/import/import';
 import type { DriftThresholds } from '../activities/lineage/drift-check';
 import type { ArtifactStore } from '../data/store/artifact-store';

@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { createActivities } from '../activities';
-import { badInput } from '../activities/errors';
+import { badInput } from '../core/errors';
 import type { ReviewSort } from '../activities/scrape/play-client';
-import { withRetry } from '../activities/scrape/retry';
+import { withRetry } from '../core/retry';
 import { createScrapeActivity, type ScrapeAppInput, type ScrapeAppOutput } from '../activities/scrape/scrape';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { PipelinePlan } from '../workflows/plans/pipeline';

@@ -9,7 +9,7 @@ import { z } from '../data/zod';
 import { annotateParamsFromSpec } from '../activities/annotate/annotate';
 import { LabelSpecSchema } from '../activities/annotate/label-spec';
 import { CleanConfigSchema } from '../activities/clean/config';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { TEXT_ENCODINGS } from '../activities/import/columns';
 import { FeaturesSpecSchema, featuresParamsFromSpec } from '../activities/features/features-spec';
 import { SamplerSpecSchema } from '../activities/resample/spec';

@@ -17,8 +17,8 @@ import {
   WorkflowNotFoundError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { notFound, UlasanError } from '../activities/errors';
-import { FAILURE_TYPES, type FailureType } from '../workflows/plans/failures';
+import { notFound, UlasanError } from '../core/errors';
+import { FAILURE_TYPES, type FailureType } from '../core/failures';
 import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { GridPlan, GridProgress, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImportActivity } from '../activities/import/import';
 import type { ImportInput } from '../activities/import/import';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { syntheticReviewsCsv } from '../data/sample/synthetic';
 import { runStage, type StageDefinition } from '../data/store/stage';

@@ -14,7 +14,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../activities';
 import type { Execution } from '../activities/context';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import type { ActivityPool } from '../client/activity-pool';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { GRID_PROFILES } from '../workflows/plans/grid';

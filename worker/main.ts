@@ -11,7 +11,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { ActivityPool } from '../client/activity-pool';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { createWorkerActivities } from './activities';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 import { BACKEND_ENV, selectTfBackend, type TfBackendName } from './tf-backend';
 
 /** A loader where only the named backends start; records what was tried. */

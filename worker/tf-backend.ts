@@ -9,7 +9,7 @@
  * unhandledRejection handlers that rethrow.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UlasanError } from '../activities/errors';
+import { UlasanError } from '../core/errors';
 
 export const TF_BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type TfBackendName = (typeof TF_BACKENDS)[number];

@@ -6,7 +6,7 @@
  * Cancellations pass through untouched, so a cancelled run ends as cancelled.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, TimeoutFailure } from '@temporalio/workflow';
-import { PlanFailure, type FailureType } from './plans/failures';
+import { PlanFailure, type FailureType } from '../core/failures';
 import { GridFailedError } from './plans/grid';
 
 /** The queue an activity type was scheduled on and how long it may wait there, for "no worker on queue X" messages. */

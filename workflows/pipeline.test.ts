@@ -11,7 +11,7 @@ import { ArtifactStore } from '../data/store/artifact-store';
 import { runLocal } from '../client/local-runner';
 import { ExperimentSpecSchema, planFromSpec } from '../client/spec';
 import { PIPELINE_PROFILES, type PipelineActivities } from './plans/pipeline';
-import { PlanFailure } from './plans/failures';
+import { PlanFailure } from '../core/failures';
 import { workflowFailure } from './failure';
 import { buildHistory, type RecordedActivityCall, type RecordedRun } from './testing/history';
 

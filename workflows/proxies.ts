@@ -1,7 +1,7 @@
 /** Activity proxies for workflow code: each activity through the proxy of its profile, routed by the run's `RunRouting`. */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { QueueOf } from './failure';
-import { routedProfile, type ProfileName, type RunRouting } from './plans/profiles';
+import { routedProfile, type ProfileName, type RunRouting } from '../core/profiles';
 
 export function routedActivities<A extends object>(profiles: Record<keyof A, ProfileName>, routing: RunRouting): A {
   const proxies: Record<ProfileName, A> = {

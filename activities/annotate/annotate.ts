@@ -13,7 +13,7 @@ import { copyToParquet, parquet, queryRows, quoteLiteral, withConnection } from 
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import {
   createLabelStatsAccumulator,
   loadPolarityLexicon,

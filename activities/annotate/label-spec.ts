@@ -4,7 +4,7 @@
  * field (`label.rule`, `label.windows`, `label.trainWindow`, `label.mergeInto`).
  */
 import { z } from '../../data/zod';
-import { badInput, UlasanError } from '../errors';
+import { badInput, UlasanError } from '../../core/errors';
 import { BUILTIN_LABEL_RULES, LabelRuleSpecSchema, RATINGS, resolveLabelRule, type LabelRule, type Rating } from './rules';
 import { DateWindowsSchema, parseDateWindows } from './windows';
 

@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { labelRuleSqlCase, labelRuleSqlClassCase, ratingOf, resolveLabelRule, type LabelRule } from './rules';
 
 const labels = (rule: LabelRule): (number | null)[] => [1, 2, 3, 4, 5].map((r) => rule.labelOf(r));

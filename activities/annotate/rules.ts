@@ -1,5 +1,5 @@
 import { z } from '../../data/zod';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /** A review's star rating. */
 export type Rating = 1 | 2 | 3 | 4 | 5;

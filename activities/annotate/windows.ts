@@ -1,5 +1,5 @@
 import { z } from '../../data/zod';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /**
  * A named, inclusive range of calendar days; `from`/`to` null means open-ended. Dates are compared

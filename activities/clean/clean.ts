@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, Provenance, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { CleanConfigSchema, type CleanConfig } from './config';
 import { loadCleanLexicons, type LoadedCleanLexicons } from './lexicon';
 

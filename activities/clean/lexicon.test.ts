@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import {
   BUILTIN_SLANG_LEXICON_PATH,
   loadCleanLexicons,

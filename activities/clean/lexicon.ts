@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, sha256Hex } from '../../data/canonical';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound } from '../../core/errors';
 import type { CleanConfig } from './config';
 import { parseCsv } from './csv';
 

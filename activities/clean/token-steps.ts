@@ -1,4 +1,4 @@
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import type { CleanConfig } from './config';
 import { createSqueezer } from './elongation';
 import type { CleanLexicons } from './lexicon';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../data/canonical';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { accuracyAndMacroF1, classificationMetrics, confusionCounts } from './metrics';
 
 /** One case of fixtures/sklearn-vectors.json (made by fixtures/make-vectors.py with sklearn 1.2.1). */

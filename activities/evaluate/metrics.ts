@@ -7,7 +7,7 @@
  * saying which metric, which class and why goes into `warnings`. Every number is finite, so the result
  * can be written with canonical JSON. Sums run in class order, so the bytes never depend on the host.
  */
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /** Precision, recall, F1 and support of one class. */
 export interface ClassMetrics {

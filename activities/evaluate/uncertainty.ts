@@ -4,7 +4,7 @@
  * percentiles come from scipy/numpy (`fixtures/uncertainty-vectors.json`).
  */
 import type { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { accuracyAndMacroF1, confusionCounts } from './metrics';
 
 export interface BootstrapOptions {

@@ -43,7 +43,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { UlasanError, badInput } from '../errors';
+import { UlasanError, badInput } from '../../core/errors';
 import type { CsrMatrix } from './tfidf';
 
 /** Row-major padded token ids: row `r` is `ids[r * length .. (r + 1) * length)`. */

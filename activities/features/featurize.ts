@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { readDense } from './arrow-io';
 import { TFIDF_FILE, VOCAB_FILE, WORD_VECTORS_FILE } from './features';
 import type { FeaturePartition } from './partition';

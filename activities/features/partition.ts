@@ -10,7 +10,7 @@
 import { writeFile } from 'node:fs/promises';
 import { RecordBatchReader } from 'apache-arrow';
 import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { takeRows } from '../resample/matrix';
 import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, type ArrowMetadata } from './arrow-io';
 import { shareOfCopies, takeTokenRows, tokenMatrixFromIPC, tokenMatrixToIPC, type TokenMatrix } from './token-matrix';

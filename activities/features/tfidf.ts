@@ -15,7 +15,7 @@
  * Output values are float32 (computed in float64), column indices sorted within each row.
  */
 import type { CsrMatrix } from '../../data/matrix';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 export type { CsrMatrix };
 

@@ -4,7 +4,7 @@
  * reader maps them into an `Int32Array` without per-row conversion, and pyarrow/DuckDB read the file as is.
  */
 import { writeFile } from 'node:fs/promises';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 
 export interface TokenMatrix {
   /** Row-major ids, `rows × seqLen`. */

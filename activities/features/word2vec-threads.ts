@@ -6,7 +6,7 @@
  * vitest and compiled JavaScript without a separate worker entry file to build or resolve.
  */
 import { Worker } from 'node:worker_threads';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { KERNEL_SOURCE, type KernelInput, type KernelOutput } from './word2vec-kernel';
 
 const workerSource = `

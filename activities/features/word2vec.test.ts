@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import {
   aliasTable,
   buildVocab,

@@ -10,7 +10,7 @@
  * says `deterministic: false`.
  */
 import { performance } from 'node:perf_hooks';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound } from '../../core/errors';
 import { Rng } from '../../data/random';
 import { makeExpTable, runWord2VecKernel, type KernelInput, type KernelOutput } from './word2vec-kernel';
 import { createWasmTrainer } from './word2vec-wasm';

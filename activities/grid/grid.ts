@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notFound } from '../errors';
+import { notFound } from '../../core/errors';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, stageKey, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';

@@ -1,5 +1,5 @@
 /** Column mapping for review files: which source column holds each field, auto-detected from common names. */
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /** Text encodings DuckDB's CSV reader decodes (CSV and TSV only; JSON is UTF-8, Parquet carries its own). */
 export const TEXT_ENCODINGS = ['utf-8', 'utf-16', 'latin-1'] as const;

@@ -7,7 +7,7 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import type { TextEncoding } from './columns';
 
 /** What a file's bytes are decoded as (UTF-16 byte order comes from its BOM or its zero bytes). */

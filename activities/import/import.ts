@@ -13,7 +13,7 @@ import { runStage, type StageDefinition, type StageInputArtifact } from '../../d
 import type { Provenance, StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound } from '../../core/errors';
 import { SCRAPE_IMPORT_COLUMNS } from '../scrape/snapshot';
 import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
 import { readableSource, REPLACEMENT_CHAR, type Decoding } from './decode';

@@ -9,7 +9,7 @@ import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { collectLineage } from '../../data/store/lineage';
 import type { Manifest } from '../../data/store/types';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { percentile } from '../evaluate/uncertainty';
 import { readVocabulary } from '../features/featurize';
 import { tokenize } from '../features/vocabulary';

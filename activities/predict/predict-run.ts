@@ -8,7 +8,7 @@ import { collectLineage } from '../../data/store/lineage';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { cleanLexiconsOf, type CleanParams } from '../clean/clean';
 import { createTextCleaner, type TextCleaner } from '../clean/cleaner';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { featurizeTexts } from '../features/featurize';
 import { PREDICT_TABLE_FILES, PREDICTIONS_TABLE } from './predict';
 import { scoreStoredModel, type ModelScores } from './score-model';

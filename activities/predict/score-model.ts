@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import type { FeaturePartition } from '../features/partition';
 import { scoreBaseline, type BaselineModel, type RowScores } from '../train/baselines';
 import { BASELINE_FILE } from '../train/train';

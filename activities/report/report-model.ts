@@ -11,7 +11,7 @@ import type { Manifest } from '../../data/store/types';
 import { METRICS_FILE } from '../evaluate/evaluate';
 import type { ClassificationMetrics } from '../evaluate/metrics';
 import type { BootstrapResult } from '../evaluate/uncertainty';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /** The evaluate stage's `metrics.json`. `bootstrap` is absent in documents from evaluate v1. */
 export type MetricsDocument = ClassificationMetrics & {

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import type { Manifest } from '../../data/store/types';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { RUN_SECTION_MARKER, escapeHtml } from './html';
 import type { GridCell } from './report-model';
 

@@ -4,7 +4,7 @@
  * and friends run on token ids only when the spec says `allowOnTokenIds: true` to reproduce a
  * published setup, with a flag the reports show.
  */
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import type { FeatureMatrix } from './matrix';
 import { isCsr } from './matrix';
 import type { ResampleFlag } from './result';

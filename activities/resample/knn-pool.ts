@@ -8,7 +8,7 @@
  * synchronous and pure. Workers are unref'd, so an idle pool never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from './knn-scan';
 import type { Kernels } from './simd-kernels';
 

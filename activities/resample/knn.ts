@@ -20,7 +20,7 @@
  * (`exclude`), which is the same thing except when exact duplicates tie with the sample.
  */
 import { availableParallelism } from 'node:os';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { ScanPool } from './knn-pool';
 import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from './knn-scan';
 import { type CsrMatrix, type DenseMatrix, type FeatureMatrix, isCsr, rowSquaredNorms } from './matrix';

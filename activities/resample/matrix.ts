@@ -3,7 +3,7 @@
  * Int32Array class indices. Row operations never densify a sparse matrix.
  */
 import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../data/matrix';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 export { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix };
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { type DatasetVectors, loadVectors, type StrategyVectors, toMatrix } from './fixtures/vectors';
 import { closeKnnThreads } from './knn';
 import { classCounts } from './matrix';

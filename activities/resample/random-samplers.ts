@@ -3,7 +3,7 @@
  * RandomUnderSampler): which rows, in which order.
  */
 import type { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { type FeatureMatrix, isCsr, rowsOfClass } from './matrix';
 import { type ClassSummary, type SamplerDraft, SMOOTHED_BOOTSTRAP, type SyntheticRows } from './result';
 import { resolveSamplingStrategy } from './sampling-strategy';

@@ -10,7 +10,7 @@ import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { partitionFile } from '../features/features';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { SplitName } from '../split/stratified';

@@ -7,7 +7,7 @@
  * of every row and the flag in the artifact's manifest.
  */
 import type { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { adasyn } from './adasyn';
 import { borderlineSmote } from './borderline-smote';
 import { checkSamplerForFeatureSpace, type FeatureSpace } from './feature-space';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { loadVectors, toMatrix } from './fixtures/vectors';
 import { closeKnnThreads, kNearest, kNearestWithin } from './knn';
 import { type CsrMatrix, type DenseMatrix, type FeatureMatrix, isCsr, rowsOfClass, takeRows } from './matrix';

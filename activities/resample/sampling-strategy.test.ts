@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { loadVectors } from './fixtures/vectors';
 import { classCounts } from './matrix';
 import { resolveSamplingStrategy, type SamplingStrategy } from './sampling-strategy';

@@ -5,7 +5,7 @@
  * Classes are the labels present in y. "Majority"/"minority" is the first class, in label order,
  * with the most/fewest rows (Python's max/min over a dict built from np.unique).
  */
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /** imbalanced-learn's named strategies. */
 export const NAMED_STRATEGIES = ['auto', 'minority', 'majority', 'not minority', 'not majority', 'all'] as const;

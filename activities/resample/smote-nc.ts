@@ -11,7 +11,7 @@
  * frequent among all k neighbours, ties broken at random.
  */
 import type { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { kNearestWithin } from './knn';
 import { type DenseMatrix, type FeatureMatrix, isCsr, rowsOfClass } from './matrix';
 import { type ClassSummary, INTERPOLATED, type SamplerDraft, type SyntheticRows } from './result';

@@ -3,7 +3,7 @@
  * a random class sample to one of its k nearest same-class neighbours, at a uniform random gap.
  */
 import type { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { kNearestWithin, type KnnResult } from './knn';
 import { type FeatureMatrix, rowsOfClass, takeRows } from './matrix';
 import { type ClassSummary, INTERPOLATED, type SamplerDraft, type SyntheticRows } from './result';

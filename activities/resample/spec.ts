@@ -4,7 +4,7 @@
  * is `sampling_strategy`, and so on.
  */
 import { z } from '../../data/zod';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { NAMED_STRATEGIES } from './sampling-strategy';
 
 const SamplingStrategySchema = z

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { scrapeReviews, type ScrapedReview, type ScrapeOptions, type ScrapePage } from './play-client';
 import { ScrapeError } from './play-errors';
 import { RateLimiter } from './rate-limiter';

@@ -15,7 +15,7 @@
  * The library's own `throttle` is not used (see rate-limiter.ts), nor `memoized()` (it would cache pages).
  */
 import gplay from 'google-play-scraper';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import {
   checkOkBody,
   classifyFailure,
@@ -28,7 +28,8 @@ import {
   type PageWhere,
   type RequestProbe,
 } from './play-errors';
-import { abortReason, sharedRateLimiter, type RateLimiter } from './rate-limiter';
+import { abortReason } from '../../core/sleep';
+import { sharedRateLimiter, type RateLimiter } from './rate-limiter';
 
 export type ReviewSort = 'newest' | 'helpfulness' | 'rating';
 

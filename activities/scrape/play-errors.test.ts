@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { rebaseUrl, resolvePlayBaseUrl, toSecondIso, withStarFilter } from './play-client';
 import { checkOkBody, diagnoseBody, errorForStatus, parseRetryAfter } from './play-errors';
 

@@ -7,8 +7,8 @@
  * envelope whose payload is `null` comes back as "no reviews, no token", i.e. the end. So ulasan watches
  * each request at the got level (hooks that fill a `RequestProbe`) and classifies from what it saw there.
  */
-import type { FailureType } from '../../workflows/plans/failures';
-import { UlasanError, type FailureContext } from '../errors';
+import type { FailureType } from '../../core/failures';
+import { UlasanError, type FailureContext } from '../../core/errors';
 
 /** What the scrape was doing when it failed, for messages. */
 export interface PageWhere {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, sharedRateLimiter, sleep, type Clock } from './rate-limiter';
+import { sleep } from '../../core/sleep';
+import { RateLimiter, sharedRateLimiter, type Clock } from './rate-limiter';
 
 /** A clock whose time moves only when a sleeper wakes. */
 function virtualClock(): Clock & { sleeps: number[] } {

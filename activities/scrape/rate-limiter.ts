@@ -4,6 +4,7 @@
  * ulasan acquires a slot here before every page request instead, and all scrapes of one process that
  * target the same host share one limiter.
  */
+import { sleep } from '../../core/sleep';
 
 /** Time source for the limiter, injectable so tests run without waiting. */
 export interface Clock {
@@ -17,26 +18,6 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   sleep: (ms, signal) => sleep(ms, signal),
 };
-
-/** `setTimeout` as a promise that an `AbortSignal` can cut short. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal as AbortSignal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The scrape was aborted', 'AbortError');
-}
 
 /**
  * A token bucket of capacity one: each acquisition reserves the next free slot, `1000 / rate` ms after

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { recomputeStage, type StageDefinition } from '../../data/store/stage';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { createWorkerActivities } from '../../worker/activities';
 import { createImportActivity, importStage } from '../import/import';
 import { RateLimiter } from './rate-limiter';

@@ -19,7 +19,7 @@ import { withFileLock } from '../../data/store/file-lock';
 import { runStage } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { loggedReviewIds, PageLog } from './page-log';
 import type { ReviewSort, StopReason } from './play-client';
 

@@ -23,7 +23,7 @@ import { ArtifactStore, artifactKey, sha256File } from '../../data/store/artifac
 import { codeVersion } from '../../data/store/code-version';
 import type { ComputeResult, StageDefinition, StageInputArtifact } from '../../data/store/stage';
 import type { Manifest } from '../../data/store/types';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import type { ReviewSort, StopReason } from './play-client';
 
 export const SCRAPE_STAGE = 'scrape';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from '../../data/zod';
 import { sha256Hex } from '../../data/canonical';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound } from '../../core/errors';
 import { assignSplits, type SplitName, type SplitRow } from './stratified';
 
 const RowIds = z.array(z.number().int().nonnegative());

@@ -4,7 +4,7 @@
  * of another class, so it always trains). The rest is split train/val by ratio, duplicate-aware.
  */
 import { Rng } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { assignSplits, groupByText, type SplitName, type SplitRow } from './stratified';
 
 export interface PerClassAssignment {

@@ -7,7 +7,7 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from '../../data/zod';
 import { parseDateWindow, type DateWindow } from '../annotate/windows';
-import { badInput, UlasanError } from '../errors';
+import { badInput, UlasanError } from '../../core/errors';
 import { rangesInOrder, type DateRanges } from './by-date';
 
 export const SPLIT_STRATEGIES = ['ratios', 'by-date', 'per-class-test-counts', 'from-file'] as const;

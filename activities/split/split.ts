@@ -17,7 +17,7 @@ import type { ArtifactRef, Provenance, StageOutcome } from '../../data/store/typ
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { describeWindow, type DateWindow } from '../annotate/windows';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { assignByDate, type DatedRow } from './by-date';
 import { assignFromFile, readSplitFile, type SourceRow } from './from-file';
 import { assignPerClassTestCounts } from './per-class';

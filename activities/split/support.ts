@@ -3,7 +3,7 @@
  * resampling and training): a headline from a handful of test rows, or with a class absent from
  * test, is refused, or with `allowSmall` kept and flagged on the console and in the report headline.
  */
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 /**
  * Default minimum rows per class in each scored split. Below 10, one misclassified row moves that

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { fitModel, loadModel, macroF1, predict, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './models';
 import { registerWasmTrainingKernels } from './wasm-kernels';

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from '../../data/zod';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { setDropoutStep } from './fused-layers';
 import { startWorkerRunner } from './parallel-fit';
 import { loadModel, serializeModel, type SerializedModel } from './serialize';

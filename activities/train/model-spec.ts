@@ -3,7 +3,7 @@
  * with these before any work, and a cache-hit run never loads tfjs. models.ts builds from them.
  */
 import { z } from '../../data/zod';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 
 const rate = z.number().min(0).lt(1);
 const positiveInt = z.number().int().positive();

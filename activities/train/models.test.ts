@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../errors';
+import { UlasanError } from '../../core/errors';
 import { FusedRnn, SeededDropout } from './fused-layers';
 import { regularizationLosses } from './fit';
 import { buildModel, ModelSpecSchema, parseModelSpec, type ModelArch, type ModelSpecInput } from './models';

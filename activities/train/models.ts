@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { seedFromString } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { ConvGlobalMax, FusedRnn, SeededDropout } from './fused-layers';
 import { applyInitialWeights } from './initial-weights';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from './model-spec';

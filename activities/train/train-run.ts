@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Rng } from '../../data/random';
 import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../data/store/stage';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
-import { badInput, UlasanError } from '../errors';
+import { badInput, UlasanError } from '../../core/errors';
 import { classificationMetrics } from '../evaluate/metrics';
 import { readDense } from '../features/arrow-io';
 import { EMBEDDING_FILE, partitionFile, VOCAB_FILE } from '../features/features';

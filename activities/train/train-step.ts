@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, seedFromString } from '../../data/random';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { FusedAdamOptimizer } from './fused-adam';
 import { prepareHeapSimd } from './heap-simd';
 import { concatWeightData, ownBuffer } from './serialize';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCheckStoreActivity } from '../../activities/check-store';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { ArtifactStore, STORE_ID_FILE } from './artifact-store';
 
 let root: string;

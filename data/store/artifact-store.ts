@@ -9,7 +9,7 @@ import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } 
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { checkReadBack } from './read-back';
 import { STAMP_FILE, stampsMatch, writeStamps } from './stamp';
 import type { FileRecord, Manifest } from './types';

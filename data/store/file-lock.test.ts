@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { withFileLock } from './file-lock';
 
 let dir: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 
 export interface FileLockOptions {
   /** A lock file not refreshed for this long belongs to a dead holder and is broken. @default 30000 */

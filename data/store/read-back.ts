@@ -13,7 +13,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 
 /** Checks every named file in `dir`; throws an Internal (bug) error naming the first unreadable one. */
 export async function checkReadBack(dir: string, names: readonly string[], context: { stage: string; key: string }): Promise<void> {

@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } fr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { ArtifactStore, artifactKey, manifestDigest, sha256File } from './artifact-store';
 import type { StampFile } from './stamp';
 import type { Manifest } from './types';

@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { classifyError, UlasanError } from '../../activities/errors';
+import { classifyError, UlasanError } from '../../core/errors';
 import { ArtifactStore, artifactKey, differingFiles, hashDirectory, manifestProblem } from './artifact-store';
 import { codeVersion } from './code-version';
 import type { ArtifactRef, Execution, Manifest, Provenance, StageOutcome } from './types';

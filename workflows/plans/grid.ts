@@ -12,8 +12,8 @@ import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
 import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
-import { FAILURE_TYPES, type FailureType } from './failures';
-import type { ProfileName, RunRouting } from './profiles';
+import { FAILURE_TYPES, type FailureType } from '../../core/failures';
+import type { ProfileName, RunRouting } from '../../core/profiles';
 
 export const SELECTION_METRICS = ['macroF1', 'balancedAccuracy', 'gMean', 'accuracy'] as const;
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];

@@ -17,7 +17,7 @@ import type { ResampleInput, ResampleParams } from '../../activities/resample/re
 import type { SplitInput, SplitParams } from '../../activities/split/split';
 import type { SupportCheck } from '../../activities/split/support';
 import type { TrainInput, TrainParams } from '../../activities/train/train';
-import type { ProfileName, RunRouting } from './profiles';
+import type { ProfileName, RunRouting } from '../../core/profiles';
 import { Producers, type Step } from './recovery';
 
 export interface PipelineActivities {

@@ -7,7 +7,7 @@ import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { ImportSource } from '../../activities/import/import';
 import type { PredictInput } from '../../activities/predict/predict';
 import { PIPELINE_PROFILES, stageRecorder, type PipelineActivities, type StageRecord } from './pipeline';
-import type { ProfileName } from './profiles';
+import type { ProfileName } from '../../core/profiles';
 
 export type PredictActivities = Pick<PipelineActivities, 'importReviews'> & {
   predict(input: PredictInput): Promise<StageOutcome>;

@@ -3,9 +3,9 @@
  * UlasanError, and Temporal's ActivityFailure wrapping an ApplicationFailure with the context as detail.
  */
 import { describe, expect, it } from 'vitest';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import type { StageOutcome } from '../../activities/context';
-import { PlanFailure } from './failures';
+import { PlanFailure } from '../../core/failures';
 import { Producers, corruptInputOf } from './recovery';
 
 const outcome = (key: string, stage: string): StageOutcome => ({ ref: { key, stage }, cache: 'miss', ms: 1, summary: {} });

@@ -8,7 +8,7 @@
  * Pure plan code: no Temporal, no Node.
  */
 import type { StageOutcome } from '../../activities/context';
-import { PlanFailure } from './failures';
+import { PlanFailure } from '../../core/failures';
 
 /** One activity call of the plan, as a function so that it can be made again; told why when it is a recovery. */
 export type Step = (recovery?: string) => Promise<StageOutcome>;

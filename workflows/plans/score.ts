@@ -12,7 +12,7 @@ import type { ImportSource } from '../../activities/import/import';
 import type { DriftCheckInput, DriftThresholds } from '../../activities/lineage/drift-check';
 import { PIPELINE_PROFILES, stageRecorder, type PipelineActivities, type StageRecord } from './pipeline';
 import { PREDICT_PROFILES, type PredictActivities } from './predict';
-import type { ProfileName } from './profiles';
+import type { ProfileName } from '../../core/profiles';
 
 /** The pipeline's first stages, predict, and the drift check. */
 export type ScoringActivities = Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate'> &

@@ -1,7 +1,7 @@
 /** The nightly scrape plan in-process, over fake steps: per-app isolation, combining, the pipeline hand-off. */
 import { describe, expect, it } from 'vitest';
 import type { StageOutcome } from '../../activities/context';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
 import type { ScrapeWindow } from '../../activities/scrape/snapshot';
 import type { PipelinePlan, PipelineResult } from './pipeline';

@@ -10,7 +10,7 @@ import type { ReviewSort } from '../../activities/scrape/play-client';
 import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
 import type { ScrapeWindow } from '../../activities/scrape/snapshot';
 import type { PipelinePlan, PipelineResult } from './pipeline';
-import { PROFILES, type ActivityProfile } from './profiles';
+import { PROFILES, type ActivityProfile } from '../../core/profiles';
 
 export interface NightlyScrapePlan {
   /** Package names, each scraped once per run (repeats are ignored). */

@@ -3,7 +3,7 @@
  * pure functions over typed arrays, models as plain JSON-serialisable objects tagged with `kind`.
  */
 import type { Rng } from '../../../data/random';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 import type { FeatureMatrix, RowScores } from './matrix';
 import type { LinearSvmModel, LinearSvmParams } from './linear-svm';
 import { fitLinearSvm, scoreLinearSvm } from './linear-svm';

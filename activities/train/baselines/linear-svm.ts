@@ -5,7 +5,7 @@
  * (Hsieh et al., ICML 2008), visiting rows in a random order drawn from the seeded `Rng`.
  */
 import type { Rng } from '../../../data/random';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 import type { FeatureMatrix } from './matrix';
 import { linearScores, rowAxpy, rowDot, rowSquaredNorm, validatePredict, validateTraining, type RowScores } from './matrix';
 

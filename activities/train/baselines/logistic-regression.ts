@@ -4,7 +4,7 @@
  * logistic model (sklearn's 'auto' picks OvR there); more: multinomial softmax over all classes.
  */
 import type { Rng } from '../../../data/random';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 import type { LbfgsResult } from './lbfgs';
 import { minimizeLbfgs } from './lbfgs';
 import type { FeatureMatrix } from './matrix';

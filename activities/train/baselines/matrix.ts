@@ -3,7 +3,7 @@
  * Float32. Helpers here are the only place that branches on the layout, so each model is written once.
  */
 import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../../data/matrix';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 
 export { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix };
 

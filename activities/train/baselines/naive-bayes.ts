@@ -4,7 +4,7 @@
  * are summed in row order, as scipy's sparse product does, so predictions match sklearn's exactly.
  */
 import type { Rng } from '../../../data/random';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 import type { FeatureMatrix } from './matrix';
 import { forEachInRow, linearScores, softmaxRows, validatePredict, type RowScores, validateTraining } from './matrix';
 

@@ -6,7 +6,7 @@
  * averaging the trees' leaf class distributions. Not bit-identical to sklearn: the random streams differ.
  */
 import type { Rng } from '../../../data/random';
-import { badInput } from '../../errors';
+import { badInput } from '../../../core/errors';
 import type { CsrMatrix, FeatureMatrix, RowScores } from './matrix';
 import { argmax, isCsr, validatePredict, validateTraining } from './matrix';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILES } from '../../workflows/plans/profiles';
-import { UlasanError } from '../errors';
-import { ScrapeError } from './play-errors';
+import { PROFILES } from './profiles';
+import { UlasanError } from './errors';
+import { ScrapeError } from '../activities/scrape/play-errors';
 import { isRetryable, retryDelayMs, withRetry } from './retry';
 
 describe('withRetry (io profile)', () => {

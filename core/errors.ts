@@ -1,5 +1,5 @@
-import type { FailureType } from '../workflows/plans/failures';
-import { FAILURE_TYPES, isRetryableFailureType } from '../workflows/plans/failures';
+import type { FailureType } from './failures';
+import { FAILURE_TYPES, isRetryableFailureType } from './failures';
 
 /** Where a failure happened, as precisely as known. */
 export interface FailureContext {

@@ -3,10 +3,10 @@
  * exponential backoff, a cap, a maximum number of attempts, and no retry for non-retryable failure
  * types. Unlike Temporal's policy it also waits at least as long as Play's Retry-After asked.
  */
-import { isRetryableFailureType } from '../../workflows/plans/failures';
-import { PROFILES, type ActivityProfile } from '../../workflows/plans/profiles';
-import { UlasanError } from '../errors';
-import { sleep as defaultSleep } from './rate-limiter';
+import { isRetryableFailureType } from './failures';
+import { PROFILES, type ActivityProfile } from './profiles';
+import { UlasanError } from './errors';
+import { sleep as defaultSleep } from './sleep';
 
 export interface RetryOptions {
   /** Backoff and attempts. @default PROFILES.io.retry */

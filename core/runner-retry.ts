@@ -2,8 +2,8 @@
  * Retries for the local runner with the same profiles and failure classification as the Temporal
  * workflow, so a step that Temporal would retry is retried here, and one it would give up on fails here.
  */
-import { UlasanError } from '../activities/errors';
-import type { ActivityProfile } from '../workflows/plans/profiles';
+import { UlasanError } from './errors';
+import type { ActivityProfile } from './profiles';
 
 export interface RetryHooks {
   /** Told before each retry (attempt number from 1, the error, the delay). */
