@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '../data/random';
 import { fitModel } from '../activities/train/fit';
 import { buildModel, type ModelSpecInput } from '../activities/train/models';
-import { selectTfBackend } from '../worker/tf-backend';
+import { selectTfBackend } from '../kernels/backend';
 
 const VOCAB = 10_000;
 const DIM = 100;

@@ -11,7 +11,7 @@ import { PROFILES, type ProfileName } from '../core/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
 import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
 import type { TrainInput } from '../activities/train/train';
-import { ActivityPool } from './activity-pool';
+import { ActivityPool } from '../runtime/activity-pool';
 import { epochReporter } from './epoch-progress';
 import { refKeys, type RunLease } from './leases';
 import { withRetry, type RetryHooks } from '../core/runner-retry';

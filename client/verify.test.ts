@@ -7,7 +7,7 @@ import { tfBackend } from '../activities/train/tf-runtime';
 import { trainStage } from '../activities/train/train';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
-import { TF_BACKENDS } from '../worker/tf-backend';
+import { TF_BACKENDS } from '../kernels/backend';
 import { formatVerify, verifyArtifact } from './verify';
 
 const roots: string[] = [];

@@ -8,7 +8,7 @@ import { manifestProblem, type ArtifactStore } from '../data/store/artifact-stor
 import { collectLineage } from '../data/store/lineage';
 import { recomputeStage, type VerifyResult } from '../data/store/stage';
 import type { Manifest } from '../data/store/types';
-import { BACKEND_ENV, TF_BACKENDS, type TfBackendName } from '../worker/tf-backend';
+import { BACKEND_ENV, TF_BACKENDS, type TfBackendName } from '../kernels/backend';
 
 /** Verifies `key` alone, or with `deep` every ancestor too (sources first). */
 export async function verifyArtifact(store: ArtifactStore, key: string, deep: boolean): Promise<VerifyResult[]> {

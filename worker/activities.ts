@@ -1,6 +1,6 @@
 /**
  * The activities as a Temporal worker registers them:
- * - `cpu` and `train` activities run in the worker's ActivityPool (client/activity-pool.ts), off the main thread, which
+ * - `cpu` and `train` activities run in the worker's ActivityPool (runtime/activity-pool.ts), off the main thread, which
  *   stays free to poll, heartbeat and hear cancellations; `io` ones run here.
  * - Every running activity heartbeats (its own progress details when it has some, else the last ones again), so every
  *   profile can have a heartbeat timeout and a cancel reaches any activity within one heartbeat interval.
@@ -15,7 +15,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../activities';
 import type { Execution } from '../activities/context';
 import { UlasanError } from '../core/errors';
-import type { ActivityPool } from '../client/activity-pool';
+import type { ActivityPool } from '../runtime/activity-pool';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import { GRID_PROFILES } from '../workflows/plans/grid';
 

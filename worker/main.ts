@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { UlasanError } from '../core/errors';
-import { ActivityPool } from '../client/activity-pool';
+import { ActivityPool } from '../runtime/activity-pool';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { createWorkerActivities } from './activities';
 

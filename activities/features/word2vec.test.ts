@@ -13,7 +13,7 @@ import {
   word2VecKernelInput,
   type Word2VecModel,
 } from './word2vec';
-import { runWord2VecKernel } from './word2vec-kernel';
+import { runWord2VecKernel } from '../../kernels/word2vec/kernel';
 
 const gensim = JSON.parse(readFileSync(new URL('./word2vec.gensim.json', import.meta.url), 'utf8')) as {
   minCount: number;

@@ -12,9 +12,9 @@
 import { performance } from 'node:perf_hooks';
 import { badInput, notFound } from '../../core/errors';
 import { Rng } from '../../data/random';
-import { makeExpTable, runWord2VecKernel, type KernelInput, type KernelOutput } from './word2vec-kernel';
-import { createWasmTrainer } from './word2vec-wasm';
-import { runKernelThreads } from './word2vec-threads';
+import { makeExpTable, runWord2VecKernel, type KernelInput, type KernelOutput } from '../../kernels/word2vec/kernel';
+import { createWasmTrainer } from '../../kernels/word2vec/wasm';
+import { runKernelThreads } from '../../kernels/word2vec/threads';
 
 export interface Word2VecOptions {
   /** `cbow` predicts a word from the mean of its context; `skipgram` predicts context from the word. @default 'cbow' */

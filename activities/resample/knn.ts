@@ -3,9 +3,9 @@
  *
  * Dense rows: brute force over cache-sized tiles (64 queries × ~192 KiB of references), squared
  * euclidean distance as ||q||² + ||r||² − 2 q·r with the dot products from a WebAssembly SIMD kernel
- * (simd-kernels.ts); a SIMD filter drops the pairs that cannot beat a query's current k-th best and
+ * (kernels/knn/simd.ts); a SIMD filter drops the pairs that cannot beat a query's current k-th best and
  * the rest go through a sorted insertion list of k. Query tiles are split over worker threads
- * (knn-pool.ts) when the scan is big enough. Sparse CSR rows: an inverted index of the reference
+ * (kernels/knn/pool.ts) when the scan is big enough. Sparse CSR rows: an inverted index of the reference
  * rows (their transpose), so each query touches only the references sharing a column with it; the
  * others are taken in order of their norm. Neither path densifies a sparse matrix.
  *
@@ -21,10 +21,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { badInput } from '../../core/errors';
-import { ScanPool } from './knn-pool';
-import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from './knn-scan';
+import { ScanPool } from '../../kernels/knn/pool';
+import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from '../../kernels/knn/scan';
 import { type CsrMatrix, type DenseMatrix, type FeatureMatrix, isCsr, rowSquaredNorms } from './matrix';
-import { createKernels, type Kernels, QUERY_BLOCK, REF_BLOCK } from './simd-kernels';
+import { createKernels, type Kernels, QUERY_BLOCK, REF_BLOCK } from '../../kernels/knn/simd';
 
 /**
  * Distance between rows. imbalanced-learn uses sklearn's default, euclidean, for dense and sparse

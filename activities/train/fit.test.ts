@@ -5,7 +5,7 @@ import { Rng } from '../../data/random';
 import { UlasanError } from '../../core/errors';
 import { fitModel, loadModel, macroF1, predict, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './models';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWasmTrainingKernels } from '../../kernels/training-kernels';
 
 const VOCAB = 20;
 const SEQ = 8;

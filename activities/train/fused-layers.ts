@@ -2,7 +2,7 @@
  * Custom tfjs-layers layers used by the model builders:
  *
  * - `FusedRnn`: LSTM or GRU, optionally bidirectional, over the whole sequence in one kernel per direction
- *   (see rnn-kernels.ts). Weight shapes and gate order match tf.layers.lstm / gru, so weights move between them.
+ *   (see kernels/rnn.ts). Weight shapes and gate order match tf.layers.lstm / gru, so weights move between them.
  * - `SeededDropout`: dropout whose mask is a pure function of (layer seed, training step). tf.layers.dropout either
  *   draws unseeded masks or, given a seed, the same mask on every batch; neither is reproducible training.
  * - `ConvGlobalMax`: Conv1D (relu) → GlobalMaxPooling1D as one op whose gradient touches only each filter's winning
@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { seedFromString } from '../../data/random';
-import { convGlobalMax, registerConvMaxKernels, type ConvPadding } from './conv-max';
-import { registerRnnKernels, rnnSequence, type RnnCell } from './rnn-kernels';
+import { convGlobalMax, registerConvMaxKernels, type ConvPadding } from '../../kernels/conv-max';
+import { registerRnnKernels, rnnSequence, type RnnCell } from '../../kernels/rnn';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Record<string, unknown>;

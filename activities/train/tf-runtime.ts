@@ -4,7 +4,7 @@
  * kernels, else cpu; `ULASAN_TF_BACKEND` forces one), and the choice is what manifests record.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectTfBackend, type TfBackend } from '../../worker/tf-backend';
+import { selectTfBackend, type TfBackend } from '../../kernels/backend';
 // Registers the custom layers (FusedRnn, SeededDropout), so every model built by models.ts loads back.
 import './fused-layers';
 

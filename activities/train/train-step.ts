@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, seedFromString } from '../../data/random';
 import { badInput } from '../../core/errors';
-import { FusedAdamOptimizer } from './fused-adam';
-import { prepareHeapSimd } from './heap-simd';
+import { FusedAdamOptimizer } from '../../kernels/fused-adam';
+import { prepareHeapSimd } from '../../kernels/heap-simd';
 import { concatWeightData, ownBuffer } from './serialize';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';

@@ -113,11 +113,11 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainS
     stage: 'train',
     // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
     // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
-    // 4: LSTM cell maths on wasm in float32 SIMD (lstm.wat), likewise.
+    // 4: LSTM cell maths on wasm in float32 SIMD (lstm-cell.wat), likewise.
     // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
-    // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (arena.wat), summed in its own order.
+    // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (transpose-scatter-conv-grads.wat), summed in its own order.
     // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
-    // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (arena.wat convInputGrad).
+    // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (transpose-scatter-conv-grads.wat convInputGrad).
     // 9: a baseline's key holds only its hyperparameters (and the seed where it draws random numbers).
     version: 9,
     inputNames: ['train', 'features'],

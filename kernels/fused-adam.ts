@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { requireHeapSimd } from './heap-simd';
-import { kernelInput, withArena } from './kernel-arena';
+import { kernelInput, withArena } from './arena';
 
 export const ADAM_UPDATE = 'UlasanAdamUpdate';
 

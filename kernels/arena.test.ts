@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aliasingTranspose, createArena, sub, transposeStreams } from './kernel-arena';
+import { aliasingTranspose, createArena, sub, transposeStreams } from './arena';
 
 describe('kernel arena', () => {
   afterAll(async () => {

@@ -339,7 +339,7 @@ export function aliasingTranspose(rows: number): boolean {
   return rows >= 1024 && rows % 256 === 0;
 }
 
-/** transposeStreams on the wasm heap (float offsets), by arena.wat's SIMD blocks once prepared. */
+/** transposeStreams on the wasm heap (float offsets), by transpose-scatter-conv-grads.wat's SIMD blocks once prepared. */
 export function transposeOnHeap(backend: BackendWasm, x: number, out: number, rows: number, cols: number): void {
   const simd = heapSimd(backend as unknown as tf.KernelBackend);
   if (simd === undefined) transposeStreams(floatHeap(backend), x, out, rows, cols);

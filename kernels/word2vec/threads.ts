@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { UlasanError } from '../../core/errors';
-import { KERNEL_SOURCE, type KernelInput, type KernelOutput } from './word2vec-kernel';
+import { KERNEL_SOURCE, type KernelInput, type KernelOutput } from './kernel';
 
 const workerSource = `
 const { workerData, parentPort } = require('node:worker_threads');

@@ -7,7 +7,7 @@ import { UlasanError } from '../core/errors';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Execution } from '../data/store/types';
 import { ActivityPool } from './activity-pool';
-import { realActivities } from './local-runner';
+import { realActivities } from '../client/local-runner';
 
 let root: string;
 let pool: ActivityPool;

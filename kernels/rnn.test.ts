@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
-import { rnnSequence, type RnnCell } from './rnn-kernels';
+import { Rng } from '../data/random';
+import { rnnSequence, type RnnCell } from './rnn';
 import { useTrainingBackend } from './testing/backend';
 
 const TOLERANCE = 1e-4;
@@ -14,7 +14,7 @@ function uniform(rng: Rng, n: number, scale = 1): Float32Array {
 
 interface Case {
   cell: RnnCell;
-  /** Units: 3 keeps the JavaScript cell loops, 8 takes the SIMD ones (lstm.wat) on wasm. */
+  /** Units: 3 keeps the JavaScript cell loops, 8 takes the SIMD ones (lstm-cell.wat) on wasm. */
   H: number;
   reverse: boolean;
   returnSequences: boolean;

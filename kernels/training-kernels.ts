@@ -3,7 +3,7 @@
  *
  * - `UnsortedSegmentSum` is missing, and it is the gradient of `gather`, so no model with an Embedding trains.
  * - `Conv2DBackpropFilter` is missing, and it is the filter gradient of Conv1D/Conv2D. For a dense stride-1 Conv1D
- *   it is one SIMD pass over x and dy in place (arena.wat's convFilterGrad), ~2x faster than the matmul route,
+ *   it is one SIMD pass over x and dy in place (transpose-scatter-conv-grads.wat's convFilterGrad), ~2x faster than the matmul route,
  *   whose matmul alone costs about the forward conv, plus half as much again to pack its [B·W, K·Cout] operand.
  * - The stock `Conv2DBackpropInput` (the Conv1D input gradient, needed below an Embedding) is ~10x slower than the
  *   matmul + col2im replacement here.
@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapSimd } from './heap-simd';
-import { aliasingTranspose, floatHeap, kernelInput, transposeOnHeap } from './kernel-arena';
+import { aliasingTranspose, floatHeap, kernelInput, transposeOnHeap } from './arena';
 import { conv1dGeometry, sparseFilterGrad, sparseInputGrad, sparseNonzeros } from './sparse-conv';
 import type { Conv1dGeometry } from './sparse-conv';
 
@@ -303,7 +303,7 @@ export function setSimdConvGrad(gradient: 'filter' | 'input', enabled: boolean):
 }
 
 /**
- * dW[k, ci, co] = Σ_b Σ_i x[b, i + k − padLeft, ci] · dy[b, i, co] in one pass of arena.wat's convFilterGrad, which
+ * dW[k, ci, co] = Σ_b Σ_i x[b, i + k − padLeft, ci] · dy[b, i, co] in one pass of transpose-scatter-conv-grads.wat's convFilterGrad, which
  * reads x and dy where they are and writes the filter layout [1, K, Cin, Cout] directly: no shifted-dy matrix, no
  * transpose of x, and no matmul packing a [B·W, K·Cout] operand (~2 ms of the ~7 ms the matmul route takes at the
  * cnn-bilstm's shapes, where this pass takes ~3.3 ms and the forward conv ~4.4). Its sums run in the same order as
@@ -357,7 +357,7 @@ function padRows(heap: Float32Array, from: number, to: number, rows: number, col
 }
 
 /**
- * dx[b, i, ci] = Σ_k Σ_co dy[b, i − k + padLeft, co] · W[k, ci, co] in one pass of arena.wat's convInputGrad over dy
+ * dx[b, i, ci] = Σ_k Σ_co dy[b, i − k + padLeft, co] · W[k, ci, co] in one pass of transpose-scatter-conv-grads.wat's convInputGrad over dy
  * in place and a copy of the filter with each tap transposed to [Cout, Cin] (K·Cin·Cout floats, a few µs), so each
  * dy float broadcasts against contiguous channels and the sums of 4 rows × 8 channels stay in registers: no
  * shifted-dy matrix and no matmul packing a [B·W, K·Cout] operand. The kernel takes Cin in multiples of 4 (any Cout);

@@ -1,8 +1,8 @@
 ;; One Word2Vec sentence (CBOW or skip-gram, negative sampling) with 128-bit SIMD: the same steps, in the same order,
-;; with the same xorshift32 draws as cbowSentence / skipGramSentence in word2vec-kernel.ts, so both consume the
+;; with the same xorshift32 draws as cbowSentence / skipGramSentence in kernels/word2vec/kernel.ts, so both consume the
 ;; generator identically; sums are float32 here rather than float64, so vectors differ in the last bits.
 ;;
-;; Memory layout (byte offsets, chosen by word2vec-wasm.ts and passed to $configure): syn0 and syn1neg hold one row
+;; Memory layout (byte offsets, chosen by kernels/word2vec/wasm.ts and passed to $configure): syn0 and syn1neg hold one row
 ;; per word, `stride` floats apart, where stride is dim rounded up to a multiple of 4; the padding floats start and
 ;; stay zero (every update adds g·0), so whole 4-float vectors cover each row with no scalar tail.
 
@@ -41,7 +41,7 @@
     (global.set $shrink (local.get $shrink))
     (global.set $cbowMean (local.get $cbowMean)))
 
-  ;; xorshift32, as inlined in word2vec-kernel.ts.
+  ;; xorshift32, as inlined in kernels/word2vec/kernel.ts.
   (func $next (param $r i32) (result i32)
     (local.set $r (i32.xor (local.get $r) (i32.shl (local.get $r) (i32.const 13))))
     (local.set $r (i32.xor (local.get $r) (i32.shr_u (local.get $r) (i32.const 17))))

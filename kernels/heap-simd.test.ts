@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { heapSimd, prepareHeapSimd, type HeapSimd } from './heap-simd';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWasmTrainingKernels } from './training-kernels';
 
 /** Byte offset of a tensor's data on the wasm heap. */
 function offsetOf(t: tf.Tensor): number {

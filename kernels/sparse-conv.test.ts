@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { DEFAULT_MAX_DENSITY, setSparseConvMaxDensity, sparseConvCalls } from './sparse-conv';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWasmTrainingKernels } from './training-kernels';
 
 const TOLERANCE = 1e-4;
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UlasanError } from '../core/errors';
-import { BACKEND_ENV, selectTfBackend, type TfBackendName } from './tf-backend';
+import { BACKEND_ENV, selectTfBackend, type TfBackendName } from './backend';
 
 /** A loader where only the named backends start; records what was tried. */
 function fakeLoader(working: TfBackendName[]) {

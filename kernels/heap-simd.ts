@@ -7,30 +7,30 @@
  * gets new instances.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { loadWatModule } from '../../data/wat';
+import { loadWatModule } from './wat';
 
 export interface HeapSimd {
   /** adam.wat: one Adam update pass (byte offsets, length, beta1, beta2, step, scale, epsilon). */
   adam(...offsetsLengthAndHyperparameters: number[]): void;
-  /** arena.wat: out[cols × rows] = transpose of x[rows × cols] (byte offsets). */
+  /** transpose-scatter-conv-grads.wat: out[cols × rows] = transpose of x[rows × cols] (byte offsets). */
   transpose(x: number, out: number, rows: number, cols: number): void;
-  /** arena.wat: out = 0, then out[ids[i]] += x[i] row by row (byte offsets; float32 rows, int32 ids). */
+  /** transpose-scatter-conv-grads.wat: out = 0, then out[ids[i]] += x[i] row by row (byte offsets; float32 rows, int32 ids). */
   scatterAdd(x: number, ids: number, out: number, count: number, rowSize: number, numSegments: number): void;
-  /** arena.wat: the dense stride-1 Conv1D filter gradient (byte offsets x, dy, dw, then B, W, C, outW, F, K, pad). */
+  /** transpose-scatter-conv-grads.wat: the dense stride-1 Conv1D filter gradient (byte offsets x, dy, dw, then B, W, C, outW, F, K, pad). */
   convFilterGrad(...offsetsAndSizes: number[]): void;
-  /** arena.wat: the dense stride-1 Conv1D input gradient (byte offsets dy, wt, dx, then B, W, C, outW, F, K, pad). */
+  /** transpose-scatter-conv-grads.wat: the dense stride-1 Conv1D input gradient (byte offsets dy, wt, dx, then B, W, C, outW, F, K, pad). */
   convInputGrad(...offsetsAndSizes: number[]): void;
-  /** lstm.wat: the pointwise LSTM cell maths of rnn-kernels.ts (byte offsets; units a multiple of 4). */
+  /** lstm-cell.wat: the pointwise LSTM cell maths of kernels/rnn.ts (byte offsets; units a multiple of 4). */
   cellState(gates: number, cPrev: number, cNext: number, c2: number, B: number, H: number): void;
   cellOutput(gates: number, s2: number, tc: number, hNext: number, B: number, H: number): void;
   cellGrad(...offsetsAndSizes: number[]): void;
-  /** conv.wat: the Conv1D → ReLU → GlobalMaxPooling1D gradient of conv-max.ts (byte offsets, then sizes). */
+  /** conv-max.wat: the Conv1D → ReLU → GlobalMaxPooling1D gradient of conv-max.ts (byte offsets, then sizes). */
   convMaxGrad(...offsetsAndSizes: number[]): void;
-  /** conv.wat: the bias, ReLU and maximum after the conv, for conv-max.ts (byte offsets, then B, W, F). */
+  /** conv-max.wat: the bias, ReLU and maximum after the conv, for conv-max.ts (byte offsets, then B, W, F). */
   biasReluMax(z: number, bias: number, y: number, argmax: number, B: number, W: number, F: number): void;
 }
 
-const SOURCES = ['./adam.wat', './arena.wat', './lstm.wat', './conv.wat'] as const;
+const SOURCES = ['./wat/adam.wat', './wat/transpose-scatter-conv-grads.wat', './wat/lstm-cell.wat', './wat/conv-max.wat'] as const;
 
 let modules: WebAssembly.Module[] | undefined;
 const bound = new WeakMap<WebAssembly.Memory, HeapSimd>();

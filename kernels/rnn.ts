@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { requireHeapSimd, type HeapSimd } from './heap-simd';
-import { kernelInput, sub, withArena, type Arena, type Region } from './kernel-arena';
+import { kernelInput, sub, withArena, type Arena, type Region } from './arena';
 
 export const RNN_SEQUENCE = 'UlasanRnnSequence';
 export const RNN_SEQUENCE_GRAD = 'UlasanRnnSequenceGrad';
@@ -139,7 +139,7 @@ function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[]
 }
 
 /**
- * lstm.wat's cell maths on the wasm heap when the units are a multiple of 4, else undefined (the JavaScript loops).
+ * lstm-cell.wat's cell maths on the wasm heap when the units are a multiple of 4, else undefined (the JavaScript loops).
  * On wasm it must have been prepared: float32 SIMD and float64 JavaScript round differently, and a run must not mix.
  */
 function lstmSimd(backend: tf.KernelBackend, d: Dims): HeapSimd | undefined {
@@ -363,7 +363,7 @@ function lstmBackward(
   fromTimeMajor(arena.heap(), dxt, dx, d, I, attrs.reverse);
 }
 
-/** One step back through the LSTM cells of all rows, by lstm.wat when `simd` is given, else in JavaScript. */
+/** One step back through the LSTM cells of all rows, by lstm-cell.wat when `simd` is given, else in JavaScript. */
 function lstmCellGrad(
   arena: Arena,
   simd: HeapSimd | undefined,

@@ -9,8 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { UlasanError } from '../../core/errors';
-import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from './knn-scan';
-import type { Kernels } from './simd-kernels';
+import { type DenseScanArrays, type DenseScanJob, scanDenseTiles } from './scan';
+import type { Kernels } from './simd';
 
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');

@@ -8,14 +8,14 @@
  * forward pass keeps the winner's position, and the backward pass adds one row of taps per winner.
  *
  * Forward: the conv itself is tf.conv1d (the backend's matmul), then one pass for bias, ReLU and the maximum.
- * Backward: conv.wat on wasm (prepared first, like every heap SIMD kernel whose rounding differs from its JavaScript
+ * Backward: conv-max.wat on wasm (prepared first, like every heap SIMD kernel whose rounding differs from its JavaScript
  * twin); the same loops in JavaScript on cpu (the reference the tests compare against).
  * The gradient of a maximum reached at several positions goes to the first of them, as PyTorch's max does
  * (tfjs's Max gradient gives it to every tied position, which overcounts; ties are common where padding repeats).
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapSimd, requireHeapSimd } from './heap-simd';
-import { kernelInput, withArena, type Region } from './kernel-arena';
+import { kernelInput, withArena, type Region } from './arena';
 
 export const BIAS_RELU_MAX = 'UlasanBiasReluMax';
 export const CONV_MAX_GRAD = 'UlasanConvMaxGrad';
@@ -79,7 +79,7 @@ function biasReluMaxKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
 
 /**
  * The first position of the strict maximum above 0 wins: the ReLU floor is the starting maximum. z + bias is
- * rounded to float32 before the comparison, so this and conv.wat's SIMD version agree bit for bit.
+ * rounded to float32 before the comparison, so this and conv-max.wat's SIMD version agree bit for bit.
  */
 function biasReluMax(h: Float32Array, r: Record<'z' | 'bias' | 'y' | 'argmax', Region>, B: number, W: number, F: number) {
   const { z, bias, y, argmax } = { z: r.z.off, bias: r.bias.off, y: r.y.off, argmax: r.argmax.off };
@@ -153,7 +153,7 @@ function convMaxGradKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
   });
 }
 
-/** conv.wat's loops, in JavaScript (float64 sums rounded per store, where conv.wat rounds every operation). */
+/** conv-max.wat's loops, in JavaScript (float64 sums rounded per store, where conv-max.wat rounds every operation). */
 function convMaxGrad(h: Float32Array, r: GradRegions, { B, W, C, F, K, padLeft }: GradDims): void {
   h.fill(0, r.dx.off, r.dx.off + r.dx.len);
   h.fill(0, r.dwt.off, r.dwt.off + r.dwt.len);

@@ -1,6 +1,6 @@
-;; The pointwise LSTM cell maths of rnn-kernels.ts (lstmCellState, lstmCellOutput, lstmCellGrad), 4 units at a
+;; The pointwise LSTM cell maths of kernels/rnn.ts (lstmCellState, lstmCellOutput, lstmCellGrad), 4 units at a
 ;; time in float32, on the tfjs wasm backend's own heap (the memory is imported). Arguments are byte offsets; B is
-;; the batch, H the units (a multiple of 4: rnn-kernels.ts keeps its JavaScript loops otherwise). A gate row is
+;; the batch, H the units (a multiple of 4: kernels/rnn.ts keeps its JavaScript loops otherwise). A gate row is
 ;; [i f g o] of H floats each; cell rows (c, tanh c, h, dh, dc) are H floats.
 
 (module

@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JavaScript API that data/wat.ts and its callers use. Node has it all at runtime, but
+ * The part of the WebAssembly JavaScript API that kernels/wat.ts and its callers use. Node has it all at runtime, but
  * this project compiles against lib ES2022 without DOM, whose typings are where TypeScript declares it.
  */
 declare namespace WebAssembly {

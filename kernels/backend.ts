@@ -92,9 +92,9 @@ async function loadBackend(name: TfBackendName): Promise<void> {
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm');
       await activate('wasm');
-      const { registerWasmTrainingKernels } = await import('../activities/train/wasm-kernels');
+      const { registerWasmTrainingKernels } = await import('./training-kernels');
       registerWasmTrainingKernels();
-      const { prepareHeapSimd } = await import('../activities/train/heap-simd');
+      const { prepareHeapSimd } = await import('./heap-simd');
       await prepareHeapSimd();
       return;
     }

@@ -7,7 +7,7 @@
  * and writes only those queries' k-best lists, so the result does not depend on how many threads
  * ran or how the rows were split between them.
  */
-import type { FilterFunction, GramFunction } from './simd-kernels';
+import type { FilterFunction, GramFunction } from './simd';
 
 /** Where one thread's share lives in the kernel memory (byte offsets) and which rows it scans. */
 export interface DenseScanJob {

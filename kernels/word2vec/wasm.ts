@@ -3,8 +3,8 @@
  * subsampling loop as the JavaScript kernel (`runWord2VecKernel` with this trainer). Its vectors live in the
  * module's own memory, padded to whole 4-float rows, and are copied back into the caller's arrays at the end.
  */
-import { loadWatModule } from '../../data/wat';
-import type { KernelInput, SentenceTrainer } from './word2vec-kernel';
+import { loadWatModule } from '../wat';
+import type { KernelInput, SentenceTrainer } from './kernel';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -22,7 +22,7 @@ export interface WasmTrainer extends SentenceTrainer {
 
 /** A trainer over copies of `input`'s vectors and tables in a fresh instance of the SIMD module. */
 export async function createWasmTrainer(input: KernelInput): Promise<WasmTrainer> {
-  const instance = new WebAssembly.Instance(await loadWatModule(new URL('./word2vec.wat', import.meta.url)));
+  const instance = new WebAssembly.Instance(await loadWatModule(new URL('../wat/word2vec.wat', import.meta.url)));
   const wasm = instance.exports as unknown as Exports;
   const { dim } = input;
   const vocab = input.syn0.length / dim;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { FusedAdamOptimizer } from './fused-adam';
 import { prepareHeapSimd } from './heap-simd';
 

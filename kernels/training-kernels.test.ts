@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { prepareHeapSimd } from './heap-simd';
 import {
   denseConvCalls,
   registerWasmTrainingKernels,
   setSimdConvGrad,
-} from './wasm-kernels';
+} from './training-kernels';
 
 const TOLERANCE = 1e-4;
 
@@ -398,7 +398,7 @@ describe('wasm training kernels', () => {
     };
   }
 
-  /** One SIMD conv gradient of arena.wat and how to build, switch and count it. */
+  /** One SIMD conv gradient of transpose-scatter-conv-grads.wat and how to build, switch and count it. */
   interface SimdConvGradient {
     name: string;
     gradOf: ReturnType<typeof convGradOf>;
@@ -422,7 +422,7 @@ describe('wasm training kernels', () => {
   ];
   const gradients: SimdConvGradient[] = [
     {
-      name: 'filter gradient (arena.wat convFilterGrad)',
+      name: 'filter gradient (transpose-scatter-conv-grads.wat convFilterGrad)',
       gradOf: convGradOf('filter'),
       setEnabled: (enabled) => setSimdConvGrad('filter', enabled),
       counter: 'simdFilter',
@@ -431,7 +431,7 @@ describe('wasm training kernels', () => {
       seed: 20,
     },
     {
-      name: 'input gradient (arena.wat convInputGrad)',
+      name: 'input gradient (transpose-scatter-conv-grads.wat convInputGrad)',
       gradOf: convGradOf('input'),
       setEnabled: (enabled) => setSimdConvGrad('input', enabled),
       counter: 'simdInput',

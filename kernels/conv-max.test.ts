@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { BIAS_RELU_MAX, convGlobalMax, type ConvPadding } from './conv-max';
 import { prepareHeapSimd } from './heap-simd';
 import { useTrainingBackend } from './testing/backend';
@@ -9,7 +9,7 @@ import { useTrainingBackend } from './testing/backend';
 interface Case {
   padding: ConvPadding;
   K: number;
-  /** Channels: 5 leaves a scalar tail after conv.wat's 4-float vectors. */
+  /** Channels: 5 leaves a scalar tail after conv-max.wat's 4-float vectors. */
   C: number;
 }
 
@@ -86,7 +86,7 @@ describe('the bias, ReLU and maximum pass', () => {
     await tf.setBackend('cpu');
   });
 
-  // 8 filters take conv.wat's SIMD pass on wasm, 6 the JavaScript loop; every value is rounded the same way.
+  // 8 filters take conv-max.wat's SIMD pass on wasm, 6 the JavaScript loop; every value is rounded the same way.
   it.each([8, 6])('gives the same bits on wasm as on cpu for %i filters', async (filters) => {
     const rng = new Rng(filters);
     const z = Float32Array.from({ length: 4 * 11 * filters }, () => (rng.int(7) - 4) * 0.25 + rng.next() * 1e-3);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll } from 'vitest';
 import { prepareHeapSimd } from '../heap-simd';
-import { registerWasmTrainingKernels } from '../wasm-kernels';
+import { registerWasmTrainingKernels } from '../training-kernels';
 
 /** Runs the enclosing describe block on `backend` with every training kernel ready, and leaves cpu behind it. */
 export function useTrainingBackend(backend: 'cpu' | 'wasm'): void {

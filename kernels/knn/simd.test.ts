@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { createKernels, type Kernels } from './simd-kernels';
+import { createKernels, type Kernels } from './simd';
 
 function fill(kernels: Kernels, at: number, values: Float32Array): void {
   new Float32Array(kernels.memory.buffer).set(values, at / 4);
