@@ -3,7 +3,7 @@
  *   [--ulasan-threads 1]`
  *
  * Samples/s of one training epoch (vocab 10,000, dim 100, length 64, 5 classes, Adam 1e-3) for ulasan's models on
- * the backend `selectTfBackend` picks (wasm here) against the same architectures in PyTorch CPU (bench/peers/train.py
+ * the backend `selectBackend` picks (wasm here) against the same architectures in PyTorch CPU (bench/peers/train.py
  * with OPENBLAS_NUM_THREADS=1 and malloc tuned, see PEER_ENV), measured in the same run. Each side trains `runs`
  * fresh models for one epoch and keeps its fastest. PyTorch runs at each of `--threads` (default 1 and 2) and its best is the peer figure: 2 threads is
  * its best on a quiet 2-core machine, but when other processes load the cores its OpenMP threads stall and 1 thread
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '../data/random';
 import { fitModel } from '../activities/train/fit';
 import { buildModel, type ModelSpecInput } from '../activities/train/models';
-import { selectTfBackend } from '../kernels/backend';
+import { selectBackend } from '../kernels/backend';
 
 const VOCAB = 10_000;
 const DIM = 100;
@@ -154,7 +154,7 @@ function geometricMean(values: number[]): number {
 
 export default async function trainBench(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const backend = await selectTfBackend();
+  const backend = await selectBackend();
   console.log(`backend ${backend.name} (skipped: ${backend.skipped.join('; ') || 'none'})`);
   console.log(
     `n ${args.n}, runs ${args.runs}, ulasan threads ${args.ulasanThreads}, peer threads ${args.threads.join('|')} (best), ` +

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UlasanError } from '../core/errors';
-import { BACKEND_ENV, selectTfBackend, type TfBackendName } from './backend';
+import { BACKEND_ENV, selectBackend, type TfBackendName } from './backend';
 
 /** A loader where only the named backends start; records what was tried. */
 function fakeLoader(working: TfBackendName[]) {
@@ -13,14 +13,14 @@ function fakeLoader(working: TfBackendName[]) {
   return { tried, load };
 }
 
-describe('selectTfBackend', () => {
+describe('selectBackend', () => {
   afterAll(async () => {
     await tf.setBackend('cpu');
   });
 
   it('tries tfjs-node-gpu, tfjs-node, wasm, cpu in order and records why each was skipped', async () => {
     const { tried, load } = fakeLoader(['wasm', 'cpu']);
-    const chosen = await selectTfBackend(undefined, { env: {}, load });
+    const chosen = await selectBackend(undefined, { env: {}, load });
     expect(chosen.name).toBe('wasm');
     expect(tried).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm']);
     expect(chosen.skipped).toEqual([
@@ -31,22 +31,22 @@ describe('selectTfBackend', () => {
 
   it('lets ULASAN_TF_BACKEND force a backend, over the preferred one', async () => {
     const { tried, load } = fakeLoader(['cpu', 'wasm']);
-    const chosen = await selectTfBackend('wasm', { env: { [BACKEND_ENV]: 'cpu' }, load });
+    const chosen = await selectBackend('wasm', { env: { [BACKEND_ENV]: 'cpu' }, load });
     expect(chosen.name).toBe('cpu');
     expect(tried).toEqual(['cpu']);
   });
 
   it('fails, with the reason, when the forced backend cannot start', async () => {
     const { load } = fakeLoader(['cpu']);
-    const forced = selectTfBackend(undefined, { env: { [BACKEND_ENV]: 'tfjs-node' }, load });
+    const forced = selectBackend(undefined, { env: { [BACKEND_ENV]: 'tfjs-node' }, load });
     await expect(forced).rejects.toThrow(UlasanError);
-    await expect(selectTfBackend(undefined, { env: { [BACKEND_ENV]: 'tfjs-node' }, load })).rejects.toThrow(
+    await expect(selectBackend(undefined, { env: { [BACKEND_ENV]: 'tfjs-node' }, load })).rejects.toThrow(
       /'tfjs-node' was requested \(ULASAN_TF_BACKEND\) but cannot start: Cannot find module/,
     );
   });
 
   it('rejects an unknown backend name', async () => {
-    await expect(selectTfBackend(undefined, { env: { [BACKEND_ENV]: 'webgpu' } })).rejects.toThrow(
+    await expect(selectBackend(undefined, { env: { [BACKEND_ENV]: 'webgpu' } })).rejects.toThrow(
       /ULASAN_TF_BACKEND='webgpu' is not a backend; use one of tfjs-node-gpu, tfjs-node, wasm, cpu/,
     );
   });
@@ -54,7 +54,7 @@ describe('selectTfBackend', () => {
   it('really starts the first available backend: wasm with its training kernels where libtensorflow is missing', async () => {
     const native = ['tfjs-node-gpu', 'tfjs-node'];
     const nativeLoads = await Promise.all(native.map((name) => import(`@tensorflow/${name}`).then(() => true, () => false)));
-    const chosen = await selectTfBackend(undefined, { env: {} });
+    const chosen = await selectBackend(undefined, { env: {} });
     expect(chosen.name).toBe(native.find((_, i) => nativeLoads[i]) ?? 'wasm');
     if (chosen.name !== 'wasm') return; // a machine with libtensorflow installed
     expect(chosen.tf.getBackend()).toBe('wasm');

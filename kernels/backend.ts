@@ -32,7 +32,7 @@ export type BackendLoader = (name: TfBackendName) => Promise<void>;
  * Selects and activates a backend. `preferred` (or `ULASAN_TF_BACKEND`, which wins) forces one; otherwise the first
  * that starts in the order above.
  */
-export async function selectTfBackend(
+export async function selectBackend(
   preferred?: TfBackendName,
   options: { env?: NodeJS.ProcessEnv; load?: BackendLoader } = {},
 ): Promise<TfBackend> {
@@ -92,8 +92,8 @@ async function loadBackend(name: TfBackendName): Promise<void> {
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm');
       await activate('wasm');
-      const { registerWasmTrainingKernels } = await import('./training-kernels');
-      registerWasmTrainingKernels();
+      const { registerTrainingKernels } = await import('./training-kernels');
+      registerTrainingKernels();
       const { prepareHeapSimd } = await import('./heap-simd');
       await prepareHeapSimd();
       return;

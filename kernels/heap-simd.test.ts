@@ -4,7 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { heapSimd, prepareHeapSimd, type HeapSimd } from './heap-simd';
-import { registerWasmTrainingKernels } from './training-kernels';
+import { registerTrainingKernels } from './training-kernels';
 
 /** Byte offset of a tensor's data on the wasm heap. */
 function offsetOf(t: tf.Tensor): number {
@@ -19,7 +19,7 @@ function simd(): HeapSimd {
 
 describe('heap SIMD kernels on the wasm heap', () => {
   beforeAll(async () => {
-    registerWasmTrainingKernels();
+    registerTrainingKernels();
     await tf.setBackend('wasm');
     await prepareHeapSimd();
   });

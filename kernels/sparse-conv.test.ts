@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { DEFAULT_MAX_DENSITY, setSparseConvMaxDensity, sparseConvCalls } from './sparse-conv';
-import { registerWasmTrainingKernels } from './training-kernels';
+import { registerTrainingKernels } from './training-kernels';
 
 const TOLERANCE = 1e-4;
 
@@ -96,7 +96,7 @@ async function maxPoolGradient(rng: Rng, dyShape: number[]): Promise<Float32Arra
 
 describe('sparse Conv1D gradients', () => {
   beforeAll(async () => {
-    registerWasmTrainingKernels();
+    registerTrainingKernels();
     await tf.setBackend('wasm');
   });
   afterEach(() => {

@@ -5,7 +5,7 @@ import { Rng } from '../data/random';
 import { prepareHeapSimd } from './heap-simd';
 import {
   denseConvCalls,
-  registerWasmTrainingKernels,
+  registerTrainingKernels,
   setSimdConvGrad,
 } from './training-kernels';
 
@@ -131,8 +131,8 @@ describe('wasm training kernels', () => {
 
   describe('once registered', () => {
     beforeAll(() => {
-      registerWasmTrainingKernels();
-      registerWasmTrainingKernels(); // idempotent: no duplicate-registration warnings or double wrapping
+      registerTrainingKernels();
+      registerTrainingKernels(); // idempotent: no duplicate-registration warnings or double wrapping
     });
 
     it('unsortedSegmentSum matches cpu for repeated ids and 2-D / 3-D data', async () => {
@@ -444,7 +444,7 @@ describe('wasm training kernels', () => {
   // Runs after the blocks above, which leave heap SIMD unprepared: their conv gradients took the matmul route.
   describe.each(gradients)('dense Conv1D $name on heap SIMD', (g) => {
     beforeAll(async () => {
-      registerWasmTrainingKernels();
+      registerTrainingKernels();
       await tf.setBackend('wasm');
       await prepareHeapSimd();
     });

@@ -44,7 +44,7 @@ const installed = new WeakSet<tf.KernelFunc>();
  * kernels need no setup, and the replaced stock kernels keep their `setupFunc`, which already ran if wasm is active
  * and otherwise runs when it becomes active.
  */
-export function registerWasmTrainingKernels(): void {
+export function registerTrainingKernels(): void {
   registerIfMissing(tf.UnsortedSegmentSum, unsortedSegmentSum);
   registerIfMissing(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
   overrideKernel(tf.Conv2DBackpropInput, conv2DBackpropInputOr);

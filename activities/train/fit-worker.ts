@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { selectTfBackend } from '../../kernels/backend';
+import { selectBackend } from '../../kernels/backend';
 import { setDropoutStep } from './fused-layers';
 import { barrier, type FromWorker, type ToWorker, type WorkerInit } from './parallel-fit';
 import { loadModel } from './serialize';
@@ -126,7 +126,7 @@ async function start(init: WorkerInit): Promise<void> {
   if (port === null) throw new Error('fit-worker must run in a worker thread');
   const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   try {
-    await selectTfBackend(init.backend, { env: {} });
+    await selectBackend(init.backend, { env: {} });
     const model = await loadModel(init.model);
     const optimizer = await createOptimizer(init.opts.optimizer, init.opts.learningRate);
     if (init.optimizerState) await restoreOptimizer(optimizer, init.optimizerState);

@@ -5,7 +5,7 @@ import { Rng } from '../../data/random';
 import { UlasanError } from '../../core/errors';
 import { fitModel, loadModel, macroF1, predict, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './models';
-import { registerWasmTrainingKernels } from '../../kernels/training-kernels';
+import { registerTrainingKernels } from '../../kernels/training-kernels';
 
 const VOCAB = 20;
 const SEQ = 8;
@@ -47,7 +47,7 @@ async function weightsAfterFit(spec: ModelSpecInput, fit: FitOptions, seed = 11)
 
 describe('fitModel', () => {
   beforeAll(async () => {
-    registerWasmTrainingKernels();
+    registerTrainingKernels();
     await tf.setBackend('cpu');
   });
   afterAll(async () => {
