@@ -19,8 +19,8 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../data/random';
-import { fitModel } from '../activities/train/fit';
-import { buildModel, type ModelSpecInput } from '../activities/train/models';
+import { fitModel } from '../models/fit';
+import { buildModel, type ModelSpecInput } from '../models/builders';
 import { selectBackend } from '../kernels/backend';
 
 const VOCAB = 10_000;

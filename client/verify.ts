@@ -27,7 +27,7 @@ export async function verifyArtifact(store: ArtifactStore, key: string, deep: bo
 async function backendMismatch(manifest: Manifest): Promise<VerifyResult | undefined> {
   const recorded = manifest.summary.backend;
   if (!(TF_BACKENDS as readonly unknown[]).includes(recorded)) return undefined; // baselines ('js'), stages without a model
-  const { tfBackend } = await import('../activities/train/tf-runtime');
+  const { tfBackend } = await import('../models/tf-runtime');
   const current = (await tfBackend()).name;
   if (current === recorded) return undefined;
   const problem =

@@ -13,7 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { CHECKPOINTS_DIR } from '../activities/train/checkpoints';
+import { CHECKPOINTS_DIR } from '../models/checkpoints';
 import type { TrainProgress } from '../activities/train/train';
 import type { RunSummary } from '../client/run-record';
 import { ArtifactStore } from '../data/store/artifact-store';

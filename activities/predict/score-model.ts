@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badInput } from '../../core/errors';
 import type { FeaturePartition } from '../features/partition';
-import { scoreBaseline, type BaselineModel, type RowScores } from '../train/baselines';
+import { scoreBaseline, type BaselineModel, type RowScores } from '../../models/baselines';
 import { BASELINE_FILE } from '../train/train';
 
-export type { RowScores } from '../train/baselines';
+export type { RowScores } from '../../models/baselines';
 
 export interface ModelScores extends RowScores {
   /** Time spent in the model itself (not loading it), for the manifest summary. */
@@ -37,8 +37,8 @@ export async function scoreStoredModel(modelDir: string, data: FeaturePartition,
   }
   if (data.layout !== 'token-ids') throw mismatch(modelKey, stage, 'a token-id model', data.layout === 'csr' ? 'TF-IDF (CSR) rows' : 'dense rows');
   const [{ tfReady }, { loadModel }, { scoreTokenIds }] = await Promise.all([
-    import('../train/tf-runtime'),
-    import('../train/model-io'),
+    import('../../models/tf-runtime'),
+    import('../../models/model-io'),
     import('./token-scores'),
   ]);
   await tfReady();

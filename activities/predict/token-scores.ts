@@ -1,13 +1,13 @@
 /** A tfjs model's class probabilities on padded token ids (loads tfjs: import lazily, as score-model.ts does). */
-import { argmax, type RowScores } from '../train/baselines/matrix';
-import { tf } from '../train/tf-runtime';
+import { argmax, type RowScores } from '../../models/baselines/matrix';
+import { tf } from '../../models/tf-runtime';
 
 /** Rows scored per tfjs call, so memory stays flat whatever the input size. */
 const TFJS_BATCH = 512;
 
 /**
  * Class probabilities of a tfjs model on padded token ids, in fixed-size batches. A 1-unit sigmoid head
- * (binary models from models.ts) gives [1 − p, p] and class 1 when p > 0.5; a softmax head its outputs
+ * (binary models from models/builders.ts) gives [1 − p, p] and class 1 when p > 0.5; a softmax head its outputs
  * and their argmax (ties to the lowest class, as tf.argMax).
  */
 export function scoreTokenIds(model: tf.LayersModel, ids: Int32Array, rows: number, seqLen: number): RowScores {

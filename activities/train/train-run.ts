@@ -11,12 +11,12 @@ import { readDense } from '../features/arrow-io';
 import { EMBEDDING_FILE, partitionFile, VOCAB_FILE } from '../features/features';
 import { readPartition, type FeaturePartition } from '../features/partition';
 import { RESAMPLED_FILE } from '../resample/resample';
-import { fitBaseline, predictBaseline, type BaselineParams } from './baselines';
-import { CheckpointDir } from './checkpoints';
-import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from './fit';
-import { MODEL_FILE, WEIGHTS_FILE } from './model-io';
-import { buildModel, parseModelSpec, type ModelSpec } from './models';
-import { tfBackend } from './tf-runtime';
+import { fitBaseline, predictBaseline, type BaselineParams } from '../../models/baselines';
+import { CheckpointDir } from '../../models/checkpoints';
+import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from '../../models/fit';
+import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
+import { buildModel, parseModelSpec, type ModelSpec } from '../../models/builders';
+import { tfBackend } from '../../models/tf-runtime';
 import { BASELINE_FILE, isBaselineParams, METADATA_FILE, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
 import { BASELINE_KINDS, type BaselineArch } from './train-spec';
 

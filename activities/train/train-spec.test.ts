@@ -1,10 +1,10 @@
 /**
- * The tfjs-free train schemas stay in step with models.ts and fit.ts (same fields, bounds and
+ * The tfjs-free train schemas stay in step with models/builders.ts and models/fit.ts (same fields, bounds and
  * defaults), and the spec's model section is strict yet lets a grid vary the arch.
  */
 import { describe, expect, it } from 'vitest';
-import { FitOptionsSchema } from './fit';
-import { ModelSpecSchema } from './models';
+import { FitOptionsSchema } from '../../models/fit';
+import { ModelSpecSchema } from '../../models/builders';
 import { BASELINE_ARCHS, dropOtherArchFields, NEURAL_ARCHS, NeuralSpecMirror, TrainModelSchema, TrainOptionsSchema } from './train-spec';
 
 const optionsOf = (schema: unknown) => (schema as { options: { shape: Record<string, unknown> }[] }).options;

@@ -7,8 +7,8 @@
  * options mirror `FitOptionsSchema` of fit.ts field for field; train-spec.test.ts fails when they drift.
  */
 import { z } from '../../data/zod';
-import type { BaselineKind } from './baselines';
-import { BiLstmSpecSchema, CnnBiLstmSpecSchema, CnnSmallSpecSchema, CnnSpecSchema, GruSpecSchema, LstmSpecSchema } from './model-spec';
+import type { BaselineKind } from '../../models/baselines';
+import { BiLstmSpecSchema, CnnBiLstmSpecSchema, CnnSmallSpecSchema, CnnSpecSchema, GruSpecSchema, LstmSpecSchema } from '../../models/model-spec';
 import type { TrainModelInput, TrainParams } from './train';
 
 const positiveInt = z.number().int().positive();
@@ -111,7 +111,7 @@ export const TrainModelSchema = z.preprocess(
   z.discriminatedUnion('arch', archSchemas(true) as unknown as [z.ZodObject, ...z.ZodObject[]], { error: unknownArch }),
 ) as unknown as z.ZodType<TrainModelInput, unknown>;
 
-/** The neural archs only, lenient like models.ts (for comparing with `ModelSpecSchema`). */
+/** The neural archs only, lenient like models/builders.ts (for comparing with `ModelSpecSchema`). */
 export const NeuralSpecMirror = z.discriminatedUnion(
   'arch',
   NEURAL_ARCHS.map((arch) => z.object({ arch: z.literal(arch), ...NEURAL_FIELDS[arch] })) as unknown as [z.ZodObject, ...z.ZodObject[]],

@@ -17,9 +17,9 @@ import { EMBEDDING_FILE, featuresStage, type FeaturesParams } from '../features/
 import { writeSplitFixture } from '../features/testing/split-fixture';
 import { leakySplitStage } from '../leaky/leaky-split';
 import { resampleStage, type ResampleParams } from '../resample/resample';
-import { CheckpointDir, CHECKPOINTS_DIR } from './checkpoints';
-import { MODEL_FILE, WEIGHTS_FILE } from './model-io';
-import { tf, tfBackend } from './tf-runtime';
+import { CheckpointDir, CHECKPOINTS_DIR } from '../../models/checkpoints';
+import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
+import { tf, tfBackend } from '../../models/tf-runtime';
 import { BASELINE_FILE, createTrainStage, METADATA_FILE, trainStage, type TrainParams, type TrainProgress } from './train';
 
 const roots: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * Train stage: fits one model on the (resampled) training partition, with the validation partition
  * scored after every epoch.
- * - Neural archs (cnn, lstm, gru, bilstm, cnn-bilstm, cnn-small; models.ts) train on token ids with
+ * - Neural archs (cnn, lstm, gru, bilstm, cnn-bilstm, cnn-small; models/builders.ts) train on token ids with
  *   `fitModel` (fit.ts), the Embedding optionally initialised from the features' Word2Vec
  *   `embedding.arrow`. Seeded: initial weights, dropout and batch order, so the same inputs give the
  *   same model.json and weights.bin. After every epoch a checkpoint goes under the store root
@@ -14,9 +14,9 @@
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
-import type { LinearSvmParams, LogisticRegressionParams, NaiveBayesParams, RandomForestParams } from './baselines';
-import type { FitOptions } from './fit';
-import type { ModelSpecInput } from './models';
+import type { LinearSvmParams, LogisticRegressionParams, NaiveBayesParams, RandomForestParams } from '../../models/baselines';
+import type { FitOptions } from '../../models/fit';
+import type { ModelSpecInput } from '../../models/builders';
 import { isBaselineArch } from './train-spec';
 
 /** A classic baseline and its hyperparameters (scikit-learn's names and defaults). */
@@ -26,7 +26,7 @@ export type BaselineSpecInput =
   | ({ arch: 'logistic-regression' } & LogisticRegressionParams)
   | ({ arch: 'random-forest' } & RandomForestParams);
 
-/** What to train: a neural spec (models.ts) or a baseline. */
+/** What to train: a neural spec (models/builders.ts) or a baseline. */
 export type TrainModelInput = ModelSpecInput | BaselineSpecInput;
 
 export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads'> {
@@ -111,7 +111,7 @@ export interface TrainHooks {
 export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainStageParams> {
   return {
     stage: 'train',
-    // 2: models.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
+    // 2: models/builders.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
     // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
     // 4: LSTM cell maths on wasm in float32 SIMD (lstm-cell.wat), likewise.
     // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).

@@ -2,7 +2,7 @@
 """Peer for `npm run bench -- train`: one training epoch of a text classifier in PyTorch CPU (Debian python3-torch).
 
 Adapted from shared/peer/torch_train_bench.py (unchanged maths). bench/train.bench.ts runs it in the same run as
-ulasan's own epoch, with the same architectures built by activities/train/models.ts from these specs
+ulasan's own epoch, with the same architectures built by models/builders.ts from these specs
 (cnn: filters [64], padding valid, pooling global-max; lstm: units 64; hybrid = cnn-bilstm: filters 64, padding
 valid, units 64, returnSequences false; all with denseUnits 64, dropout 0.5), which are exactly
 (Embedding(10000, 100, inputLength 64) first; Dense(64, relu) -> Dropout(0.5) -> Dense(5, softmax) last):

@@ -3,8 +3,8 @@
  * saved the way the train stage saves models. Token id 2 pulls towards class 1, id 3 towards class 0,
  * so predictions are known without training.
  */
-import { saveModel } from '../../train/model-io';
-import { tf, tfReady } from '../../train/tf-runtime';
+import { saveModel } from '../../../models/model-io';
+import { tf, tfReady } from '../../../models/tf-runtime';
 
 export async function writeTinyModel(dir: string, vocabSize: number, seqLen: number): Promise<void> {
   await tfReady();

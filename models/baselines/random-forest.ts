@@ -5,8 +5,8 @@
  * node, as sklearn does), thresholds at midpoints, values closer than 1e-7 treated as equal, prediction by
  * averaging the trees' leaf class distributions. Not bit-identical to sklearn: the random streams differ.
  */
-import type { Rng } from '../../../data/random';
-import { badInput } from '../../../core/errors';
+import type { Rng } from '../../data/random';
+import { badInput } from '../../core/errors';
 import type { CsrMatrix, FeatureMatrix, RowScores } from './matrix';
 import { argmax, isCsr, validatePredict, validateTraining } from './matrix';
 

@@ -2,8 +2,8 @@
  * Classic baselines over TF-IDF (CSR) or document vectors (dense): one `fit` / `predict` pair per model,
  * pure functions over typed arrays, models as plain JSON-serialisable objects tagged with `kind`.
  */
-import type { Rng } from '../../../data/random';
-import { badInput } from '../../../core/errors';
+import type { Rng } from '../../data/random';
+import { badInput } from '../../core/errors';
 import type { FeatureMatrix, RowScores } from './matrix';
 import type { LinearSvmModel, LinearSvmParams } from './linear-svm';
 import { fitLinearSvm, scoreLinearSvm } from './linear-svm';

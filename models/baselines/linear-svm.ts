@@ -4,8 +4,8 @@
  * Solved in the dual by coordinate descent with shrinking, as liblinear's `solve_l2r_l1l2_svc` does
  * (Hsieh et al., ICML 2008), visiting rows in a random order drawn from the seeded `Rng`.
  */
-import type { Rng } from '../../../data/random';
-import { badInput } from '../../../core/errors';
+import type { Rng } from '../../data/random';
+import { badInput } from '../../core/errors';
 import type { FeatureMatrix } from './matrix';
 import { linearScores, rowAxpy, rowDot, rowSquaredNorm, validatePredict, validateTraining, type RowScores } from './matrix';
 

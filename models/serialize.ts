@@ -3,7 +3,7 @@
  * `tf.io.fromMemory` (tfjs's file:// handlers need tfjs-node). Identical weights give identical bytes.
  */
 import * as tf from '@tensorflow/tfjs';
-// Registers the custom layers, so that any model built by models.ts loads back.
+// Registers the custom layers, so that any model built by models/builders.ts loads back.
 import './fused-layers';
 
 export interface SerializedModel {

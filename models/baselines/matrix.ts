@@ -2,8 +2,8 @@
  * The two feature layouts the classic baselines take: TF-IDF as CSR, document vectors as dense row-major
  * Float32. Helpers here are the only place that branches on the layout, so each model is written once.
  */
-import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../../data/matrix';
-import { badInput } from '../../../core/errors';
+import { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix } from '../../data/matrix';
+import { badInput } from '../../core/errors';
 
 export { isCsr, type CsrMatrix, type DenseMatrix, type FeatureMatrix };
 

@@ -11,9 +11,9 @@
  * All are registered for serialization, so saved models load back with `tf.loadLayersModel`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { seedFromString } from '../../data/random';
-import { convGlobalMax, registerConvMaxKernels, type ConvPadding } from '../../kernels/conv-max';
-import { registerRnnKernels, rnnSequence, type RnnCell } from '../../kernels/rnn';
+import { seedFromString } from '../data/random';
+import { convGlobalMax, registerConvMaxKernels, type ConvPadding } from '../kernels/conv-max';
+import { registerRnnKernels, rnnSequence, type RnnCell } from '../kernels/rnn';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Record<string, unknown>;

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
-import { UlasanError } from '../../core/errors';
+import { Rng } from '../data/random';
+import { UlasanError } from '../core/errors';
 import { fitModel, loadModel, macroF1, predict, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
-import { buildModel, type ModelSpecInput } from './models';
-import { registerTrainingKernels } from '../../kernels/training-kernels';
+import { buildModel, type ModelSpecInput } from './builders';
+import { registerTrainingKernels } from '../kernels/training-kernels';
 
 const VOCAB = 20;
 const SEQ = 8;

@@ -3,8 +3,8 @@
  * scikit-learn's estimates (`MultinomialNB`, `ComplementNB(norm=False)`, `fit_prior=True`). Feature counts
  * are summed in row order, as scipy's sparse product does, so predictions match sklearn's exactly.
  */
-import type { Rng } from '../../../data/random';
-import { badInput } from '../../../core/errors';
+import type { Rng } from '../../data/random';
+import { badInput } from '../../core/errors';
 import type { FeatureMatrix } from './matrix';
 import { forEachInRow, linearScores, softmaxRows, validatePredict, type RowScores, validateTraining } from './matrix';
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../data/random';
+import { Rng } from '../data/random';
 import { fitModel, type FitOptions, type TrainingData } from './fit';
-import { buildModel, type ModelSpecInput } from './models';
+import { buildModel, type ModelSpecInput } from './builders';
 import { barrier } from './parallel-fit';
 
 const VOCAB = 20;

@@ -4,8 +4,8 @@
  * kernels, else cpu; `ULASAN_TF_BACKEND` forces one), and the choice is what manifests record.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type TfBackend } from '../../kernels/backend';
-// Registers the custom layers (FusedRnn, SeededDropout), so every model built by models.ts loads back.
+import { selectBackend, type TfBackend } from '../kernels/backend';
+// Registers the custom layers (FusedRnn, SeededDropout), so every model built by models/builders.ts loads back.
 import './fused-layers';
 
 let ready: Promise<TfBackend> | undefined;

@@ -3,8 +3,8 @@
  * minimise Σᵢ lossᵢ + ‖W‖² / (2C) with the intercepts unpenalised, by L-BFGS. Two classes: one binary
  * logistic model (sklearn's 'auto' picks OvR there); more: multinomial softmax over all classes.
  */
-import type { Rng } from '../../../data/random';
-import { badInput } from '../../../core/errors';
+import type { Rng } from '../../data/random';
+import { badInput } from '../../core/errors';
 import type { LbfgsResult } from './lbfgs';
 import { minimizeLbfgs } from './lbfgs';
 import type { FeatureMatrix } from './matrix';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../../data/canonical';
-import { Rng } from '../../../data/random';
-import { UlasanError } from '../../../core/errors';
+import { canonicalJson } from '../../data/canonical';
+import { Rng } from '../../data/random';
+import { UlasanError } from '../../core/errors';
 import type { BaselineKind, BaselineModel, BaselineParams, CsrMatrix, DenseMatrix, FeatureMatrix } from './index';
 import { BASELINE_KINDS, fitBaseline, predictBaseline } from './index';
 

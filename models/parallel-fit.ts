@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { UlasanError } from '../../core/errors';
+import { UlasanError } from '../core/errors';
 import type { EpochRunner, ResolvedFitOptions, RunnerSetup } from './fit';
 import { serializeModel, type SerializedModel } from './serialize';
 import type { OptimizerState } from './train-step';

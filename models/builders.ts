@@ -11,8 +11,8 @@
  * sends its gradient to every tied position there, to the first one when fused).
  */
 import * as tf from '@tensorflow/tfjs';
-import { seedFromString } from '../../data/random';
-import { badInput } from '../../core/errors';
+import { seedFromString } from '../data/random';
+import { badInput } from '../core/errors';
 import { ConvGlobalMax, FusedRnn, SeededDropout } from './fused-layers';
 import { applyInitialWeights } from './initial-weights';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from './model-spec';

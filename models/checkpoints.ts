@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renameUnlessTaken } from '../../data/store/artifact-store';
+import { renameUnlessTaken } from '../data/store/artifact-store';
 import type { FitCheckpoint, TrainerState } from './fit';
 
 export const CHECKPOINTS_DIR = '.checkpoints';

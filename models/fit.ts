@@ -1,5 +1,5 @@
 /**
- * Seeded, resumable training of the models from models.ts, plus prediction.
+ * Seeded, resumable training of the models from models/builders.ts, plus prediction.
  *
  * Determinism: batches are shuffled here with an Rng derived from (seed, epoch), never by tfjs `fit`'s unseeded
  * shuffle; dropout masks derive from (layer seed, global step); initial weights from the build seed. So a run that
@@ -14,8 +14,8 @@
  * bad data) releases what it allocated before rethrowing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { z } from '../../data/zod';
-import { badInput } from '../../core/errors';
+import { z } from '../data/zod';
+import { badInput } from '../core/errors';
 import { setDropoutStep } from './fused-layers';
 import { startWorkerRunner } from './parallel-fit';
 import { loadModel, serializeModel, type SerializedModel } from './serialize';

@@ -3,10 +3,10 @@
  * (fit-worker.ts): batch order, batch gathering, losses, optimizers and their state.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, seedFromString } from '../../data/random';
-import { badInput } from '../../core/errors';
-import { FusedAdamOptimizer } from '../../kernels/fused-adam';
-import { prepareHeapSimd } from '../../kernels/heap-simd';
+import { Rng, seedFromString } from '../data/random';
+import { badInput } from '../core/errors';
+import { FusedAdamOptimizer } from '../kernels/fused-adam';
+import { prepareHeapSimd } from '../kernels/heap-simd';
 import { concatWeightData, ownBuffer } from './serialize';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';

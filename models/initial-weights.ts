@@ -8,7 +8,7 @@
  * with the LSTM forget gate bias at one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, seedFromString } from '../../data/random';
+import { Rng, seedFromString } from '../data/random';
 
 /** Weight values for one layer variable. */
 export type WeightRole = 'embeddings' | 'kernel' | 'recurrent_kernel' | 'bias';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UlasanError } from '../../core/errors';
+import { UlasanError } from '../core/errors';
 import { FusedRnn, SeededDropout } from './fused-layers';
 import { regularizationLosses } from './fit';
-import { buildModel, ModelSpecSchema, parseModelSpec, type ModelArch, type ModelSpecInput } from './models';
+import { buildModel, ModelSpecSchema, parseModelSpec, type ModelArch, type ModelSpecInput } from './builders';
 
 const VOCAB = 30;
 const SEQ = 12;

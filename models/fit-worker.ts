@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../kernels/backend';
+import { selectBackend } from '../kernels/backend';
 import { setDropoutStep } from './fused-layers';
 import { barrier, type FromWorker, type ToWorker, type WorkerInit } from './parallel-fit';
 import { loadModel } from './serialize';

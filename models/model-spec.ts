@@ -1,9 +1,9 @@
 /**
  * The neural model specs as zod schemas, with no tfjs import: the experiment spec validates `model:`
- * with these before any work, and a cache-hit run never loads tfjs. models.ts builds from them.
+ * with these before any work, and a cache-hit run never loads tfjs. models/builders.ts builds from them.
  */
-import { z } from '../../data/zod';
-import { badInput } from '../../core/errors';
+import { z } from '../data/zod';
+import { badInput } from '../core/errors';
 
 const rate = z.number().min(0).lt(1);
 const positiveInt = z.number().int().positive();
