@@ -14,9 +14,9 @@ import { collectLineage, formatLineage } from '../data/store/lineage';
 import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns';
 import type { ReviewFileFormat } from '../activities/import/import';
 import { realActivities } from './local-runner';
-import type { RunSummary } from './run-record';
+import type { RunSummary } from './records';
 import { stageWarnings } from '../workflows/plans/pipeline';
-import { cancelRunById, parseParallel, runExperiment, runStatus, watchRun } from './run-experiment';
+import { cancelRunById, parseParallel, runExperiment, runStatus, watchRun } from './experiment-runner';
 
 /** A duration flag ('30s', '5m', '1h', '2 days', or milliseconds) in ms. */
 function durationMs(value: string): number {

@@ -12,7 +12,7 @@ import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
 import { runLocal } from './local-runner';
-import { recordRun } from './run-record';
+import { recordRun } from './records';
 import { ExperimentSpecSchema, planFromSpec } from './spec';
 
 let dir: string;

@@ -14,7 +14,7 @@ import { gcLockPath, liveLeases, RunLease } from './leases';
 import { runLocal } from './local-runner';
 import { tagModel } from './models';
 import { listRuns } from './runs';
-import { recordRun } from './run-record';
+import { recordRun } from './records';
 import { ExperimentSpecSchema, planFromSpec } from './spec';
 import { verifyArtifact } from './verify';
 

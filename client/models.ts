@@ -22,7 +22,7 @@ const TAG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const tagsDir = (store: ArtifactStore): string => join(store.root, 'tags');
 export const runsDir = (store: ArtifactStore): string => join(store.root, 'runs');
 
-/** A run record as `recordRun` writes it (client/run-record.ts), the fields read here. */
+/** A run record as `recordRun` writes it (client/records.ts), the fields read here. */
 export interface StoredRun {
   runId: string;
   metricsKey: string;

@@ -18,7 +18,7 @@ import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
 import { runLocal } from './local-runner';
 import { resolveModel, tagModel } from './models';
 import { predictReviews, type PredictSummary } from './predict';
-import { recordRun } from './run-record';
+import { recordRun } from './records';
 import { ExperimentSpecSchema, planFromSpec } from './spec';
 
 // minSupport 5: 500 synthetic rows leave fewer than 10 negative test rows; these tests are about predict, not the score.

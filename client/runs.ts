@@ -1,5 +1,5 @@
 /**
- * `ulasan runs`: past and running runs from the run records (client/run-record.ts) and leases: id, spec
+ * `ulasan runs`: past and running runs from the run records (client/records.ts) and leases: id, spec
  * name, start, duration, runner, headline metric, status and report path. Start comes from the run id,
  * the end from when its record was written. A record with alerts (nightly scoring's drift) has status
  * `drift`; a lease with no record yet is `running`.

@@ -18,7 +18,7 @@ import { runScoring, SCORING_PROFILES, type ScoringActivities, type ScoringPlan,
 import { RunLease } from './leases';
 import { realActivities, wrapActivities } from './local-runner';
 import { resolveModel, runsDir } from './models';
-import { newRunId } from './run-record';
+import { newRunId } from './records';
 
 /** The plan for scoring `source` with the model `modelRef` names (key, run id or tag). */
 export async function scoringPlanFor(store: ArtifactStore, modelRef: string, source: ImportSource, thresholds: DriftThresholds, name: string): Promise<ScoringPlan> {

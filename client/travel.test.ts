@@ -13,8 +13,8 @@ import { formatLineage } from '../data/store/lineage';
 import { recomputeStage } from '../data/store/stage';
 import { syntheticReviewsCsv } from '../data/sample/synthetic';
 import { diffRuns, formatRunDiff } from './diff';
-import { runExperiment } from './run-experiment';
-import type { RunSummary } from './run-record';
+import { runExperiment } from './experiment-runner';
+import type { RunSummary } from './records';
 
 const SLANG = 'slang,formal\ngk,tidak\nbgt,banget\n';
 let base: string;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { RunSummary } from '../client/run-record';
+import type { RunSummary } from '../client/records';
 import { readGridFile } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { devServerAvailable, startDevServer } from './testing/dev-server';

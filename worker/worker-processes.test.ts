@@ -15,7 +15,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CHECKPOINTS_DIR } from '../models/checkpoints';
 import type { TrainProgress } from '../activities/train/train';
-import type { RunSummary } from '../client/run-record';
+import type { RunSummary } from '../client/records';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import { writeWorkflowBundle } from './main';

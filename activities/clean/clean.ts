@@ -113,7 +113,7 @@ export const cleanStage: StageDefinition<CleanParams> = {
   inputNames: ['table'],
   async compute(ctx) {
     // DuckDB and the cleaning steps load only here, on a cache miss.
-    const { computeClean } = await import('./clean-run');
+    const { computeClean } = await import('./clean-compute');
     return computeClean(ctx);
   },
 };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NOISY_PIECES } from './noisy-text';
+import { NOISY_PIECES } from './testing/noisy-text';
 import {
   PEER_REFERENCE_RULE,
   createStemmer,

@@ -1,7 +1,7 @@
 import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../data/random';
-import { CASE_DIVERGENT_PIECES, noisyText } from './noisy-text';
+import { CASE_DIVERGENT_PIECES, noisyText } from './testing/noisy-text';
 import {
   PEER_REFERENCE_RULE,
   createStepCounter,

@@ -38,7 +38,7 @@ export const evaluateStage: StageDefinition<EvaluateParams> = {
   version: 2,
   inputNames: ['model', 'features'],
   async compute(ctx) {
-    const { scoreEvaluateStage } = await import('./evaluate-run');
+    const { scoreEvaluateStage } = await import('./evaluate-compute');
     return scoreEvaluateStage(ctx);
   },
 };

@@ -8,7 +8,7 @@
  * - `doc-vectors`: Word2Vec on the training texts (`word-vectors.arrow`), each text the mean of its
  *   word vectors (dense per partition).
  * `features.json` and the manifest summary record what was fitted on what. The work itself (DuckDB,
- * apache-arrow) is in features-run.ts, loaded only on a cache miss.
+ * apache-arrow) is in features-compute.ts, loaded only on a cache miss.
  */
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
@@ -75,7 +75,7 @@ export const featuresStage: StageDefinition<FeaturesParams> = {
   version: 4,
   inputNames: ['split'],
   async compute(ctx) {
-    const { computeFeatures } = await import('./features-run');
+    const { computeFeatures } = await import('./features-compute');
     return computeFeatures(ctx);
   },
 };

@@ -5,7 +5,7 @@
  * Writes `predictions.parquet`: one row per input row (source_row, id, text, clean_text, label,
  * label_index, and one column per class: `p_<class>` probabilities, or `score_<class>` decision
  * scores for a linear SVM). Rows emptied by cleaning keep a null label. Its inputs are the model and
- * the table, so its lineage reaches both. The work (DuckDB, apache-arrow, tfjs) is in predict-run.ts.
+ * the table, so its lineage reaches both. The work (DuckDB, apache-arrow, tfjs) is in predict-compute.ts.
  */
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
@@ -28,7 +28,7 @@ export const predictStage: StageDefinition<Record<string, never>> = {
   version: 1,
   inputNames: ['model', 'table'],
   async compute(ctx) {
-    const { computePredictions } = await import('./predict-run');
+    const { computePredictions } = await import('./predict-compute');
     return computePredictions(ctx);
   },
 };

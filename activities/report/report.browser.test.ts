@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage } from '../../data/store/stage';
 import { reportStage } from './report';
-import { writeRunReport } from './run-report';
+import { writeRunReport } from './per-run';
 import { writeFixtureLineage } from './testing/fixture-store';
 
 export const CHROMIUM = '/usr/bin/chromium';

@@ -14,7 +14,7 @@ import { RUN_SECTION_MARKER } from './html';
 import { normaliseSvgIds, renderChart } from './render-svg';
 import { REPORT_HTML, REPORT_MD, createReportActivity, readTableFacts, reportStage, type ReportParams } from './report';
 import { buildReportModel, gridForReport, type MetricsDocument, type ReportGrid } from './report-model';
-import { runReportPath, writeRunReport } from './run-report';
+import { runReportPath, writeRunReport } from './per-run';
 import { commitArtifact, writeFixtureLineage, type FixtureLineage } from './testing/fixture-store';
 
 const roots: string[] = [];

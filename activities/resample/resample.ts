@@ -75,7 +75,7 @@ export const resampleStage: StageDefinition<ResampleStageParams> = {
     await assertTrainingInput(store, { key: features.key, stage: 'features' }, params.partition);
     // apache-arrow and the samplers load only here, on a cache miss.
     const { readPartition, writePartition } = await import('../features/partition');
-    const { featureSpaceOf, resamplePartition } = await import('./resample-run');
+    const { featureSpaceOf, resamplePartition } = await import('./resample-compute');
     const train = await readPartition(features.file(partitionFile('train')));
     const classes = await readClassNames(features.file(LABELS_FILE));
     const { partition, result } = withClassNames(classes, () => resamplePartition(train, classes.length, params));

@@ -3,7 +3,7 @@ import { UlasanError } from '../../core/errors';
 import { scrapeReviews, type ScrapedReview, type ScrapeOptions, type ScrapePage } from './play-client';
 import { ScrapeError } from './play-errors';
 import { RateLimiter } from './rate-limiter';
-import { scrapeWithRetry } from './resumable-scrape';
+import { scrapeWithRetry } from './testing/resumable-scrape';
 import { startFakePlayServer, type FakeFault, type FakePlayServer, type FakeReview } from './testing/fake-play-server';
 
 const APP = 'com.example.app';

@@ -6,7 +6,7 @@ import { assignByDate, type DatedRow } from './by-date';
 import { assignFromFile, parseSplitFile } from './from-file';
 import { assignPerClassTestCounts } from './per-class';
 import { straddlingTexts } from './stratified';
-import { countBy, syntheticRows } from './testing';
+import { countBy, syntheticRows } from './testing/tables';
 
 describe('by-date', () => {
   const ranges = { train: parseDateWindow('train', '..2022-05-15'), test: parseDateWindow('test', '2022-05-16..') };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignSplits, integerTargets, straddlingTexts, SPLIT_NAMES, type SplitRatios } from './stratified';
-import { countBy, syntheticRows } from './testing';
+import { countBy, syntheticRows } from './testing/tables';
 
 const SIZES = [413, 97, 1290];
 

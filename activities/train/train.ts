@@ -9,7 +9,7 @@
  *   resumes from the last checkpoint instead of epoch 0.
  * - Baselines (nb, complement-nb, linear-svm, logistic-regression, random-forest; baselines/) train on
  *   TF-IDF (CSR) or document vectors (dense) and are saved as `baseline.json`.
- * The work (tfjs, apache-arrow) is in train-run.ts, loaded only on a cache miss.
+ * The work (tfjs, apache-arrow) is in train-compute.ts, loaded only on a cache miss.
  */
 import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
@@ -123,7 +123,7 @@ export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainS
     inputNames: ['train', 'features'],
     async compute(ctx) {
       // tfjs loads only when a model is actually trained: cache hits stay fast.
-      const { fitTrainStage } = await import('./train-run');
+      const { fitTrainStage } = await import('./train-compute');
       return fitTrainStage(ctx, hooks);
     },
   };

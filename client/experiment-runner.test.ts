@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyError, type UlasanError } from '../core/errors';
-import { newRunId } from './run-record';
-import { parseParallel, runExperiment, runStatus } from './run-experiment';
+import { newRunId } from './records';
+import { parseParallel, runExperiment, runStatus } from './experiment-runner';
 import { stageWarnings } from '../workflows/plans/pipeline';
 
 let dir: string;

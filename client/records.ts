@@ -8,7 +8,7 @@ import type { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
 import { REPORT_HTML } from '../activities/report/report';
-import { writeRunReport } from '../activities/report/run-report';
+import { writeRunReport } from '../activities/report/per-run';
 import { readGridFile, type GridFile } from '../activities/grid/grid';
 
 export interface RunSummary {

@@ -1,4 +1,4 @@
-import type { Rng } from '../../data/random';
+import type { Rng } from '../../../data/random';
 
 /**
  * Pieces of what makes Play Store text hard to clean, for generated test strings: slang,

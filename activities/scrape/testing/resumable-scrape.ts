@@ -2,8 +2,8 @@
  * `scrapeReviews` under `withRetry`, resuming each attempt from the last page handed to `onPage`: what
  * the workflow gets from Temporal (activity retries + heartbeat details), for the CLI and local runner.
  */
-import { scrapeReviews, type ScrapeHooks, type ScrapeOptions, type ScrapeResult } from './play-client';
-import { withRetry, type RetryOptions } from '../../core/retry';
+import { scrapeReviews, type ScrapeHooks, type ScrapeOptions, type ScrapeResult } from '../play-client';
+import { withRetry, type RetryOptions } from '../../../core/retry';
 
 export interface ResumableScrapeResult extends ScrapeResult {
   /** Attempts made (1 when nothing failed). */

@@ -11,7 +11,7 @@ import { MAX_PARALLEL } from './grid-spec';
 import { realActivities, runGridLocal, runLocal } from './local-runner';
 import { formatProgress, markProgressFailed, progressTracker, readProgress, writeProgress } from './progress';
 import { RunLease } from './leases';
-import { newRunId, recordRun, type RunSummary } from './run-record';
+import { newRunId, recordRun, type RunSummary } from './records';
 import type { RunRouting } from '../core/profiles';
 
 export interface RunOptions extends RunRouting {

@@ -13,7 +13,7 @@ import { writeTokenMatrix } from '../features/token-matrix';
 import { commitArtifact } from '../report/testing/fixture-store';
 import { writeTinyModel } from '../report/testing/tiny-model';
 import { DEFAULT_BOOTSTRAP_SEED, METRICS_FILE, PREDICTIONS_FILE, evaluateStage } from './evaluate';
-import { msPerThousand } from './evaluate-run';
+import { msPerThousand } from './evaluate-compute';
 import { bootstrapCi } from './uncertainty';
 
 let root: string;

@@ -1,6 +1,6 @@
 /** Small synthetic tables for the split tests (not used by the pipeline). */
-import { Rng } from '../../data/random';
-import type { SplitRow } from './stratified';
+import { Rng } from '../../../data/random';
+import type { SplitRow } from '../stratified';
 
 /**
  * `sizes[c]` rows of class c; `duplicateShare` of each class's rows repeat a text of the same class
