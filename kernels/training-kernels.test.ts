@@ -3,11 +3,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { prepareHeapSimd } from './heap-simd';
-import {
-  denseConvCalls,
-  registerTrainingKernels,
-  setSimdConvGrad,
-} from './training-kernels';
+import { denseConvCalls, setSimdConvGrad } from './overrides/conv-backprop';
+import { registerTrainingKernels } from './training-kernels';
 
 const TOLERANCE = 1e-4;
 
