@@ -15,6 +15,7 @@ import { createImportActivity, importStage } from './import/import';
 import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
 import { createPredictActivity, predictStage } from './predict/predict';
 import { createDriftCheckActivity, driftCheckStage } from './lineage/drift-check';
+import { createWriteRunRecordActivity } from './lineage/run-record';
 import { createSemiActivities, labelFractionStage, pseudoLabelStage } from './semi/semi';
 import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     combineScrapes: createCombineScrapesActivity(deps),
     predict: createPredictActivity(deps),
     driftCheck: createDriftCheckActivity(deps),
+    writeRunRecord: createWriteRunRecordActivity(deps),
   });
 }
 

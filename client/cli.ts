@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeJson, withScrapeOptions, type ScrapeCliOptions } from './scrape';
+import { formatScrape, nightlyPlanFromOptions, runScrapeLocal, scrapeExitCode, scrapeJson, withNightlyOptions, type ScrapeCliOptions } from './scrape';
+import { describeScoring, driftThresholdsFrom, runScoringLocal, scoringPlanFor, withDriftThresholdOptions, type DriftThresholdOptions } from './score';
 
 /** Task queue of the pipeline workers unless told otherwise. */
 const DEFAULT_TASK_QUEUE = 'ulasan';
@@ -253,27 +254,21 @@ program
     console.log(options.json ? JSON.stringify(space, null, 2) : formatSpace(space));
   });
 
-program
-  .command('score')
-  .description("Nightly scoring once: label a window of reviews with a model and check it for drift against the model's training window; alerts go into the run record (`ulasan runs`).")
-  .argument('<model>', 'train artifact key, run id or model tag')
-  .argument('<file>', 'review file (CSV/TSV/JSON/Parquet)')
-  .option('--name <name>', 'name recorded with the run', 'scoring')
-  .option('--max-mix-shift <x>', 'label mix total variation allowed (default 0.15)', Number)
-  .option('--max-oov-increase <x>', 'OOV rate rise allowed (default 0.1)', Number)
-  .option('--max-length-change <x>', 'relative mean length change allowed (default 0.5)', Number)
-  .option('--max-score-drop <x>', 'macro-F1 fall allowed (default 0.1)', Number)
-  .option('--json', 'print {runId, status, alerts, predictionsKey, driftKey} as the last line')
-  .action(async (modelRef: string, file: string, o: { name: string; maxMixShift?: number; maxOovIncrease?: number; maxLengthChange?: number; maxScoreDrop?: number; json?: boolean }) => {
-    const { runScoringLocal, scoringPlanFor } = await import('./score');
-    const store = new ArtifactStore();
-    const thresholds = { mixShift: o.maxMixShift, oovIncrease: o.maxOovIncrease, lengthChange: o.maxLengthChange, scoreDrop: o.maxScoreDrop };
-    const defined = Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined));
-    const run = await runScoringLocal(store, await scoringPlanFor(store, modelRef, { kind: 'file', path: resolve(file) }, defined, o.name), log);
-    console.log(`run ${run.runId}: ${run.status}${run.alerts.length ? ` (${run.alerts.length} alerts)` : ''}; predictions ${run.predictionsKey}; drift ${run.driftKey}`);
-    if (o.json) console.log(JSON.stringify({ runId: run.runId, status: run.status, alerts: run.alerts, predictionsKey: run.predictionsKey, driftKey: run.driftKey }));
-    if (run.status === 'drift') process.exitCode = 3;
-  });
+withDriftThresholdOptions(
+  program
+    .command('score')
+    .description("Nightly scoring once: label a window of reviews with a model and check it for drift against the model's training window; alerts go into the run record (`ulasan runs`).")
+    .argument('<model>', 'train artifact key, run id or model tag')
+    .argument('<file>', 'review file (CSV/TSV/JSON/Parquet)')
+    .option('--name <name>', 'name recorded with the run', 'scoring')
+    .option('--json', 'print {runId, status, alerts, predictionsKey, driftKey} as the last line'),
+).action(async (modelRef: string, file: string, o: DriftThresholdOptions & { name: string; json?: boolean }) => {
+  const store = new ArtifactStore();
+  const run = await runScoringLocal(store, await scoringPlanFor(store, modelRef, { kind: 'file', path: resolve(file) }, driftThresholdsFrom(o), o.name), log);
+  console.log(`run ${run.runId}: ${run.status}${run.alerts.length ? ` (${run.alerts.length} alerts)` : ''}; predictions ${run.predictionsKey}; drift ${run.driftKey}`);
+  if (o.json) console.log(JSON.stringify({ runId: run.runId, status: run.status, alerts: run.alerts, predictionsKey: run.predictionsKey, driftKey: run.driftKey }));
+  if (run.status === 'drift') process.exitCode = 3;
+});
 
 const model = program.command('model').description('Name and inspect trained models (tags live under <ULASAN_HOME>/tags).');
 model
@@ -304,20 +299,23 @@ model
     console.log(JSON.stringify(await describeModel(new ArtifactStore(), ref), null, 2));
   });
 
-withScrapeOptions(
+withNightlyOptions(
   program
     .command('scrape')
-    .description('Scrape Google Play reviews of one or more apps into the store (incremental per app/lang/country), retrying like the workflow.'),
+    .description('Scrape Google Play reviews of one or more apps into the store (incremental per app/lang/country), retrying like the workflow; a night run by hand (--pipeline, --score-with).'),
 )
-  .option('--json', 'print {key, apps: [{appId, key, rows, seen, new, duplicates, complete, stopReason}], failed} as the last line')
+  .option('--json', 'print {key, apps: [{appId, key, rows, seen, new, duplicates, complete, stopReason}], failed, scoring?} as the last line')
   .action(async (options: ScrapeCliOptions & { json?: boolean }) => {
-    const result = await runScrapeLocal(await nightlyPlanFromOptions(options), { store: new ArtifactStore(), log });
+    const store = new ArtifactStore();
+    const plan = await nightlyPlanFromOptions(options, { store });
+    if (plan.score) console.log(describeScoring(plan.score));
+    const result = await runScrapeLocal(plan, { store, log });
     for (const line of formatScrape(result)) console.log(line);
     if (options.json) console.log(scrapeJson(result));
-    process.exitCode = result.failed > 0 || result.pipeline?.status === 'failed' ? 1 : 0;
+    process.exitCode = scrapeExitCode(result);
   });
 
-const schedule = program.command('schedule').description('Manage the Temporal Schedule of nightly scrapes (TEMPORAL_ADDRESS).');
+const schedule = program.command('schedule').description('Manage the Temporal Schedule of nightly scrapes, scored with --score-with (TEMPORAL_ADDRESS).');
 interface ScheduleCliOptions extends ScrapeCliOptions {
   cron: string[];
   timezone?: string;
@@ -335,11 +333,12 @@ const withScheduleOptions = (command: Command): Command =>
     .option('--run-timeout <duration>', 'how long one night may run before it is timed out and the next may start (default 12 hours)')
     .option('--task-queue <queue>', `task queue of the workers that run the nightly workflow (default ${DEFAULT_TASK_QUEUE})`)
     .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)');
-/** The scrape plan of `create` (and of `update` when --app is given). */
-const schedulePlan = async (options: ScheduleCliOptions) => ({
-  ...(await nightlyPlanFromOptions(options)),
-  ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}),
-});
+/** The scrape plan of `create` (and of `update` when --app is given); `--score-with` is resolved now, and its runs named after the schedule. */
+const schedulePlan = async (scheduleId: string, options: ScheduleCliOptions) => {
+  const plan = { ...(await nightlyPlanFromOptions(options, { name: scheduleId })), ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}) };
+  if (plan.score) console.log(describeScoring(plan.score));
+  return plan;
+};
 const scheduleFields = (options: ScheduleCliOptions) => ({
   ...(options.cron.length > 0 ? { cron: options.cron } : {}),
   ...(options.timezone ? { timezone: options.timezone } : {}),
@@ -347,28 +346,28 @@ const scheduleFields = (options: ScheduleCliOptions) => ({
   ...(options.runTimeout ? { runTimeout: options.runTimeout as Duration } : {}),
   ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
 });
-withScrapeOptions(
+withNightlyOptions(
   withScheduleOptions(
     schedule
       .command('create')
-      .description('Create the schedule that runs nightlyScrapeWorkflow on a cron, or update it if it exists (overlap: skip; run timeout; catch-up window).')
+      .description('Create the schedule that runs nightlyScrapeWorkflow on a cron, or update it if it exists (overlap: skip; run timeout; catch-up window); --score-with scores each night and alerts on drift.')
       .requiredOption('--id <scheduleId>', 'schedule id'),
   ),
 ).action(async (options: ScheduleCliOptions & { id: string }) => {
   const { saveNightlySchedule, withScheduleClient } = await import('./schedule');
-  const input = { scheduleId: options.id, cron: options.cron, plan: await schedulePlan(options), ...scheduleFields(options) };
+  const input = { scheduleId: options.id, cron: options.cron, plan: await schedulePlan(options.id, options), ...scheduleFields(options) };
   console.log(`${await withScheduleClient((client) => saveNightlySchedule(client, input))} schedule ${options.id}`);
 });
-withScrapeOptions(
+withNightlyOptions(
   withScheduleOptions(
     schedule
       .command('update')
-      .description('Change an existing schedule: only the options given (the whole scrape plan when --app is given); the rest stays.')
+      .description('Change an existing schedule: only the options given (the whole scrape plan, --score-with included, when --app is given); the rest stays.')
       .argument('<scheduleId>', 'schedule id'),
   ),
 ).action(async (scheduleId: string, options: ScheduleCliOptions) => {
   const { updateNightlySchedule, withScheduleClient } = await import('./schedule');
-  const changes = { ...scheduleFields(options), ...(options.app.length > 0 ? { plan: await schedulePlan(options) } : {}) };
+  const changes = { ...scheduleFields(options), ...(options.app.length > 0 ? { plan: await schedulePlan(scheduleId, options) } : {}) };
   await withScheduleClient((client) => updateNightlySchedule(client, scheduleId, changes));
   console.log(`updated schedule ${scheduleId}`);
 });

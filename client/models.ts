@@ -8,8 +8,10 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABELS_FILE, readClassNames } from '../activities/annotate/annotate';
 import { badInput, notFound } from '../core/errors';
+import { runsDir } from '../activities/lineage/run-record';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
+import type { FailureSummary } from '../core/failures';
 
 export interface ModelTag {
   name: string;
@@ -20,7 +22,7 @@ export interface ModelTag {
 const TAG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const tagsDir = (store: ArtifactStore): string => join(store.root, 'tags');
-export const runsDir = (store: ArtifactStore): string => join(store.root, 'runs');
+export { runsDir };
 
 /** A run record as `recordRun` writes it (client/records.ts), the fields read here. */
 export interface StoredRun {
@@ -129,12 +131,26 @@ export async function describeModel(store: ArtifactStore, ref: string): Promise<
   };
 }
 
-/** Every run record, oldest first (run ids sort by start time). */
-export async function listRunRecords(store: ArtifactStore): Promise<StoredRun[]> {
+/** Every record file under runs/, oldest first (run ids sort by start time). */
+async function readRunFiles(store: ArtifactStore): Promise<Record<string, unknown>[]> {
   if (!existsSync(runsDir(store))) return [];
   const files = (await readdir(runsDir(store))).filter((f) => f.endsWith('.json') && !f.endsWith('.progress.json')).sort();
-  const records = await Promise.all(files.map((f) => readFile(join(runsDir(store), f), 'utf8').then((t) => JSON.parse(t) as StoredRun)));
-  return records.filter((r) => typeof r.runId === 'string' && typeof r.metricsKey === 'string');
+  return Promise.all(files.map((f) => readFile(join(runsDir(store), f), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>)));
+}
+
+/** Every run record with results, oldest first. */
+export async function listRunRecords(store: ArtifactStore): Promise<StoredRun[]> {
+  const records = await readRunFiles(store);
+  return records.filter((r): r is Record<string, unknown> & StoredRun => typeof r.runId === 'string' && typeof r.metricsKey === 'string');
+}
+
+/** A run that ended before it had results (a night that could not be scored): no metrics, the failure instead. */
+export type FailedRun = Omit<StoredRun, 'metricsKey'> & { status: 'failed'; error: FailureSummary };
+
+/** Every failed run's record, oldest first (`ulasan runs` lists them; nothing else reads them). */
+export async function listFailedRuns(store: ArtifactStore): Promise<FailedRun[]> {
+  const records = await readRunFiles(store);
+  return records.filter((r): r is Record<string, unknown> & FailedRun => typeof r.runId === 'string' && r.status === 'failed');
 }
 
 export interface ModelList {

@@ -7,6 +7,7 @@ import { canonicalJson, sha256Hex } from '../data/canonical';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan, GridResult } from '../workflows/plans/grid';
 import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
+import { runIdStamp } from '../workflows/plans/score';
 import { REPORT_HTML } from '../activities/report/report';
 import { writeRunReport } from '../activities/report/per-run';
 import { readGridFile, type GridFile } from '../activities/grid/grid';
@@ -31,8 +32,7 @@ export interface RunSummary {
  * be reproducible; artifact keys and workflow ids derived from the plan are what dedupe work).
  */
 export function newRunId(plan: PipelinePlan | GridPlan | ExpandedGridPlan, now = new Date(), nonce = randomBytes(4).toString('hex')): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `run-${stamp}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}-${nonce}`;
+  return `run-${runIdStamp(now)}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}-${nonce}`;
 }
 
 export async function recordRun(

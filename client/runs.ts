@@ -2,15 +2,16 @@
  * `ulasan runs`: past and running runs from the run records (client/records.ts) and leases: id, spec
  * name, start, duration, runner, headline metric, status and report path. Start comes from the run id,
  * the end from when its record was written. A record with alerts (nightly scoring's drift) has status
- * `drift`; a lease with no record yet is `running`.
+ * `drift`, a scoring run that could not run `failed`; a lease with no record yet is `running`.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import type { FailureSummary } from '../core/failures';
 import { runStartedAt } from './gc';
 import { headlineText, runHeadline } from './headline';
 import { liveLeases } from './leases';
-import { listRunRecords, runsDir, type StoredRun } from './models';
+import { listFailedRuns, listRunRecords, runsDir, type FailedRun, type StoredRun } from './models';
 
 export interface RunListing {
   runId: string;
@@ -19,34 +20,44 @@ export interface RunListing {
   durationSeconds?: number;
   runner?: string;
   headline?: string;
-  /** `done` (a pipeline or grid run), `ok` (scoring without alerts), `drift` (scoring with alerts), `running`. */
-  status: 'done' | 'ok' | 'drift' | 'running';
+  /** `done` (a pipeline or grid run), `ok` (scoring without alerts), `drift` (scoring with alerts), `failed` (scoring that could not run), `running`. */
+  status: 'done' | 'ok' | 'drift' | 'failed' | 'running';
   reportPath?: string;
   alerts?: string[];
+  /** Why a failed run failed: its failure type and message. */
+  error?: FailureSummary;
 }
 
 /** Alerts a run recorded (nightly scoring: drift measures past their thresholds). */
-type RecordWithAlerts = StoredRun & { alerts?: string[]; kind?: string };
+type RecordWithAlerts = (StoredRun & { alerts?: string[]; kind?: string; status?: undefined; error?: undefined }) | (FailedRun & { alerts?: undefined; kind?: string });
+
+function statusOf(run: RecordWithAlerts): RunListing['status'] {
+  if (run.status === 'failed') return 'failed';
+  if (run.alerts && run.alerts.length > 0) return 'drift';
+  return run.kind === 'score' ? 'ok' : 'done';
+}
 
 async function listing(store: ArtifactStore, run: RecordWithAlerts): Promise<RunListing> {
   const started = runStartedAt(run.runId);
   const finished = statSync(join(runsDir(store), `${run.runId}.json`)).mtime;
-  const headline = await runHeadline(store, run).then(headlineText, () => undefined);
+  const headline = run.status === 'failed' ? undefined : await runHeadline(store, run).then(headlineText, () => undefined);
   return {
     runId: run.runId,
     ...(run.plan?.name ? { spec: run.plan.name } : {}),
     ...(started ? { startedAt: started.toISOString(), durationSeconds: Math.max(0, Math.round((finished.getTime() - started.getTime()) / 1000)) } : {}),
     ...(run.runner ? { runner: run.runner } : {}),
     ...(headline ? { headline } : {}),
-    status: run.alerts && run.alerts.length > 0 ? 'drift' : run.kind === 'score' ? 'ok' : 'done',
+    status: statusOf(run),
     ...(run.runReportPath ?? run.reportPath ? { reportPath: run.runReportPath ?? run.reportPath } : {}),
     ...(run.alerts && run.alerts.length > 0 ? { alerts: run.alerts } : {}),
+    ...(run.error ? { error: run.error } : {}),
   };
 }
 
 /** Newest first; `limit` of them. */
 export async function listRuns(store: ArtifactStore, limit?: number): Promise<RunListing[]> {
-  const records = (await listRunRecords(store)) as RecordWithAlerts[];
+  const byId = (a: { runId: string }, b: { runId: string }) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
+  const records = [...((await listRunRecords(store)) as RecordWithAlerts[]), ...(await listFailedRuns(store))].sort(byId);
   const recorded = new Set(records.map((r) => r.runId));
   const running: RunListing[] = liveLeases(store)
     .filter((l) => !recorded.has(l.runId))
@@ -65,6 +76,7 @@ export function formatRuns(runs: RunListing[]): string {
         `   started ${r.startedAt ?? '?'}${r.durationSeconds !== undefined ? `, took ${r.durationSeconds}s` : ''}`,
         ...(r.headline ? [`   ${r.headline}`] : []),
         ...(r.alerts ?? []).map((a) => `   ALERT: ${a}`),
+        ...(r.error ? [`   FAILED (${r.error.type ?? 'error'}): ${r.error.message}`] : []),
         ...(r.reportPath ? [`   report: ${r.reportPath}`] : []),
       ].join('\n'),
     )

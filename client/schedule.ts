@@ -111,7 +111,11 @@ export function nightlyScheduleOptions(input: NightlyScheduleInput): ScheduleOpt
       overlap: ScheduleOverlapPolicy.SKIP,
       catchupWindow: input.catchupWindow ?? DEFAULT_CATCHUP_WINDOW,
     },
-    memo: { createdBy: 'ulasan schedule create', apps: input.plan.apps },
+    memo: {
+      createdBy: 'ulasan schedule create',
+      apps: input.plan.apps,
+      ...(input.plan.score ? { scoreWith: { model: input.plan.score.model, ...(input.plan.score.modelRef ? { modelRef: input.plan.score.modelRef } : {}) } } : {}),
+    },
   };
 }
 
@@ -235,6 +239,8 @@ export interface ScheduleRun {
   scheduledAt: string;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TIMED_OUT, CANCELLED, TERMINATED, ... */
   status: string;
+  /** A scored night's outcome from its memo: ok, drift, skipped or failed. */
+  scoring?: string;
 }
 
 /** One schedule as `ulasan schedule list` shows it. */
@@ -260,12 +266,12 @@ const FAILED_STATUSES = new Set(['FAILED', 'TIMED_OUT', 'CANCELLED', 'TERMINATED
 
 async function runOf(client: Client, action: ScheduleDescription['info']['recentActions'][number]): Promise<ScheduleRun> {
   const { workflowId, firstExecutionRunId } = action.action.workflow;
-  const status = await client.workflow
+  const { status, scoring } = await client.workflow
     .getHandle(workflowId, firstExecutionRunId)
     .describe()
-    .then((d) => d.status.name as string)
-    .catch(() => 'UNKNOWN'); // retention may have removed it
-  return { workflowId, scheduledAt: action.scheduledAt.toISOString(), status };
+    .then((d) => ({ status: d.status.name as string, scoring: d.memo?.scoringStatus as string | undefined }))
+    .catch(() => ({ status: 'UNKNOWN', scoring: undefined })); // retention may have removed it
+  return { workflowId, scheduledAt: action.scheduledAt.toISOString(), status, ...(scoring ? { scoring } : {}) };
 }
 
 /** A schedule's state and its recent nights, with each night's outcome. */
@@ -297,7 +303,7 @@ export async function listSchedules(client: Client): Promise<ScheduleLine[]> {
 
 function formatLine(l: ScheduleLine): string {
   const state = l.paused ? `paused${l.note ? ` (${l.note})` : ''}` : `next ${l.nextRunAt ?? '-'}`;
-  const last = l.lastRun ? `last ${l.lastRun.scheduledAt} ${l.lastRun.status}` : 'last -';
+  const last = l.lastRun ? `last ${l.lastRun.scheduledAt} ${l.lastRun.status}${l.lastRun.scoring ? ` scoring ${l.lastRun.scoring.toUpperCase()}` : ''}` : 'last -';
   const counts = `runs ${l.taken}, skipped ${l.skippedOverlap} (overlap), missed ${l.missedCatchup} (catch-up), failed ${l.failed.length}`;
   const failures = l.failed.map((run) => `\n    ${run.status.padEnd(10)} ${run.scheduledAt}  ${run.workflowId}`).join('');
   return `${l.scheduleId}  ${l.workflowType ?? '-'}  ${state}  ${last}  ${counts}${failures}`;

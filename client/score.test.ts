@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_FILE, driftAlerts } from '../activities/lineage/drift-check';
 import type { DriftReport } from '../activities/lineage/drift';
-import { csvField, generateSyntheticReviews, SYNTHETIC_CSV_HEADER } from '../data/sample/synthetic';
+import { csvField, generateDriftedReviews, generateSyntheticReviews, SYNTHETIC_CSV_HEADER } from '../data/sample/synthetic';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { PipelineResult } from '../workflows/plans/pipeline';
 import { runLocal } from './local-runner';
@@ -53,9 +53,7 @@ describe('nightly scoring', () => {
 
   it('a drifted window (complaints only, an unseen product word in each): alerts in the result and in `runs --json`', async () => {
     const model = trained.stages.find((s) => s.stage === 'train')!.key;
-    const complaints = generateSyntheticReviews({ rows: 3000, seed: 5 })
-      .filter((r) => r.rating <= 2)
-      .map((r, i) => ({ rating: r.rating, text: `${r.text} zorblax ${i % 2 ? 'kriptobot' : 'zorblax'} gagal zorblax` }));
+    const complaints = generateDriftedReviews({ rows: 400, seed: 5 });
     // One review that cleaning empties: clean's emptied-row pass then has a row (main's clean binds no empty list).
     const csv = await windowCsv('drifted', [...complaints, { rating: 1, text: '👍👍' }]);
     const scoring = await scoringPlanFor(store, model, { kind: 'file', path: csv }, { mixShift: 0.2, oovIncrease: 0.05 }, 'nightly-drifted');
@@ -72,6 +70,20 @@ describe('nightly scoring', () => {
     expect(entry.status).toBe('drift');
     expect(entry.alerts).toEqual(run.alerts);
     expect(listed.filter((r) => r.status === 'ok' || r.status === 'done')).toHaveLength(1);
+  }, 120_000);
+
+  it('a window that cannot be scored fails, and `runs --json` lists the run as failed with why', async () => {
+    const model = trained.stages.find((s) => s.stage === 'train')!.key;
+    const scoring = await scoringPlanFor(store, model, { kind: 'file', path: join(root, 'missing.csv') }, {}, 'nightly-missing');
+    const failure = await runScoringLocal(store, scoring).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    if (!failure) throw new Error('scoring a missing file did not fail');
+    const listed = JSON.parse(JSON.stringify(await listRuns(store))) as { spec?: string; status: string; error?: { type: string; message: string } }[];
+    const entry = listed.find((r) => r.spec === 'nightly-missing')!;
+    expect(entry.status).toBe('failed');
+    expect(entry.error?.message).toBe(failure.message);
   }, 120_000);
 
   it('checks each measure against its threshold, naming both values', () => {

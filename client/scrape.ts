@@ -9,21 +9,23 @@ import { badInput } from '../core/errors';
 import type { ReviewSort } from '../activities/scrape/play-client';
 import { withRetry } from '../core/retry';
 import { createScrapeActivity, type ScrapeAppInput, type ScrapeAppOutput } from '../activities/scrape/scrape';
-import type { ArtifactStore } from '../data/store/artifact-store';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
 import {
   SCRAPE_PROFILES,
   runNightlyScrape,
   validateNightlyPlan,
   type NightlyScrapePlan,
+  type NightlyScoring,
   type NightlyScrapeResult,
   type NightlyScrapeSteps,
 } from '../workflows/plans/scrape';
+import { ArtifactStore } from '../data/store/artifact-store';
 import { loadExperiment } from './experiment';
 import { runLocal } from './local-runner';
+import { driftThresholdsFrom, runScoringLocal, scoringModelFor, withDriftThresholdOptions, type DriftThresholdOptions } from './score';
 
 /** The options `ulasan scrape` and `ulasan schedule create` share, as commander parses them. */
-export interface ScrapeCliOptions {
+export interface ScrapeCliOptions extends DriftThresholdOptions {
   app: string[];
   lang: string;
   country: string;
@@ -37,6 +39,8 @@ export interface ScrapeCliOptions {
   full?: boolean;
   /** An experiment spec to run afterwards on the scraped reviews (its `source` is replaced). */
   pipeline?: string;
+  /** A model (tag, run id or train key) to score each run's new reviews with, checking them for drift. */
+  scoreWith?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -56,11 +60,36 @@ export function withScrapeOptions(command: Command): Command {
     .option('--throttle <rps>', 'requests per second across all apps (default: no throttle)', number)
     .option('--concurrency <n>', 'apps scraped at once (default 4)', number)
     .option('--full', 'read from the top, ignoring the incremental stop (backfills what --max or --since left out)')
-    .option('--pipeline <spec>', 'afterwards, run this experiment spec on the scraped reviews');
+    .option('--pipeline <spec>', 'afterwards, run this experiment spec on the scraped reviews')
+    .option('--score-with <model>', "afterwards, label the run's new reviews with this model (tag, run id or train key; a tag is resolved now) and check them for drift against its training window");
+}
+
+/** The shared scrape options and, for `--score-with`, the drift thresholds. */
+export function withNightlyOptions(command: Command): Command {
+  return withDriftThresholdOptions(withScrapeOptions(command));
+}
+
+/** Where `--score-with` is resolved, and the name its runs are recorded under. */
+export interface ScoringContext {
+  /** @default the store at ULASAN_HOME */
+  store?: ArtifactStore;
+  /** @default `nightly <app>` */
+  name?: string;
+}
+
+/** The plan's `score` for `--score-with`: the model resolved in the store now, with the thresholds the flags set. */
+async function scoringFromOptions(options: ScrapeCliOptions, context: ScoringContext): Promise<Pick<NightlyScrapePlan, 'score'>> {
+  const thresholds = driftThresholdsFrom(options);
+  if (options.scoreWith === undefined) {
+    if (Object.keys(thresholds).length > 0) throw badInput('the --max-* drift thresholds apply to nightly scoring: give --score-with <model> too.', { field: 'score-with' });
+    return {};
+  }
+  const name = context.name ?? `nightly ${options.app[0] ?? ''}`.trim();
+  return { score: await scoringModelFor(context.store ?? new ArtifactStore(), options.scoreWith, thresholds, name) };
 }
 
 /** The plan the CLI options describe; fails naming the option when one is wrong. */
-export async function nightlyPlanFromOptions(options: ScrapeCliOptions): Promise<NightlyScrapePlan> {
+export async function nightlyPlanFromOptions(options: ScrapeCliOptions, scoring: ScoringContext = {}): Promise<NightlyScrapePlan> {
   if (options.stars !== undefined && ![1, 2, 3, 4, 5].includes(options.stars)) {
     throw badInput(`--stars must be 1..5, got ${options.stars}.`, { stage: 'scrape', field: 'stars' });
   }
@@ -83,6 +112,7 @@ export async function nightlyPlanFromOptions(options: ScrapeCliOptions): Promise
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.full ? { full: true } : {}),
     ...(options.pipeline !== undefined ? { runPipeline: await pipelineForScrape(options.pipeline) } : {}),
+    ...(await scoringFromOptions(options, scoring)),
   };
   const problems = validateNightlyPlan(plan);
   if (problems.length > 0) throw badInput(`ulasan scrape: ${problems.join(' ')}`, { stage: 'scrape' });
@@ -131,6 +161,7 @@ export async function runScrapeLocal(plan: NightlyScrapePlan, options: LocalScra
     combineScrapes: (input) =>
       withRetry(() => activities.combineScrapes(input), { policy: SCRAPE_PROFILES.combineScrapes.retry, ...(options.sleep ? { sleep: options.sleep } : {}) }),
     runPipeline: (pipeline) => runLocal(pipeline, { store: options.store, log }),
+    runScoring: (scoring) => runScoringLocal(options.store, scoring, log),
   };
   return runNightlyScrape(steps, plan);
 }
@@ -150,7 +181,21 @@ export function scrapeJson(result: NightlyScrapeResult): string {
     result.pipeline?.status === 'ok'
       ? { metricsKey: result.pipeline.result.metricsKey, reportKey: result.pipeline.result.reportKey }
       : result.pipeline?.error;
-  return JSON.stringify({ key: result.key, apps, failed: result.failed, ...(pipeline ? { pipeline } : {}) });
+  return JSON.stringify({ key: result.key, apps, failed: result.failed, ...(pipeline ? { pipeline } : {}), ...(result.scoring ? { scoring: scoringJson(result.scoring) } : {}) });
+}
+
+/** The night's scoring as `--json` prints it: status, alerts, run id and keys (or why it was skipped or failed). */
+function scoringJson(scoring: NightlyScoring): Record<string, unknown> {
+  if (scoring.status === 'skipped') return { status: scoring.status, reason: scoring.reason };
+  if (scoring.status === 'failed') return { status: scoring.status, error: scoring.error };
+  const { runId, predictionsKey, driftKey } = scoring.result;
+  return { status: scoring.status, alerts: scoring.alerts, runId, predictionsKey, driftKey };
+}
+
+/** `ulasan scrape`'s exit code: 1 when an app, the pipeline or the scoring failed; 3 when the scoring found drift (as `ulasan score`). */
+export function scrapeExitCode(result: NightlyScrapeResult): number {
+  if (result.failed > 0 || result.pipeline?.status === 'failed' || result.scoring?.status === 'failed') return 1;
+  return result.scoring?.status === 'drift' ? 3 : 0;
 }
 
 /** Human lines: one per app, then the run key. */
@@ -164,5 +209,13 @@ export function formatScrape(result: NightlyScrapeResult): string[] {
   lines.push(`key: ${result.key ?? 'none (every app failed)'}`);
   if (result.pipeline?.status === 'ok') lines.push(`metrics: ${result.pipeline.result.metricsKey}`);
   if (result.pipeline?.status === 'failed') lines.push(`pipeline FAILED: ${result.pipeline.error.message}`);
+  if (result.scoring) lines.push(...formatScoring(result.scoring));
   return lines;
+}
+
+function formatScoring(scoring: NightlyScoring): string[] {
+  if (scoring.status === 'skipped') return [`scoring skipped: ${scoring.reason}`];
+  if (scoring.status === 'failed') return [`scoring FAILED (${scoring.error.type ?? 'error'}): ${scoring.error.message}`];
+  const head = `scoring ${scoring.status.toUpperCase()} (run ${scoring.result.runId ?? '-'}): predictions ${scoring.result.predictionsKey}, drift ${scoring.result.driftKey}`;
+  return [head, ...scoring.alerts.map((alert) => `ALERT: ${alert}`)];
 }

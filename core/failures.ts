@@ -66,3 +66,25 @@ export class PlanFailure extends Error {
     super(message);
   }
 }
+
+/** A failure as the run records it: the failure type when known, and the innermost message. */
+export interface FailureSummary {
+  type: string | null;
+  message: string;
+}
+
+/**
+ * The type and innermost message of a failure. Temporal wraps an activity's ApplicationFailure in an
+ * ActivityFailure inside a ChildWorkflowFailure; the first `type` on the cause chain is ours.
+ */
+export function describeFailure(error: unknown): FailureSummary {
+  let type: string | null = null;
+  let message = String(error);
+  for (let current: unknown = error, depth = 0; current && depth < 8; depth++) {
+    const node = current as { type?: unknown; message?: unknown; cause?: unknown };
+    if (type === null && typeof node.type === 'string') type = node.type;
+    if (typeof node.message === 'string' && node.message !== '') message = node.message;
+    current = node.cause;
+  }
+  return { type, message };
+}

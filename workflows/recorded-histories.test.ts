@@ -2,7 +2,8 @@
  * Histories recorded from a real Temporal dev server (`npm run histories:record`, see
  * workflows/testing/record-histories.ts) replay against the current workflow code: a pipeline, a grid
  * that continued as new, a nightly scrape whose scrape activity was retried (with an app that failed,
- * the combine step and the pipeline child), a pipeline cancelled midway. A workflow change that would break the runs in flight when it is
+ * the combine step and the pipeline child), a night scored with a model (behind patch
+ * ulasan-2026-12-nightly-scoring), a pipeline cancelled midway. A workflow change that would break the runs in flight when it is
  * deployed fails here; make it behind `patched()` (workflows/README.md) or, if no such run can exist,
  * re-record.
  */
@@ -27,6 +28,8 @@ const EXPECTED: Record<string, string> = {
   'nightly-scrape-retried-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
   'nightly-scrape-retried-missing-app.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
   'nightly-scrape-retried-pipeline.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'nightly-scoring.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+  'nightly-scoring-score.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
   'pipeline-cancelled.json': 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED',
 };
 
@@ -48,6 +51,20 @@ beforeAll(async () => {
   workflowBundle = { code: (await bundleWorkflowCode({ workflowsPath, logger: silent })).code };
 }, 120_000);
 
+/** A recorded history's commands in order: child workflow ids, activity types, `patch` markers, `memo` upserts. */
+function commandsOf(file: string): (string | undefined)[] {
+  return recorded
+    .find((r) => r.file === file)!
+    .json.events.flatMap((e) => {
+      const child = e.startChildWorkflowExecutionInitiatedEventAttributes as { workflowId?: string } | undefined;
+      const activity = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
+      if (child) return [child.workflowId];
+      if (activity) return [activity.activityType?.name];
+      if (e.markerRecordedEventAttributes) return ['patch'];
+      return e.workflowPropertiesModifiedEventAttributes ? ['memo'] : [];
+    });
+}
+
 describe('histories recorded from the dev server', () => {
   it('cover every scenario, as recorded: continue-as-new, a retried scrape attempt, a failed child, a cancellation', () => {
     expect(files).toEqual(Object.keys(EXPECTED).sort());
@@ -57,19 +74,16 @@ describe('histories recorded from the dev server', () => {
       .json.events.flatMap((e) => ((e.activityTaskStartedEventAttributes as { attempt?: number }) ?? {}).attempt ?? []);
     expect(attempts).toEqual([2]);
     // The night: three scrape children (one failed), the combine activity, then the pipeline child.
-    const night = recorded.find((r) => r.file === 'nightly-scrape-retried.json')!.json.events;
-    const commands = night.flatMap((e) => {
-      const child = e.startChildWorkflowExecutionInitiatedEventAttributes as { workflowId?: string } | undefined;
-      const activity = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
-      return child ? [child.workflowId] : activity ? [activity.activityType?.name] : [];
-    });
-    expect(commands).toEqual([
+    expect(commandsOf('nightly-scrape-retried.json')).toEqual([
       'histories-nightly/com.example.app',
       'histories-nightly/com.example.other',
       'histories-nightly/com.example.missing',
       'combineScrapes',
       'histories-nightly/pipeline',
     ]);
+    // The scored night (new path, behind its patch): the app's child, then the scoring child, which records its run; both end by upserting their memo.
+    expect(commandsOf('nightly-scoring.json')).toEqual(['patch', 'histories-scored-night/com.example.drifted', 'histories-scored-night/score', 'memo']);
+    expect(commandsOf('nightly-scoring-score.json')).toEqual(['patch', 'importReviews', 'clean', 'annotate', 'predict', 'driftCheck', 'writeRunRecord', 'memo']);
   });
 
   it('replay against the current workflows without a determinism violation', async () => {

@@ -2,11 +2,13 @@
  * Scraping on Temporal: `scrapeAppWorkflow` runs the scrape activity for one app on the scrape task queue
  * (retries resume from its heartbeat checkpoint); `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with
  * one child per app (id `<parent id>/<appId>`, so a retried parent never starts a duplicate) and, when
- * asked, the pipeline as a child afterwards.
+ * asked, the pipeline (`<parent id>/pipeline`) and the night's scoring (`<parent id>/score`) as children
+ * afterwards; a scored night's memo carries `scoringStatus` (`ok`, `drift`, `skipped`, `failed`) and its alerts.
  */
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape';
 import { pipelineWorkflow } from './pipeline';
+import { NIGHTLY_SCORING_PATCH, scoringWorkflow, upsertScoringMemo } from './score';
 import {
   SCRAPE_PROFILES,
   runNightlyScrape,
@@ -30,14 +32,20 @@ export async function nightlyScrapeWorkflow(plan: NightlyScrapePlan): Promise<Ni
   const problems = validateNightlyPlan(plan);
   if (problems.length > 0) throw ApplicationFailure.nonRetryable(`Invalid nightly scrape plan: ${problems.join(' ')}`, 'BadInput');
   const parentId = workflowInfo().workflowId;
+  // Asked only when the plan scores: nights recorded before the patch never had `score`.
+  const scoring = plan.score !== undefined && patched(NIGHTLY_SCORING_PATCH);
   const result = await runNightlyScrape(
     {
       scrapeApp: (input) => executeChild(scrapeAppWorkflow, { workflowId: `${parentId}/${input.appId}`, args: [input, scrapeRouting(plan)] }),
       combineScrapes,
       runPipeline: (pipeline) => executeChild(pipelineWorkflow, { workflowId: `${parentId}/pipeline`, args: [pipeline] }),
+      runScoring: (scoringPlan) => executeChild(scoringWorkflow, { workflowId: `${parentId}/score`, args: [scoringPlan] }),
     },
     plan,
+    { scoring },
   );
+  // The night's scoring outcome where the schedule's runs are listed: `drift` (with the alerts) is never silent.
+  if (result.scoring) upsertScoringMemo(result.scoring.status, 'alerts' in result.scoring ? result.scoring.alerts : []);
   // Some apps failing is recorded in the result; all of them failing is a failed night, visibly.
   if (result.failed > 0 && result.failed === result.apps.length) {
     const errors = result.apps.flatMap((app) => (app.status === 'failed' ? [{ appId: app.appId, ...app.error }] : []));

@@ -14,7 +14,7 @@ import type { Provenance, StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
 import { badInput, notFound } from '../../core/errors';
-import { SCRAPE_IMPORT_COLUMNS } from '../scrape/snapshot';
+import { NEW_REVIEWS_FILE, REVIEWS_FILE, SCRAPE_IMPORT_COLUMNS, type ScrapeParams } from '../scrape/snapshot';
 import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
 import { readableSource, REPLACEMENT_CHAR, type Decoding } from './decode';
 import { sourceSha256 } from './source-hash';
@@ -25,8 +25,11 @@ export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
   | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding }
-  /** A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet. */
-  | { kind: 'scrape'; key: string }
+  /**
+   * A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet; with
+   * `reviews: 'new'`, one app's snapshot's new-reviews.parquet (only what that scrape run added: a night's window).
+   */
+  | { kind: 'scrape'; key: string; reviews?: 'new' }
   /**
    * An import artifact already in the store, by key: what the client hands Temporal workers after
    * importing a file itself, so no worker is told a path that exists only on the client.
@@ -43,7 +46,7 @@ export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
   | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding }
   /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
-  | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null };
+  | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null; reviews?: 'new' };
 
 type FileParams = Extract<ImportParams, { kind: 'file' }>;
 
@@ -65,7 +68,7 @@ export const importStage: StageDefinition<ImportParams> = {
         params.kind === 'synthetic'
           ? await writeSyntheticCsv(params, outDir)
           : params.kind === 'scrape'
-            ? scrapeReviewsFile(inputs.scrape)
+            ? scrapeReviewsFile(inputs.scrape, params.reviews)
             : await sourceFileWithHash(params, provenance, key);
       const readable = params.kind === 'file' && params.format !== 'parquet' ? await readableSource(sourcePath, params.encoding ?? 'utf-8', outDir) : undefined;
       try {
@@ -89,8 +92,8 @@ async function writeSyntheticCsv(params: { rows: number; seed: number; app: stri
   return path;
 }
 
-/** The reviews.parquet of the scrape input, refusing any other kind of artifact. */
-function scrapeReviewsFile(scrape: StageInputArtifact | undefined): string {
+/** The reviews.parquet (or new-reviews.parquet) of the scrape input, refusing any other kind of artifact. */
+function scrapeReviewsFile(scrape: StageInputArtifact | undefined, reviews: 'new' | undefined): string {
   if (!scrape) throw badInput('An import from a scrape needs the scrape artifact as its input.', { stage: 'import' });
   if (scrape.manifest.stage !== 'scrape') {
     throw badInput(`source.key: ${scrape.key} is a ${scrape.manifest.stage} artifact, not a scrape; pass the key ulasan scrape printed.`, {
@@ -99,7 +102,15 @@ function scrapeReviewsFile(scrape: StageInputArtifact | undefined): string {
       field: 'source.key',
     });
   }
-  return scrape.file('reviews.parquet');
+  if (reviews !== 'new') return scrape.file(REVIEWS_FILE);
+  if ((scrape.manifest.params as ScrapeParams).kind === 'combined') {
+    throw badInput(`source.reviews: 'new' reads one app's scrape run, but ${scrape.key} combines several apps; score one app per schedule.`, {
+      stage: 'import',
+      key: scrape.key,
+      field: 'source.reviews',
+    });
+  }
+  return scrape.file(NEW_REVIEWS_FILE);
 }
 
 /**
@@ -299,7 +310,8 @@ export function resolveGeneratedParams(source: Extract<ImportSource, { kind: 'sy
   if (source.kind === 'synthetic') {
     return { kind: 'synthetic', rows: source.rows, seed: source.seed, app: source.app ?? DEFAULT_SYNTHETIC_APP };
   }
-  return { kind: 'scrape', format: 'parquet', columns: { ...SCRAPE_IMPORT_COLUMNS }, app: null };
+  // `reviews` only when given: every existing scrape import keeps its key.
+  return { kind: 'scrape', format: 'parquet', columns: { ...SCRAPE_IMPORT_COLUMNS }, app: null, ...(source.reviews ? { reviews: source.reviews } : {}) };
 }
 
 /** A `stored` source: the import artifact must be in this store and verify; a worker that lacks it says why. */

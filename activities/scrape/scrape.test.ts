@@ -284,4 +284,27 @@ describe('combineScrapes and import from a scrape', () => {
 
     await expect(importReviews({ source: { kind: 'scrape', key: imported.ref.key } })).rejects.toMatchObject({ type: 'BadInput' });
   });
+
+  it("imports only a run's new reviews with reviews: 'new' (a night's window), keyed apart and verifying; refuses it for a combined scrape", async () => {
+    const first = await activity().scrapeApp(input({ maxReviews: 100 }));
+    const second = await activity().scrapeApp(input({ full: true })); // the older 300: a backfill
+    expect(second.window).toMatchObject({ new: TOTAL - 100, duplicates: 100 });
+    const importReviews = createImportActivity({ store, heartbeat: () => undefined, warn: () => undefined });
+    const night = await importReviews({ source: { kind: 'scrape', key: second.ref.key, reviews: 'new' } });
+    const all = await importReviews({ source: { kind: 'scrape', key: second.ref.key } });
+    expect([night.summary.rows, all.summary.rows]).toEqual([TOTAL - 100, TOTAL]);
+    expect(night.ref.key).not.toBe(all.ref.key);
+    const ids = await withConnection((c) => queryRows(c, `SELECT review_id FROM ${parquet(store.path(night.ref.key, 'reviews.parquet'))}`));
+    expect(sorted(ids)).toEqual(server.reviews(APP).slice(100).map((r) => r.id).sort());
+    const stages = { scrape: scrapeStage, import: importStage } as Record<string, StageDefinition<unknown>>;
+    expect(await recomputeStage(store, stages, night.ref.key)).toMatchObject({ identical: true });
+
+    const other = await activity().scrapeApp(input({ appId: OTHER }));
+    const combine = createCombineScrapesActivity({ store, heartbeat: () => undefined, warn: () => undefined });
+    const combined = await combine({ apps: [{ appId: APP, key: first.ref.key }, { appId: OTHER, key: other.ref.key }] });
+    await expect(importReviews({ source: { kind: 'scrape', key: combined.ref.key, reviews: 'new' } })).rejects.toMatchObject({
+      type: 'BadInput',
+      message: expect.stringContaining('combines several apps; score one app per schedule'),
+    });
+  });
 });

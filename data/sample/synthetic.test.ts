@@ -1,10 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
+  DRIFT_WORDS,
   SYNTHETIC_CSV_HEADER,
   SYNTHETIC_LABEL,
   csvField,
   generateAnnotatedSyntheticReviews,
+  generateDriftedReviews,
   generateSyntheticReviews,
   syntheticReviewsCsv,
 } from './synthetic';
@@ -312,5 +315,27 @@ describe('syntheticReviewsCsv', () => {
     // The sample exercises the quoting paths.
     expect(expected.some((r) => /\n/.test(r[3] as string))).toBe(true);
     expect(expected.some((r) => /,/.test(r[3] as string))).toBe(true);
+  });
+});
+
+describe('generateDriftedReviews', () => {
+  it('gives complaints only, each naming 2-3 drift words the usual reviews never use; seeded, prefix-stable, ids unique', () => {
+    const usual = generateSyntheticReviews({ rows: 3000, seed: 1 }).map((r) => r.text.toLowerCase()).join(' ');
+    for (const word of DRIFT_WORDS) expect(usual).not.toContain(word);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 80 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (rows, seed) => {
+        const drifted = generateDriftedReviews({ rows, seed });
+        expect(drifted).toHaveLength(rows);
+        expect(new Set(drifted.map((r) => r.reviewId)).size).toBe(rows);
+        for (const review of drifted) {
+          expect(review.rating).toBeLessThanOrEqual(2);
+          const named = review.text.split(' ').filter((w) => (DRIFT_WORDS as readonly string[]).includes(w));
+          expect(named.length).toBeGreaterThanOrEqual(2);
+        }
+        expect(generateDriftedReviews({ rows, seed })).toEqual(drifted);
+        expect(generateDriftedReviews({ rows: rows + 5, seed }).slice(0, rows)).toEqual(drifted);
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -836,3 +836,24 @@ export function syntheticReviewsCsv(options: SyntheticOptions): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Product names and troubles the usual reviews never mention (none is in the generator's vocabularies). */
+export const DRIFT_WORDS = ['zorblax', 'kriptobot', 'dompetkilat', 'gagalsinkron', 'tokenhilang'] as const;
+
+/**
+ * A window that drifted away from the usual reviews: complaints only (1–2★, from the same generator and
+ * seed), each naming two or three of `DRIFT_WORDS`. A model trained on `generateSyntheticReviews` rows
+ * sees its label mix move and its out-of-vocabulary rate rise: what nightly scoring must alert on.
+ */
+export function generateDriftedReviews(options: SyntheticOptions): SyntheticReview[] {
+  const words = new Rng(options.seed).fork('synthetic/drift');
+  // About one usual row in eight is a complaint: draw more until there are enough (a prefix stays a prefix).
+  let complaints: SyntheticReview[] = [];
+  for (let drawn = options.rows * 4; complaints.length < options.rows; drawn *= 2) {
+    complaints = generateSyntheticReviews({ ...options, rows: drawn }).filter((r) => r.rating <= 2);
+  }
+  return complaints.slice(0, options.rows).map((review) => {
+    const named = Array.from({ length: 2 + words.int(2) }, () => words.pick(DRIFT_WORDS));
+    return { ...review, text: `${review.text} ${named.join(' ')}` };
+  });
+}

@@ -5,9 +5,10 @@ import { UlasanError } from '../../core/errors';
 import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
 import type { ScrapeWindow } from '../../activities/scrape/snapshot';
 import type { PipelinePlan, PipelineResult } from './pipeline';
+import { describeFailure } from '../../core/failures';
+import type { ScoringPlan, ScoringResult } from './score';
 import {
   SCRAPE_ACTIVITY_PROFILE,
-  describeFailure,
   runNightlyScrape,
   scrapeActivityOptions,
   scrapeInputs,
@@ -27,11 +28,12 @@ function window(appId: string, n: number): ScrapeWindow {
   };
 }
 
-/** Fake steps: `failing` apps throw; every call is logged. */
-function fakeSteps(failing: string[] = [], pipelineFails = false) {
+/** Fake steps: `failing` apps throw, `unchanged` ones find nothing new; scoring alerts when told to; every call is logged. */
+function fakeSteps(failing: string[] = [], pipelineFails = false, scoring: { alerts?: string[]; fails?: boolean; unchanged?: string[] } = {}) {
   const calls: string[] = [];
   const inputs: ScrapeAppInput[] = [];
   const pipelines: PipelinePlan[] = [];
+  const scorings: ScoringPlan[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const steps: NightlyScrapeSteps = {
@@ -43,7 +45,8 @@ function fakeSteps(failing: string[] = [], pipelineFails = false) {
       inFlight--;
       if (failing.includes(input.appId)) throw new UlasanError('NotFound', `Google Play says app ${input.appId} does not exist.`);
       const n = input.appId.length;
-      return { appId: input.appId, ref: { key: `key-${input.appId}`, stage: 'scrape' }, previousKey: null, changed: true, rows: n, window: window(input.appId, n), ms: 1 };
+      const changed = !scoring.unchanged?.includes(input.appId);
+      return { appId: input.appId, ref: { key: `key-${input.appId}`, stage: 'scrape' }, previousKey: null, changed, rows: n, window: window(input.appId, n), ms: 1 };
     },
     async combineScrapes({ apps }): Promise<StageOutcome> {
       calls.push(`combine ${apps.map((a) => a.appId).join(',')}`);
@@ -55,8 +58,15 @@ function fakeSteps(failing: string[] = [], pipelineFails = false) {
       if (pipelineFails) throw new Error('training diverged');
       return { metricsKey: 'metrics', reportKey: 'report', stages: [] };
     },
+    async runScoring(scoringPlan): Promise<ScoringResult> {
+      calls.push('score');
+      scorings.push(scoringPlan);
+      if (scoring.fails) throw new UlasanError('NotFound', 'model gone');
+      const alerts = scoring.alerts ?? [];
+      return { status: alerts.length > 0 ? 'drift' : 'ok', alerts, predictionsKey: 'p', driftKey: 'd', stages: [], runId: 'run-x' };
+    },
   };
-  return { steps, calls, inputs, pipelines, maxInFlight: () => maxInFlight };
+  return { steps, calls, inputs, pipelines, scorings, maxInFlight: () => maxInFlight };
 }
 
 describe('runNightlyScrape', () => {
@@ -110,6 +120,48 @@ describe('runNightlyScrape', () => {
     expect(fake.inputs.map((i) => i.appId)).toEqual(['com.a.app', 'com.b.app', 'com.c.app', 'com.d.app', 'com.e.app']);
     expect(fake.maxInFlight()).toBe(2);
     expect(fake.inputs[0]).toEqual({ appId: 'com.a.app', lang: 'id', country: 'id', sort: 'newest', maxReviews: 500, throttle: 1, filterScore: 1 });
+  });
+});
+
+describe('nightly scoring in the plan', () => {
+  const MODEL = 'a'.repeat(64);
+  const score: NonNullable<NightlyScrapePlan['score']> = {
+    name: 'nightly',
+    model: MODEL,
+    modelRef: 'prod',
+    clean: {} as ScoringPlan['clean'],
+    label: {} as ScoringPlan['label'],
+    reference: { key: 'b'.repeat(64), stage: 'annotate' },
+    thresholds: { mixShift: 0.2 },
+  };
+  const scored: NightlyScrapePlan = { apps: ['com.a.app'], lang: 'id', country: 'id', sort: 'newest', score };
+
+  it("scores the night's new reviews of the app after the scrape, carrying the alerts", async () => {
+    const fake = fakeSteps([], false, { alerts: ['label mix shifted by 0.400'] });
+    const result = await runNightlyScrape(fake.steps, { ...scored, runPipeline: {} as NightlyScrapePlan['runPipeline'] });
+    expect(fake.calls).toEqual(['scrape com.a.app', 'pipeline', 'score']);
+    expect(fake.scorings).toEqual([{ ...score, source: { kind: 'scrape', key: 'key-com.a.app', reviews: 'new' } }]);
+    expect(result.scoring).toMatchObject({ status: 'drift', alerts: ['label mix shifted by 0.400'], result: { runId: 'run-x' } });
+  });
+
+  it('records a night with nothing new as skipped, a failed scoring as failed (the scrape stands), and scores nothing when not asked', async () => {
+    const unchanged = await runNightlyScrape(fakeSteps([], false, { unchanged: ['com.a.app'] }).steps, scored);
+    expect(unchanged.scoring).toEqual({ status: 'skipped', reason: 'no new reviews of com.a.app tonight: nothing to score' });
+    const failed = await runNightlyScrape(fakeSteps([], false, { fails: true }).steps, scored);
+    expect(failed).toMatchObject({ key: 'key-com.a.app', failed: 0, scoring: { status: 'failed', error: { type: 'NotFound', message: 'model gone' } } });
+    const before = fakeSteps();
+    expect((await runNightlyScrape(before.steps, scored, { scoring: false })).scoring).toBeUndefined();
+    expect((await runNightlyScrape(before.steps, plan)).scoring).toBeUndefined();
+    expect(before.calls).not.toContain('score');
+  });
+
+  it('validates the score: one app, a model key, thresholds ≥ 0', () => {
+    expect(validateNightlyPlan(scored)).toEqual([]);
+    expect(validateNightlyPlan({ ...scored, apps: ['com.a.app', 'com.b.app'], score: { ...score, model: 'prod', thresholds: { oovIncrease: -1 } } })).toEqual([
+      "score: a model scores one app's nights; make one schedule per app (this one has 2).",
+      'score.model: a train artifact key (64 hex digits), got "prod".',
+      'score.thresholds.oovIncrease: a number ≥ 0, got -1.',
+    ]);
   });
 });
 

@@ -11,6 +11,8 @@ import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../..
 import type { ScrapeWindow } from '../../activities/scrape/snapshot';
 import type { PipelinePlan, PipelineResult } from './pipeline';
 import { PROFILES, type ActivityProfile } from '../../core/profiles';
+import { describeFailure, type FailureSummary } from '../../core/failures';
+import type { ScoringPlan, ScoringResult } from './score';
 
 export interface NightlyScrapePlan {
   /** Package names, each scraped once per run (repeats are ignored). */
@@ -37,6 +39,12 @@ export interface NightlyScrapePlan {
   /** Runs this pipeline afterwards on the run's scrape (the plan's source becomes the scrape). @default undefined */
   runPipeline?: Omit<PipelinePlan, 'source'>;
   /**
+   * Nightly scoring: afterwards, the night's new reviews (the one app's scrape run) are labelled by this
+   * model and checked for drift against its training window; measures past the thresholds are alerts in the
+   * result. The client resolves the model (a tag) when it makes the plan. @default undefined (no scoring)
+   */
+  score?: Omit<ScoringPlan, 'source'>;
+  /**
    * Temporal only: the task queue of the scrape activities. The throttle is per worker process, so one
    * worker on this queue per outgoing address keeps Play's rate limit however many pipeline workers run.
    * @default 'scrape'
@@ -55,17 +63,28 @@ export interface ScrapeActivities {
 /** How the plan reaches each step: child workflows on Temporal, direct calls locally. */
 export interface NightlyScrapeSteps extends ScrapeActivities {
   runPipeline(plan: PipelinePlan): Promise<PipelineResult>;
+  runScoring(plan: ScoringPlan): Promise<ScoringResult>;
 }
 
-/** A failure as the run records it: the failure type when known, and the innermost message. */
-export interface FailureSummary {
-  type: string | null;
-  message: string;
+/**
+ * Branches a workflow takes only when its history allows (workflows/README.md: the workflow passes
+ * `patched(id)`, the local runner the defaults).
+ */
+export interface NightlyBranches {
+  /** Score the night when the plan asks (`score`). @default true */
+  scoring?: boolean;
 }
+
 
 export type AppOutcome =
   | { appId: string; status: 'ok'; key: string; changed: boolean; rows: number; window: ScrapeWindow }
   | { appId: string; status: 'failed'; error: FailureSummary };
+
+/** How the night's scoring went: `drift` when a measure crossed its threshold (the alerts say which). */
+export type NightlyScoring =
+  | { status: 'ok' | 'drift'; alerts: string[]; result: ScoringResult }
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; error: FailureSummary };
 
 export interface NightlyScrapeResult {
   /** The run's scrape: the app's snapshot for one app, a combined artifact for several; null if all failed. */
@@ -73,6 +92,7 @@ export interface NightlyScrapeResult {
   apps: AppOutcome[];
   failed: number;
   pipeline?: { status: 'ok'; result: PipelineResult } | { status: 'failed'; error: FailureSummary };
+  scoring?: NightlyScoring;
 }
 
 /**
@@ -131,6 +151,24 @@ export function validateNightlyPlan(plan: NightlyScrapePlan): string[] {
   if (plan.heartbeatTimeoutMs !== undefined && !(Number.isInteger(plan.heartbeatTimeoutMs) && plan.heartbeatTimeoutMs >= 1000)) {
     problems.push(`heartbeatTimeoutMs: an integer of at least 1000 (ms), got ${plan.heartbeatTimeoutMs}.`);
   }
+  if (plan.score) problems.push(...scoringProblems(plan));
+  return problems;
+}
+
+const SHA256_KEY = /^[0-9a-f]{64}$/;
+
+/** What is wrong with a plan's `score` (one app; a model key; thresholds that are numbers ≥ 0). */
+function scoringProblems(plan: NightlyScrapePlan): string[] {
+  const score = plan.score!;
+  const problems: string[] = [];
+  const apps = new Set(plan.apps).size;
+  if (apps > 1) problems.push(`score: a model scores one app's nights; make one schedule per app (this one has ${apps}).`);
+  if (!SHA256_KEY.test(score.model)) problems.push(`score.model: a train artifact key (64 hex digits), got ${JSON.stringify(score.model)}.`);
+  for (const [name, value] of Object.entries(score.thresholds ?? {})) {
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+      problems.push(`score.thresholds.${name}: a number ≥ 0, got ${JSON.stringify(value)}.`);
+    }
+  }
   return problems;
 }
 
@@ -148,22 +186,6 @@ export function scrapeInputs(plan: NightlyScrapePlan): ScrapeAppInput[] {
     ...(plan.throttle !== undefined ? { throttle: plan.throttle } : {}),
     ...(plan.full ? { full: true } : {}),
   }));
-}
-
-/**
- * The type and innermost message of a failure. Temporal wraps an activity's ApplicationFailure in an
- * ActivityFailure inside a ChildWorkflowFailure; the first `type` on the cause chain is ours.
- */
-export function describeFailure(error: unknown): FailureSummary {
-  let type: string | null = null;
-  let message = String(error);
-  for (let current: unknown = error, depth = 0; current && depth < 8; depth++) {
-    const node = current as { type?: unknown; message?: unknown; cause?: unknown };
-    if (type === null && typeof node.type === 'string') type = node.type;
-    if (typeof node.message === 'string' && node.message !== '') message = node.message;
-    current = node.cause;
-  }
-  return { type, message };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
@@ -189,8 +211,26 @@ async function scrapeOne(steps: NightlyScrapeSteps, input: ScrapeAppInput): Prom
   }
 }
 
-/** Scrapes every app, combines what succeeded, and runs the pipeline on it when asked. */
-export async function runNightlyScrape(steps: NightlyScrapeSteps, plan: NightlyScrapePlan): Promise<NightlyScrapeResult> {
+/** Scores the night's new reviews of the plan's one app; a failure is recorded, never thrown (the scrape stands). */
+async function scoreNight(steps: NightlyScrapeSteps, score: Omit<ScoringPlan, 'source'>, app: AppOutcome): Promise<NightlyScoring> {
+  if (app.status === 'failed') return { status: 'skipped', reason: `the scrape of ${app.appId} failed: nothing to score` };
+  if (!app.changed) return { status: 'skipped', reason: `no new reviews of ${app.appId} tonight: nothing to score` };
+  try {
+    const result = await steps.runScoring({ ...score, source: { kind: 'scrape', key: app.key, reviews: 'new' } });
+    return { status: result.status, alerts: result.alerts, result };
+  } catch (error) {
+    return { status: 'failed', error: describeFailure(error) };
+  }
+}
+
+/** Scrapes every app, combines what succeeded, runs the pipeline on it and scores the night when asked. */
+export async function runNightlyScrape(steps: NightlyScrapeSteps, plan: NightlyScrapePlan, branches: NightlyBranches = {}): Promise<NightlyScrapeResult> {
+  const result = await scrapeAndRunPipeline(steps, plan);
+  if (!plan.score || !(branches.scoring ?? true) || result.key === null) return result;
+  return { ...result, scoring: await scoreNight(steps, plan.score, result.apps[0]!) };
+}
+
+async function scrapeAndRunPipeline(steps: NightlyScrapeSteps, plan: NightlyScrapePlan): Promise<NightlyScrapeResult> {
   const inputs = scrapeInputs(plan);
   const apps = await mapLimited(inputs, plan.concurrency ?? DEFAULT_SCRAPE_CONCURRENCY, (input) => scrapeOne(steps, input));
   const ok = apps.filter((app): app is Extract<AppOutcome, { status: 'ok' }> => app.status === 'ok');

@@ -7,7 +7,8 @@
  *
  * Scenarios: a pipeline; a grid that continues as new (one file per run); a nightly scrape of three apps
  * whose first scrape activity fails once and is retried, one app that does not exist (its child fails),
- * the two scrapes combined and the pipeline run on them as a child; a pipeline cancelled midway. Re-run after changing a workflow on purpose (and add a `patched()` branch if runs
+ * the two scrapes combined and the pipeline run on them as a child; a night scored with a model (its
+ * scoring child finds drift); a pipeline cancelled midway. Re-run after changing a workflow on purpose (and add a `patched()` branch if runs
  * recorded before must still replay: see workflows/README.md). Takes a few minutes on 2 cores.
  *
  * Needs the Temporal CLI (`npm run temporal:install`) or TEMPORAL_ADDRESS.
@@ -22,6 +23,10 @@ import { stringify } from 'yaml';
 import { startFakePlayServer } from '../../activities/scrape/testing/fake-play-server';
 import { storeGridCells } from '../../activities/grid/grid';
 import { loadExperiment } from '../../client/experiment';
+import { runLocal } from '../../client/local-runner';
+import { scoringModelFor } from '../../client/score';
+import { ExperimentSpecSchema, planFromSpec } from '../../client/spec';
+import { generateDriftedReviews } from '../../data/sample/synthetic';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { runGridOnTemporal, runOnTemporal } from '../../client/temporal-runner';
 import { devServerAvailable, startDevServer } from '../../worker/testing/dev-server';
@@ -32,7 +37,7 @@ import type { NightlyScrapePlan } from '../plans/scrape';
 export const HISTORIES_DIR = fileURLToPath(new URL('./histories/', import.meta.url));
 
 /** The scenarios and the history files each writes. */
-export const SCENARIOS = ['pipeline', 'grid-continue-as-new', 'nightly-scrape-retried', 'pipeline-cancelled'] as const;
+export const SCENARIOS = ['pipeline', 'grid-continue-as-new', 'nightly-scrape-retried', 'nightly-scoring', 'pipeline-cancelled'] as const;
 
 /** A small pipeline on synthetic reviews: seconds per stage. */
 const PIPELINE_SPEC = {
@@ -139,6 +144,24 @@ async function recordScrape(client: Client, dir: string): Promise<string[]> {
   }
 }
 
+/** A scored night: one app whose reviews drifted, scored with a model trained here (the scoring child records its run). */
+async function recordScoredNight(client: Client): Promise<string[]> {
+  const store = new ArtifactStore();
+  const spec = { name: 'histories-model', seed: 7, source: { synthetic: { rows: 600 } }, features: { kind: 'tfidf', minDf: 1 }, model: { arch: 'nb' }, evaluate: { minSupport: 5 } };
+  const trained = await runLocal(planFromSpec(ExperimentSpecSchema.parse(spec)), { store });
+  const model = trained.stages.find((stage) => stage.stage === 'train')!.key;
+  const play = await startFakePlayServer({ apps: { 'com.example.drifted': 300 }, rows: { 'com.example.drifted': generateDriftedReviews({ rows: 300, seed: 5 }) } });
+  try {
+    const score = await scoringModelFor(store, model, {}, 'histories-scored');
+    const plan: NightlyScrapePlan = { apps: ['com.example.drifted'], lang: 'id', country: 'id', sort: 'newest', playBaseUrl: play.url, score };
+    const workflowId = 'histories-scored-night';
+    await client.workflow.execute('nightlyScrapeWorkflow', { taskQueue: 'ulasan', workflowId, args: [plan] });
+    return [...(await saveHistories(client, workflowId, 'nightly-scoring')), ...(await saveHistories(client, `${workflowId}/score`, 'nightly-scoring-score'))];
+  } finally {
+    await play.close();
+  }
+}
+
 async function recordCancelled(client: Client, dir: string): Promise<string[]> {
   const experiment = await loadExperiment(await writeSpec(dir, 'cancelled', { ...PIPELINE_SPEC, name: 'histories-cancelled', seed: 8 }));
   if (experiment.kind !== 'pipeline') throw new Error('the cancelled spec must be a pipeline');
@@ -175,6 +198,7 @@ export async function recordHistories(log: (message: string) => void = console.l
       ['pipeline', () => recordPipeline(env.client, env.address, dir)],
       ['grid with continue-as-new', () => recordGrid(env.client, env.address, dir)],
       ['nightly scrape with a retried failure', () => recordScrape(env.client, dir)],
+      ['scored night', () => recordScoredNight(env.client)],
       ['cancelled pipeline', () => recordCancelled(env.client, dir)],
     ] as const) {
       const started = performance.now();

@@ -21,7 +21,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Rng } from '../../../data/random';
-import { generateSyntheticReviews } from '../../../data/sample/synthetic';
+import { generateSyntheticReviews, type SyntheticReview } from '../../../data/sample/synthetic';
 
 /** A failure the server plays instead of (or on top of) a normal reply. */
 export type FakeFault =
@@ -59,6 +59,8 @@ export interface FakePlayServerOptions {
   apps?: Record<string, number>;
   /** Seed of the synthetic reviews. @default 1 */
   seed?: number;
+  /** Apps served from these rows instead of generated ones (e.g. `generateDriftedReviews`); each still needs its entry in `apps`. @default {} */
+  rows?: Record<string, SyntheticReview[]>;
   /** Faults by request number (1-based). More can be added with `inject`. @default {} */
   faults?: Record<number, FakeFault>;
   /** Frame replies as the recorded fixtures do (`)]}'[...`, no newline) instead of Play's `)]}'\n\n`. @default false */
@@ -121,9 +123,9 @@ const SORT_NEWEST = 2;
 const SORT_RATING = 3;
 const SORT_HELPFULNESS = 1;
 
-/** Reviews of one app, newest first, seeded from the app id. */
-function makeReviews(appId: string, count: number, seed: number): FakeReview[] {
-  const rows = generateSyntheticReviews({ rows: count, seed, app: appId });
+/** Reviews of one app (`rows`, or synthetic ones), newest first, seeded from the app id. */
+function makeReviews(appId: string, count: number, seed: number, given?: SyntheticReview[]): FakeReview[] {
+  const rows = given ?? generateSyntheticReviews({ rows: count, seed, app: appId });
   const rng = new Rng(seed).fork(`fake-play/${appId}`);
   const reviews = rows.map((row): FakeReview => {
     const seconds = Math.floor(Date.parse(`${row.date}Z`) / 1000);
@@ -266,7 +268,7 @@ export async function startFakePlayServer(options: FakePlayServerOptions = {}): 
     const key = `${appId}|${sort}|${filter}`;
     let list = reviewCache.get(key);
     if (!list) {
-      const base = reviewCache.get(`${appId}|${SORT_NEWEST}|null`) ?? makeReviews(appId, apps[appId] ?? 0, seed);
+      const base = reviewCache.get(`${appId}|${SORT_NEWEST}|null`) ?? makeReviews(appId, apps[appId] ?? 0, seed, options.rows?.[appId]);
       reviewCache.set(`${appId}|${SORT_NEWEST}|null`, base);
       list = sortReviews(base, sort).filter((r) => filter === null || r.score === filter);
       reviewCache.set(key, list);
