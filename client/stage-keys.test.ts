@@ -184,6 +184,18 @@ describe('flipping an option a stage ignores keeps its key', () => {
     expect(await stageKeyOf('features', { ...w2v, model: { arch: 'cnn-small', embeddingDim: 16 } })).not.toBe(await stageKeyOf('features', w2v));
   });
 
+  it('features: a word TF-IDF keys no analyzer and no character range; char_wb keys no word range', async () => {
+    const word = await keyedOptions('features', { features: { kind: 'tfidf', charNgramRange: [3, 6] } });
+    expect(word).toEqual(['kind', 'maxDf', 'maxFeatures', 'minDf', 'ngramRange', 'norm', 'smoothIdf', 'sublinearTf', 'useIdf']);
+    await expectIgnored('features', { features: { kind: 'tfidf' } }, [{ features: { kind: 'tfidf', analyzer: 'word', charNgramRange: [3, 6] } }], {
+      features: { kind: 'tfidf', analyzer: 'char_wb' },
+    });
+    await expectIgnored('features', { features: { kind: 'tfidf', analyzer: 'char_wb' } }, [{ features: { kind: 'tfidf', analyzer: 'char_wb', ngramRange: [1, 3] } }], {
+      features: { kind: 'tfidf', analyzer: 'char_wb', charNgramRange: [1, 3] },
+    });
+    expect(await keyedOptions('features', { features: { kind: 'tfidf', analyzer: 'word+char_wb' } })).toEqual([...word, 'analyzer', 'charNgramRange'].sort());
+  });
+
   it('resample: none ignores the seed', async () => {
     await expectIgnored('resample', { resample: { method: 'none' } }, [{ seed: 99 }], { resample: { method: 'random-over' } });
     expect(await stageKeyOf('resample', { seed: 99 })).not.toBe(await stageKeyOf('resample', {}));

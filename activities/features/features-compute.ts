@@ -10,6 +10,7 @@ import {
   EMBEDDING_FILE,
   FEATURES_FILE,
   partitionFile,
+  tfidfBlockOptions,
   TFIDF_FILE,
   VOCAB_FILE,
   WORD_VECTORS_FILE,
@@ -20,7 +21,7 @@ import {
   type Word2VecParams,
 } from './features';
 import { writePartition, type FeatureLayout } from './partition';
-import { fitTfidf, tfidfModelToJson, transformTfidf } from './tfidf';
+import { fitTfidf, tfidfBlocksToJson, transformTfidfBlocks } from './tfidf';
 import { shareOfCopies, type TokenMatrix } from './token-matrix';
 import { encodePadded, fitVocabulary, lengthAtPercentile, tokenize, type Vocabulary } from './vocabulary';
 import { documentVectors, trainWord2Vec, wordIndex, type Word2VecModel } from './word2vec';
@@ -178,16 +179,17 @@ async function writeDocVectors(params: DocVectorsParams, splits: Splits, outDir:
 // ---- TF-IDF -------------------------------------------------------------------------------------
 
 async function writeTfidf(params: TfidfParams, splits: Splits, outDir: string): Promise<KindResult> {
-  const { kind: _kind, ...options } = params;
-  void _kind;
-  const model = fitTfidf(tokensOf(splits.train.texts), options);
+  const trainTokens = tokensOf(splits.train.texts);
+  const models = tfidfBlockOptions(params).map((options) => fitTfidf(trainTokens, options));
   for (const name of SPLIT_NAMES) {
     const { texts, labels, sourceRows } = splits[name];
-    const x = transformTfidf(model, tokensOf(texts));
+    const x = transformTfidfBlocks(models, name === 'train' ? trainTokens : tokensOf(texts));
     await writePartition(join(outDir, partitionFile(name)), { layout: 'csr', x, metadata: { fittedOn: 'train' }, labels, sourceRows, rows: x.rows });
   }
-  await writeFile(join(outDir, TFIDF_FILE), JSON.stringify(tfidfModelToJson(model)) + '\n');
-  const facts = { vocabSize: model.vocabulary.length, trainDocuments: model.documents, testCopiesOfTrain: textCopies(splits) };
+  await writeFile(join(outDir, TFIDF_FILE), JSON.stringify(tfidfBlocksToJson(models)) + '\n');
+  const vocabSize = models.reduce((sum, model) => sum + model.vocabulary.length, 0);
+  const blocks = models.length > 1 ? { blockSizes: models.map((model) => model.vocabulary.length) } : {};
+  const facts = { vocabSize, ...blocks, trainDocuments: trainTokens.length, testCopiesOfTrain: textCopies(splits) };
   return { layout: 'csr', fitted: { tfidf: 'train' }, facts };
 }
 

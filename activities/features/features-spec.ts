@@ -55,13 +55,21 @@ const TokenIdsSpecSchema = z.strictObject({
   embedding: z.strictObject({ word2vec: Word2VecSpecSchema.prefault({}) }).optional(),
 });
 
+const ngramRange = (field: string) =>
+  z.tuple([positiveInt, positiveInt]).refine(([min, max]) => min <= max, { error: `${field}: the first length must not exceed the second` });
+
 const TfidfSpecSchema = z.strictObject({
   kind: z.literal('tfidf'),
+  /**
+   * What the terms are: `word` n-grams (ngramRange), `char_wb` character n-grams within word boundaries
+   * (charNgramRange; sklearn's analyzer='char_wb'), or `word+char_wb`, both blocks side by side (sklearn's
+   * FeatureUnion), each normalised on its own. @default 'word'
+   */
+  analyzer: z.enum(['word', 'char_wb', 'word+char_wb']).default('word'),
   /** Word n-gram lengths, smallest and largest. @default [1, 1] */
-  ngramRange: z
-    .tuple([positiveInt, positiveInt])
-    .refine(([min, max]) => min <= max, { error: 'ngramRange: the first length must not exceed the second' })
-    .default([1, 1]),
+  ngramRange: ngramRange('ngramRange').default([1, 1]),
+  /** Character n-gram lengths (analyzer char_wb or word+char_wb), smallest and largest. @default [2, 5] */
+  charNgramRange: ngramRange('charNgramRange').default([2, 5]),
   /** Fewest documents a term must be in: a count (>= 1) or a fraction in (0, 1). @default 1 */
   minDf: z.number().positive().default(1),
   /** Most documents a term may be in: a fraction in (0, 1] or a count (> 1). @default 1 */
@@ -107,6 +115,14 @@ function word2vecParams(spec: Word2VecSpec, vectorSize: number, seed: number): W
   return { ...spec, vectorSize: spec.vectorSize ?? vectorSize, seed };
 }
 
+/** Only the n-gram ranges the analyzer uses; a word TF-IDF's params (and key) are what they were before char_wb. */
+function tfidfParams(spec: Extract<FeaturesSpec, { kind: 'tfidf' }>): FeaturesParams {
+  const { analyzer, ngramRange, charNgramRange, ...shared } = spec;
+  if (analyzer === 'word') return { ...shared, ngramRange };
+  if (analyzer === 'char_wb') return { ...shared, analyzer, charNgramRange };
+  return { ...shared, analyzer, ngramRange, charNgramRange };
+}
+
 /**
  * The features stage's params. `embeddingDim` is the model's (when it has one): a Word2Vec embedding
  * without an explicit vectorSize takes it, so the vectors fit the Embedding layer.
@@ -119,7 +135,7 @@ export function featuresParamsFromSpec(spec: FeaturesSpec, seed: number, embeddi
       return { ...rest, embedding: { word2vec: word2vecParams(embedding.word2vec, embeddingDim ?? 100, seed) } };
     }
     case 'tfidf':
-      return spec;
+      return tfidfParams(spec);
     case 'doc-vectors':
       return { kind: 'doc-vectors', word2vec: word2vecParams(spec.word2vec, 100, seed) };
   }

@@ -20,6 +20,7 @@ import {
   type FeaturesParams,
   type Word2VecParams,
 } from './features';
+import { featurizeTexts } from './featurize';
 import { readPartition } from './partition';
 import { textsOf, TEST_ONLY_WORD, writeSplitFixture, type SplitFixture } from './testing/split-fixture';
 import { fitTfidf, transformTfidf } from './tfidf';
@@ -95,6 +96,26 @@ describe('features stage', () => {
     expect(description).toMatchObject({ kind: 'tfidf', layout: 'csr', fitted: { tfidf: 'train' } });
   });
 
+  it('tfidf word+char_wb: word then char_wb block per row, each fitted on the training texts, featurised alike', async () => {
+    const params: FeaturesParams = { kind: 'tfidf', analyzer: 'word+char_wb', ngramRange: [1, 1], charNgramRange: [2, 4] };
+    const { outcome, file, description } = await run(params);
+    const word = fitTfidf(trainTokens(), {});
+    const char = fitTfidf(trainTokens(), { analyzer: 'char_wb', ngramRange: [2, 4] });
+    const testTexts = textsOf(fixture.rows, 'test');
+    const test = await readPartition(file(partitionFile('test')));
+    if (test.layout !== 'csr') throw new Error(`expected CSR, got ${test.layout}`);
+    expect(test.x.cols).toBe(word.vocabulary.length + char.vocabulary.length);
+    const first = transformTfidf(char, [tokenize(testTexts[0] as string)]);
+    const row0 = Array.from(test.x.indices.subarray(0, test.x.indptr[1]));
+    expect(row0.filter((j) => j >= word.vocabulary.length).map((j) => j - word.vocabulary.length)).toEqual(Array.from(first.indices));
+    expect(char.vocabulary.some((term) => term.includes(TEST_ONLY_WORD))).toBe(false);
+    const again = await featurizeTexts({ key: outcome.ref.key, file }, testTexts, test.sourceRows);
+    if (again.layout !== 'csr') throw new Error(`expected CSR, got ${again.layout}`);
+    expect(Array.from(again.x.indices)).toEqual(Array.from(test.x.indices));
+    expect(Array.from(again.x.data)).toEqual(Array.from(test.x.data));
+    expect(description).toMatchObject({ kind: 'tfidf', vocabSize: test.x.cols, blockSizes: [word.vocabulary.length, char.vocabulary.length] });
+  });
+
   it('doc-vectors: mean Word2Vec vectors per text, word vectors saved', async () => {
     const { file, description } = await run({ kind: 'doc-vectors', word2vec: w2v });
     const { seed, ...options } = w2v;
@@ -114,6 +135,7 @@ describe('features stage', () => {
     const kinds: FeaturesParams[] = [
       { kind: 'token-ids', maxVocab: 50, minCount: 1, maxLen: { percentile: 90 }, embedding: { word2vec: w2v } },
       { kind: 'tfidf', sublinearTf: true },
+      { kind: 'tfidf', analyzer: 'char_wb', charNgramRange: [2, 5], minDf: 2 },
       { kind: 'doc-vectors', word2vec: { ...w2v, architecture: 'skipgram' } },
     ];
     for (const params of kinds) {

@@ -4,7 +4,8 @@
  * split only. Three kinds:
  * - `token-ids`: vocabulary + padded token ids (`vocab.json`); optionally Word2Vec trained on the
  *   training texts, written as `embedding.arrow`, a vocab-aligned matrix that initialises the Embedding.
- * - `tfidf`: TF-IDF (scikit-learn semantics) as CSR per partition; the fitted model in `tfidf.json`.
+ * - `tfidf`: TF-IDF (scikit-learn semantics) over word n-grams, character n-grams (`char_wb`) or both
+ *   side by side, as CSR per partition; the fitted model (or blocks) in `tfidf.json`.
  * - `doc-vectors`: Word2Vec on the training texts (`word-vectors.arrow`), each text the mean of its
  *   word vectors (dense per partition).
  * `features.json` and the manifest summary record what was fitted on what. The work itself (DuckDB,
@@ -38,9 +39,30 @@ export interface TokenIdsParams {
   embedding?: { word2vec: Word2VecParams };
 }
 
-/** TF-IDF options (tfidf.ts, scikit-learn's TfidfVectorizer semantics), fitted on the training texts. */
-export interface TfidfParams extends TfidfOptions {
+/**
+ * TF-IDF options (tfidf.ts, scikit-learn's TfidfVectorizer semantics), fitted on the training texts. The
+ * df limits, idf, tf and norm options apply to each block alike.
+ */
+export interface TfidfParams extends Omit<TfidfOptions, 'analyzer'> {
   kind: 'tfidf';
+  /**
+   * Absent: word n-grams (`ngramRange`), as before the other analyzers existed; `char_wb`: character
+   * n-grams within word boundaries (`charNgramRange`); `word+char_wb`: both blocks side by side
+   * (sklearn's FeatureUnion), word columns first, each block normalised on its own.
+   */
+  analyzer?: 'char_wb' | 'word+char_wb';
+  /** Character n-gram lengths of a `char_wb` block. */
+  charNgramRange?: [number, number];
+}
+
+/** The vectorizer options of each block: one for `word` or `char_wb`, word then char for `word+char_wb`. */
+export function tfidfBlockOptions(params: TfidfParams): TfidfOptions[] {
+  const { kind: _kind, analyzer, ngramRange, charNgramRange, ...shared } = params;
+  void _kind;
+  const word: TfidfOptions = { ...shared, ...(ngramRange ? { ngramRange } : {}) };
+  const char: TfidfOptions = { ...shared, analyzer: 'char_wb', ...(charNgramRange ? { ngramRange: charNgramRange } : {}) };
+  if (analyzer === undefined) return [word];
+  return analyzer === 'char_wb' ? [char] : [word, char];
 }
 
 export interface DocVectorsParams {

@@ -2,7 +2,7 @@
  * New texts through a stored features artifact's fitted transform, in the layout its partitions have:
  * padded token ids from `vocab.json`, TF-IDF from `tfidf.json`, or document vectors from
  * `word-vectors.arrow`. The same functions the features stage applies to the val and test splits
- * (encodePadded, transformTfidf, documentVectors), so a text gets the same row wherever it comes from.
+ * (encodePadded, transformTfidfBlocks, documentVectors), so a text gets the same row wherever it comes from.
  * Loads apache-arrow: import lazily.
  */
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { UlasanError } from '../../core/errors';
 import { readDense } from './arrow-io';
 import { TFIDF_FILE, VOCAB_FILE, WORD_VECTORS_FILE } from './features';
 import type { FeaturePartition } from './partition';
-import { tfidfModelFromJson, transformTfidf } from './tfidf';
+import { tfidfBlocksFromJson, transformTfidfBlocks } from './tfidf';
 import { encodePadded, tokenize } from './vocabulary';
 import { documentVectors } from './word2vec';
 
@@ -47,8 +47,8 @@ export async function featurizeTexts(features: FeaturesSource, texts: readonly s
   const tokens = texts.map(tokenize);
   const tfidfPath = features.file(TFIDF_FILE);
   if (existsSync(tfidfPath)) {
-    const model = tfidfModelFromJson(JSON.parse(await readFile(tfidfPath, 'utf8')) as Parameters<typeof tfidfModelFromJson>[0]);
-    return { layout: 'csr', x: transformTfidf(model, tokens), metadata: { fittedOn: 'train' }, ...info };
+    const models = tfidfBlocksFromJson(JSON.parse(await readFile(tfidfPath, 'utf8')) as Parameters<typeof tfidfBlocksFromJson>[0]);
+    return { layout: 'csr', x: transformTfidfBlocks(models, tokens), metadata: { fittedOn: 'train' }, ...info };
   }
   const vectorsPath = features.file(WORD_VECTORS_FILE);
   if (existsSync(vectorsPath)) {

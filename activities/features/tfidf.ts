@@ -14,13 +14,18 @@
  *   and an all-zero row stays zero.
  * Output values are float32 (computed in float64), column indices sorted within each row.
  */
-import type { CsrMatrix } from '../../data/matrix';
+import { hstackCsr, type CsrMatrix } from '../../data/matrix';
 import { badInput } from '../../core/errors';
 
 export type { CsrMatrix };
 
+/** `word`: word n-grams; `char_wb`: character n-grams inside word boundaries (sklearn's `analyzer='char_wb'`). */
+export type TfidfAnalyzer = 'word' | 'char_wb';
+
 export interface TfidfOptions {
-  /** Smallest and largest n-gram length, in words. @default [1, 1] */
+  /** What a term is. @default 'word' */
+  analyzer?: TfidfAnalyzer;
+  /** Smallest and largest n-gram length, in words (`word`) or characters (`char_wb`). @default [1, 1] */
   ngramRange?: [number, number];
   /**
    * Drop terms in fewer documents: an integer >= 1 is a document count, a number in (0, 1) a fraction.
@@ -53,6 +58,7 @@ export interface TfidfModel {
 }
 
 const DEFAULTS: ResolvedTfidfOptions = {
+  analyzer: 'word',
   ngramRange: [1, 1],
   minDf: 1,
   maxDf: 1,
@@ -68,15 +74,8 @@ const STAGE = 'features';
 /** Learns the vocabulary and idf from training documents (token arrays). */
 export function fitTfidf(documents: readonly (readonly string[])[], options: TfidfOptions = {}): TfidfModel {
   const opts = resolveTfidfOptions(options);
-  const df = new Map<string, number>();
-  const total = new Map<string, number>();
-  for (const doc of documents) {
-    for (const [term, count] of termCounts(doc, opts.ngramRange)) {
-      df.set(term, (df.get(term) ?? 0) + 1);
-      total.set(term, (total.get(term) ?? 0) + count);
-    }
-  }
-  if (df.size === 0) {
+  const stats = countTerms(documents, opts);
+  if (stats.terms.length === 0) {
     throw badInput(`tfidf: the ${documents.length} training documents hold no tokens; check the clean stage output`, {
       stage: STAGE,
     });
@@ -84,52 +83,95 @@ export function fitTfidf(documents: readonly (readonly string[])[], options: Tfi
   const n = documents.length;
   const minCount = opts.minDf >= 1 ? opts.minDf : opts.minDf * n;
   const maxCount = opts.maxDf > 1 ? opts.maxDf : opts.maxDf * n;
-  let terms = [...df.keys()].filter((term) => {
-    const d = df.get(term) as number;
-    return d >= minCount && d <= maxCount;
+  let kept: number[] = [];
+  stats.terms.forEach((_, id) => {
+    const d = stats.df[id] as number;
+    if (d >= minCount && d <= maxCount) kept.push(id);
   });
-  terms.sort(compareCodePoints);
-  if (opts.maxFeatures !== null && terms.length > opts.maxFeatures) {
+  kept.sort((a, b) => compareCodePoints(stats.terms[a] as string, stats.terms[b] as string));
+  if (opts.maxFeatures !== null && kept.length > opts.maxFeatures) {
     // Stable sort over alphabetical order: equal counts keep the alphabetically first term.
-    const kept = new Set(
-      [...terms].sort((a, b) => (total.get(b) as number) - (total.get(a) as number)).slice(0, opts.maxFeatures),
-    );
-    terms = terms.filter((term) => kept.has(term));
+    const top = new Set([...kept].sort((a, b) => (stats.total[b] as number) - (stats.total[a] as number)).slice(0, opts.maxFeatures));
+    kept = kept.filter((id) => top.has(id));
   }
-  if (terms.length === 0) {
+  if (kept.length === 0) {
     throw badInput(
-      `tfidf: after pruning (minDf ${opts.minDf}, maxDf ${opts.maxDf}) no terms remain of ${df.size}; lower minDf or raise maxDf`,
+      `tfidf: after pruning (minDf ${opts.minDf}, maxDf ${opts.maxDf}) no terms remain of ${stats.terms.length}; lower minDf or raise maxDf`,
       { stage: STAGE, field: 'minDf' },
     );
   }
   const smooth = opts.smoothIdf ? 1 : 0;
-  const idf = Float64Array.from(terms, (term) =>
-    opts.useIdf ? Math.log((n + smooth) / ((df.get(term) as number) + smooth)) + 1 : 1,
-  );
-  return { vocabulary: terms, idf, options: opts, documents: n };
+  const idf = Float64Array.from(kept, (id) => (opts.useIdf ? Math.log((n + smooth) / ((stats.df[id] as number) + smooth)) + 1 : 1));
+  return { vocabulary: kept.map((id) => stats.terms[id] as string), idf, options: opts, documents: n };
+}
+
+/** Every distinct term of the documents, interned to an id, with its document frequency and corpus count. */
+interface TermStats {
+  terms: string[];
+  df: Int32Array;
+  total: Float64Array;
+}
+
+function countTerms(documents: readonly (readonly string[])[], opts: ResolvedTfidfOptions): TermStats {
+  const ids = new Map<string, number>();
+  const terms: string[] = [];
+  let df = new Int32Array(1024);
+  let total = new Float64Array(1024);
+  // The last document each term was counted in, so df counts a document once however often the term recurs.
+  let lastDoc = new Int32Array(1024).fill(-1);
+  documents.forEach((doc, d) => {
+    forEachTerm(doc, opts, (term) => {
+      let id = ids.get(term);
+      if (id === undefined) {
+        id = terms.length;
+        ids.set(term, id);
+        terms.push(term);
+        if (id === df.length) [df, total, lastDoc] = [grow(df, 0), grow(total, 0), grow(lastDoc, -1)];
+      }
+      total[id]! += 1;
+      if (lastDoc[id] !== d) {
+        lastDoc[id] = d;
+        df[id]! += 1;
+      }
+    });
+  });
+  return { terms, df, total };
+}
+
+function grow<T extends Int32Array | Float64Array>(array: T, fill: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
+  bigger.set(array);
+  bigger.fill(fill, array.length);
+  return bigger;
 }
 
 /** Maps documents into the fitted vocabulary; unknown n-grams are ignored. */
 export function transformTfidf(model: TfidfModel, documents: readonly (readonly string[])[]): CsrMatrix {
   const column = new Map(model.vocabulary.map((term, j) => [term, j]));
-  const { ngramRange, sublinearTf, norm } = model.options;
+  const { sublinearTf, norm } = model.options;
+  const counts = new Float64Array(model.vocabulary.length);
   const indptr = new Int32Array(documents.length + 1);
   const indices: number[] = [];
   const values: number[] = [];
   documents.forEach((doc, r) => {
-    const row: [number, number][] = [];
-    for (const [term, count] of termCounts(doc, ngramRange)) {
+    const touched: number[] = [];
+    forEachTerm(doc, model.options, (term) => {
       const j = column.get(term);
-      if (j === undefined) continue;
-      const tf = sublinearTf ? Math.log(count) + 1 : count;
-      row.push([j, tf * (model.idf[j] as number)]);
-    }
-    row.sort((a, b) => a[0] - b[0]);
+      if (j === undefined) return;
+      if (counts[j] === 0) touched.push(j);
+      counts[j]! += 1;
+    });
+    touched.sort((a, b) => a - b);
+    const row = touched.map((j) => {
+      const count = counts[j] as number;
+      counts[j] = 0;
+      return (sublinearTf ? Math.log(count) + 1 : count) * (model.idf[j] as number);
+    });
     const scale = normScale(row, norm);
-    for (const [j, value] of row) {
+    touched.forEach((j, p) => {
       indices.push(j);
-      values.push(value * scale);
-    }
+      values.push((row[p] as number) * scale);
+    });
     indptr[r + 1] = indices.length;
   });
   return {
@@ -150,18 +192,23 @@ export function fitTransformTfidf(
   return { model, matrix: transformTfidf(model, documents) };
 }
 
-/** Plain JSON for a fitted model (idf as numbers, which JSON round-trips exactly). */
+/**
+ * Plain JSON for a fitted model (idf as numbers, which JSON round-trips exactly). The `word` analyzer is
+ * left out of the options, so a word model's file has the bytes it had before `char_wb` existed.
+ */
 export function tfidfModelToJson(model: TfidfModel): {
   vocabulary: string[];
   idf: number[];
-  options: ResolvedTfidfOptions;
+  options: TfidfOptions;
   documents: number;
 } {
-  const { vocabulary, options, documents } = model;
+  const { vocabulary, documents } = model;
+  const { analyzer, ...rest } = model.options;
+  const options = analyzer === 'word' ? rest : { analyzer, ...rest };
   return { vocabulary, idf: Array.from(model.idf), options, documents };
 }
 
-export function tfidfModelFromJson(json: ReturnType<typeof tfidfModelToJson>): TfidfModel {
+export function tfidfModelFromJson(json: TfidfModelJson): TfidfModel {
   if (json.vocabulary.length !== json.idf.length) {
     throw badInput(
       `tfidf model JSON has ${json.vocabulary.length} terms but ${json.idf.length} idf values; the artifact is damaged, recompute it`,
@@ -176,24 +223,70 @@ export function tfidfModelFromJson(json: ReturnType<typeof tfidfModelToJson>): T
   };
 }
 
-function normScale(row: [number, number][], norm: ResolvedTfidfOptions['norm']): number {
+/**
+ * Several fitted models over the same documents, side by side (sklearn's `FeatureUnion` of vectorizers):
+ * each block is weighted and normalised on its own, then the blocks are stacked column-wise in order.
+ */
+export function transformTfidfBlocks(models: readonly TfidfModel[], documents: readonly (readonly string[])[]): CsrMatrix {
+  return models.length === 1 ? transformTfidf(models[0] as TfidfModel, documents) : hstackCsr(models.map((model) => transformTfidf(model, documents)));
+}
+
+type TfidfModelJson = ReturnType<typeof tfidfModelToJson>;
+
+/** `tfidf.json`: one model as `tfidfModelToJson` writes it (the file's shape before unions), or `{blocks}`. */
+export function tfidfBlocksToJson(models: readonly TfidfModel[]): TfidfModelJson | { blocks: TfidfModelJson[] } {
+  return models.length === 1 ? tfidfModelToJson(models[0] as TfidfModel) : { blocks: models.map(tfidfModelToJson) };
+}
+
+export function tfidfBlocksFromJson(json: TfidfModelJson | { blocks: TfidfModelJson[] }): TfidfModel[] {
+  return 'blocks' in json ? json.blocks.map(tfidfModelFromJson) : [tfidfModelFromJson(json)];
+}
+
+function normScale(row: readonly number[], norm: ResolvedTfidfOptions['norm']): number {
   if (norm === 'none') return 1;
   let sum = 0;
-  for (const [, value] of row) sum += norm === 'l2' ? value * value : Math.abs(value);
+  for (const value of row) sum += norm === 'l2' ? value * value : Math.abs(value);
   const length = norm === 'l2' ? Math.sqrt(sum) : sum;
   return length > 0 ? 1 / length : 1;
 }
 
-/** Counts the document's word n-grams (n-gram = tokens joined by one space, as sklearn does). */
-export function termCounts(doc: readonly string[], [minN, maxN]: [number, number]): Map<string, number> {
-  const counts = new Map<string, number>();
+/** Calls `visit` with every term of the document, once per occurrence, as the analyzer cuts them. */
+export function forEachTerm(doc: readonly string[], options: Pick<ResolvedTfidfOptions, 'analyzer' | 'ngramRange'>, visit: (term: string) => void): void {
+  if (options.analyzer === 'char_wb') charWbNgrams(doc, options.ngramRange, visit);
+  else wordNgrams(doc, options.ngramRange, visit);
+}
+
+/** Word n-grams: tokens joined by one space, as sklearn does. */
+function wordNgrams(doc: readonly string[], [minN, maxN]: [number, number], visit: (term: string) => void): void {
   for (let n = minN; n <= maxN; n++) {
-    for (let i = 0; i + n <= doc.length; i++) {
-      const term = n === 1 ? (doc[i] as string) : doc.slice(i, i + n).join(' ');
-      counts.set(term, (counts.get(term) ?? 0) + 1);
+    for (let i = 0; i + n <= doc.length; i++) visit(n === 1 ? (doc[i] as string) : doc.slice(i, i + n).join(' '));
+  }
+}
+
+/** What Python's `str.split()` (and `re`'s `\s` on str) treats as whitespace: `str.isspace()`. */
+const PYTHON_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
+
+/**
+ * scikit-learn's `_char_wb_ngrams` on the space-joined document: every whitespace-separated word padded
+ * with one space each side, its n-grams taken in code points (Python's string indexing, not UTF-16
+ * units); a padded word no longer than n is one term, once, and stops the larger n for that word.
+ */
+function charWbNgrams(doc: readonly string[], [minN, maxN]: [number, number], visit: (term: string) => void): void {
+  for (const token of doc) {
+    for (const word of token.split(PYTHON_WHITESPACE)) {
+      if (word === '') continue;
+      const padded = ` ${word} `;
+      const chars = Array.from(padded);
+      const bmp = chars.length === padded.length; // one UTF-16 unit per code point: slice the string itself
+      const slice = (from: number, n: number): string => (bmp ? padded.slice(from, from + n) : chars.slice(from, from + n).join(''));
+      for (let n = minN; n <= maxN; n++) {
+        let offset = 0;
+        visit(slice(0, n));
+        while (offset + n < chars.length) visit(slice(++offset, n));
+        if (offset === 0) break;
+      }
     }
   }
-  return counts;
 }
 
 /** Orders strings by Unicode code point, as Python does (JS `<` compares UTF-16 units, which differs past U+FFFF). */
@@ -217,6 +310,9 @@ function resolveTfidfOptions(options: TfidfOptions): ResolvedTfidfOptions {
   const opts: ResolvedTfidfOptions = { ...DEFAULTS };
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (opts as Record<string, unknown>)[key] = value;
+  }
+  if (!['word', 'char_wb'].includes(opts.analyzer)) {
+    throw badInput(`tfidf analyzer must be 'word' or 'char_wb', got ${String(opts.analyzer)}`, { stage: STAGE, field: 'analyzer' });
   }
   const [minN, maxN] = opts.ngramRange;
   if (!Number.isInteger(minN) || !Number.isInteger(maxN) || minN < 1 || maxN < minN) {

@@ -259,7 +259,7 @@ function describeStep(m: Manifest): string {
 function featuresShape(p: Record<string, unknown>, s: Record<string, unknown>): string {
   switch (p.kind) {
     case 'tfidf':
-      return `${String(s.vocabSize)} terms`;
+      return `${String(s.vocabSize)} terms` + (typeof p.analyzer === 'string' ? ` (${p.analyzer})` : '');
     case 'doc-vectors':
       return `mean of ${String(s.dim)}-dimensional Word2Vec vectors over ${String(s.vocabSize)} words`;
     default:
