@@ -7,6 +7,7 @@ import { Rng, seedFromString } from '../data/random';
 import { badInput } from '../core/errors';
 import { FusedAdamOptimizer } from '../kernels/fused-adam';
 import { prepareHeapSimd } from '../kernels/heap-simd';
+import { balancedClassWeights } from './baselines/matrix';
 import { concatWeightData, ownBuffer } from './serialize';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';
@@ -53,9 +54,7 @@ export function classWeights(
     }
     return Float32Array.from(spec);
   }
-  const counts = new Float64Array(nClasses);
-  for (const label of y) counts[label] = (counts[label] as number) + 1;
-  return Float32Array.from(counts, (count) => (count === 0 ? 0 : y.length / (nClasses * count)));
+  return Float32Array.from(balancedClassWeights(y, nClasses));
 }
 
 export const EPSILON = 1e-7;

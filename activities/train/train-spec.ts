@@ -32,6 +32,18 @@ const alpha = {
   alpha: z.number().nonnegative().default(1),
 };
 
+/**
+ * sklearn's `class_weight`: 'balanced' weighs each class by n / (classes · count). 'none' (the default) is
+ * dropped from the params, so the key of an unweighted model is what it was before the option existed.
+ */
+const classWeight = {
+  /** @default 'none' */
+  classWeight: z
+    .enum(['none', 'balanced'])
+    .optional()
+    .transform((value) => (value === 'balanced' ? value : undefined)),
+};
+
 /** Field shapes per classic baseline (baselines/), with scikit-learn's defaults. */
 const BASELINE_FIELDS = {
   nb: alpha,
@@ -45,6 +57,7 @@ const BASELINE_FIELDS = {
     maxIter: positiveInt.default(1000),
     /** Value of the constant feature whose weight is the intercept; 0 fits none. @default 1 */
     interceptScaling: z.number().nonnegative().default(1),
+    ...classWeight,
   },
   'logistic-regression': {
     /** Inverse regularisation strength. @default 1 */
@@ -53,6 +66,7 @@ const BASELINE_FIELDS = {
     maxIter: positiveInt.default(100),
     /** @default 0.0001 */
     tol: z.number().positive().default(1e-4),
+    ...classWeight,
   },
   'random-forest': {
     /** @default 100 */

@@ -53,9 +53,10 @@ function ours(name: string, sk: SklearnModel): { kind: BaselineKind; params: Bas
   const p = sk.params;
   if (name.startsWith('multinomialNb')) return { kind: 'multinomialNb', params: { alpha: p.alpha } };
   if (name.startsWith('complementNb')) return { kind: 'complementNb', params: { alpha: p.alpha } };
-  if (name === 'linearSvc') return { kind: 'linearSvm', params: { C: p.C, tol: p.tol, maxIter: p.max_iter } };
-  if (name === 'logisticRegression') {
-    return { kind: 'logisticRegression', params: { C: p.C, tol: p.tol, maxIter: p.max_iter } };
+  const classWeight = name.endsWith('Balanced') ? { classWeight: 'balanced' as const } : {};
+  if (name.startsWith('linearSvc')) return { kind: 'linearSvm', params: { C: p.C, tol: p.tol, maxIter: p.max_iter, ...classWeight } };
+  if (name.startsWith('logisticRegression')) {
+    return { kind: 'logisticRegression', params: { C: p.C, tol: p.tol, maxIter: p.max_iter, ...classWeight } };
   }
   if (name === 'randomForest') return { kind: 'randomForest', params: { nEstimators: p.n_estimators } };
   throw new Error(`fixture model ${name} has no counterpart`);
@@ -90,6 +91,28 @@ describe('baselines agree with scikit-learn on the committed synthetic problems'
       expect(agreement(pred, sk.predictions)).toBeGreaterThanOrEqual(0.98);
       expect(Math.abs(accuracy - sk.accuracy)).toBeLessThanOrEqual(0.01);
     }
+  });
+});
+
+describe('class weights', () => {
+  const problem = fixture.problems.find((p) => p.name === 'tfidf 3-class imbalanced') as Problem;
+  const xTrain = matrix(problem.train.X);
+  const yTrain = Int32Array.from(problem.train.y);
+  const xTest = matrix(problem.test.X);
+
+  it.each(['linearSvm', 'logisticRegression'] as const)('%s: balanced moves predictions towards the rare class, as sklearn', (kind) => {
+    const rare = (pred: ArrayLike<number>) => Array.from(pred).filter((c) => c === 1).length;
+    const plain = predictBaseline(fitBaseline(kind, xTrain, yTrain, 3, {}, new Rng(1)), xTest);
+    const balanced = predictBaseline(fitBaseline(kind, xTrain, yTrain, 3, { classWeight: 'balanced' }, new Rng(1)), xTest);
+    const sk = problem.models[kind === 'linearSvm' ? 'linearSvcBalanced' : 'logisticRegressionBalanced'] as SklearnModel;
+    expect(rare(balanced)).toBeGreaterThan(rare(plain));
+    expect(Math.abs(rare(balanced) - rare(sk.predictions))).toBeLessThanOrEqual(3);
+  });
+
+  it('refuses a class weight it does not know', () => {
+    expect(() => fitBaseline('linearSvm', xTrain, yTrain, 3, { classWeight: 'auto' as never }, new Rng(1))).toThrow(
+      "linearSvm classWeight must be 'none' or 'balanced'; got auto",
+    );
   });
 });
 

@@ -7,7 +7,18 @@
 import type { Rng } from '../../data/random';
 import { badInput } from '../../core/errors';
 import type { FeatureMatrix } from './matrix';
-import { linearScores, rowAxpy, rowDot, rowSquaredNorm, validatePredict, validateTraining, type RowScores } from './matrix';
+import {
+  balancedClassWeights,
+  resolveClassWeight,
+  linearScores,
+  rowAxpy,
+  rowDot,
+  rowSquaredNorm,
+  validatePredict,
+  validateTraining,
+  type ClassWeightMode,
+  type RowScores,
+} from './matrix';
 
 export interface LinearSvmParams {
   /**
@@ -30,13 +41,23 @@ export interface LinearSvmParams {
    * @default 1
    */
   interceptScaling?: number;
+  /**
+   * 'balanced' multiplies C by n / (classes · count) for the rows of each class, as liblinear does for
+   * sklearn's `class_weight='balanced'`: in a one-vs-rest problem only the positive class's rows are
+   * reweighted (the rest keep C); with two classes both are.
+   * @default 'none'
+   */
+  classWeight?: ClassWeightMode;
 }
+
+/** Resolved params: `classWeight` appears only when 'balanced', so unweighted models keep their JSON. */
+type ResolvedParams = Required<Omit<LinearSvmParams, 'classWeight'>> & { classWeight?: 'balanced' };
 
 export interface LinearSvmModel {
   kind: 'linearSvm';
   nClasses: number;
   nFeatures: number;
-  params: Required<LinearSvmParams>;
+  params: ResolvedParams;
   /** One weight row (class 1 vs 0) for two classes, else one per class; row-major, nFeatures wide. */
   weights: number[];
   bias: number[];
@@ -44,12 +65,13 @@ export interface LinearSvmModel {
   iterations: number[];
 }
 
-function resolve(params: LinearSvmParams): Required<LinearSvmParams> {
-  const resolved = {
+function resolve(params: LinearSvmParams): ResolvedParams {
+  const resolved: ResolvedParams = {
     C: params.C ?? 1,
     tol: params.tol ?? 1e-4,
     maxIter: params.maxIter ?? 1000,
     interceptScaling: params.interceptScaling ?? 1,
+    ...resolveClassWeight(params.classWeight, 'linearSvm'),
   };
   const bad = (field: string, value: number, rule: string): never => {
     throw badInput(`linearSvm ${field} must be ${rule}; got ${value}`, { stage: 'train', field });
@@ -63,23 +85,33 @@ function resolve(params: LinearSvmParams): Required<LinearSvmParams> {
   return resolved;
 }
 
+/** One binary problem: labels ±1 and the cost of each side (liblinear's Cp and Cn). */
+interface BinaryProblem {
+  sign: Float64Array;
+  costPositive: number;
+  costNegative: number;
+}
+
 /**
  * Dual coordinate descent for one binary problem (labels ±1). Minimises
- * ½‖w‖² + C Σ max(0, 1 − yᵢ wᵀxᵢ)² over w = (weights, bias·s), s being the intercept scaling.
- * Returns the pass count.
+ * ½‖w‖² + Σ Cᵢ max(0, 1 − yᵢ wᵀxᵢ)² over w = (weights, bias·s), s being the intercept scaling and Cᵢ
+ * the cost of row i's side. `norms` holds ‖xᵢ‖². Returns the pass count.
  */
 function solveBinary(
   x: FeatureMatrix,
-  sign: Float64Array,
-  p: Required<LinearSvmParams>,
+  { sign, costPositive, costNegative }: BinaryProblem,
+  p: ResolvedParams,
   rng: Rng,
   w: Float64Array,
-  qd: Float64Array,
+  norms: Float64Array,
 ): number {
   const n = x.rows;
   const d = x.cols;
   const s = p.interceptScaling;
-  const diag = 0.5 / p.C; // squared hinge: the dual gains 1/(2C) on the diagonal and loses the upper bound
+  // squared hinge: the dual gains 1/(2Cᵢ) on the diagonal and loses the upper bound
+  const diag = Float64Array.from(sign, (yi) => 0.5 / (yi > 0 ? costPositive : costNegative));
+  // diagonal of the dual Hessian: ‖xᵢ‖² + s² (the constant feature) + 1/(2Cᵢ)
+  const qd = Float64Array.from(norms, (norm, i) => norm + (s ** 2 + (diag[i] as number)));
   const alpha = new Float64Array(n);
   const index = Int32Array.from({ length: n }, (_, i) => i);
   let active = n;
@@ -97,7 +129,7 @@ function solveBinary(
     for (let t = 0; t < active; t++) {
       const i = index[t] as number;
       const yi = sign[i] as number;
-      const g = yi * (rowDot(x, i, w, 0) + (w[d] as number) * s) - 1 + (alpha[i] as number) * diag;
+      const g = yi * (rowDot(x, i, w, 0) + (w[d] as number) * s) - 1 + (alpha[i] as number) * (diag[i] as number);
       let pg = 0;
       if (alpha[i] === 0) {
         if (g > pgMaxOld) {
@@ -146,17 +178,19 @@ export function fitLinearSvm(
   validateTraining(x, y, nClasses, 'linearSvm');
   const p = resolve(params);
   const d = x.cols;
-  // diagonal of the dual Hessian: ‖xᵢ‖² + s² (the constant feature) + 1/(2C) (the squared hinge)
-  const extra = p.interceptScaling ** 2 + 0.5 / p.C;
-  const qd = Float64Array.from({ length: x.rows }, (_, i) => rowSquaredNorm(x, i) + extra);
+  const norms = Float64Array.from({ length: x.rows }, (_, i) => rowSquaredNorm(x, i));
+  const cost = p.classWeight === 'balanced' ? balancedClassWeights(y, nClasses).map((weight) => p.C * weight) : new Float64Array(nClasses).fill(p.C);
   const problems = nClasses === 2 ? [1] : Array.from({ length: nClasses }, (_, c) => c);
   const weights: number[] = [];
   const bias: number[] = [];
   const iterations: number[] = [];
   for (const positive of problems) {
     const sign = Float64Array.from(y, (c) => (c === positive ? 1 : -1));
+    // liblinear: two classes weigh both sides; one-vs-rest weighs the positive class only, the rest keep C
+    const costNegative = nClasses === 2 ? (cost[0] as number) : p.C;
+    const problem = { sign, costPositive: cost[positive] as number, costNegative };
     const w = new Float64Array(d + 1);
-    iterations.push(solveBinary(x, sign, p, rng.fork(`ovr-${positive}`), w, qd));
+    iterations.push(solveBinary(x, problem, p, rng.fork(`ovr-${positive}`), w, norms));
     for (let j = 0; j < d; j++) weights.push(w[j] as number);
     bias.push((w[d] as number) * p.interceptScaling);
   }

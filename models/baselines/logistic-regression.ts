@@ -8,7 +8,18 @@ import { badInput } from '../../core/errors';
 import type { LbfgsResult } from './lbfgs';
 import { minimizeLbfgs } from './lbfgs';
 import type { FeatureMatrix } from './matrix';
-import { linearScores, rowAxpy, rowDot, softmaxRows, validatePredict, validateTraining, type RowScores } from './matrix';
+import {
+  balancedClassWeights,
+  resolveClassWeight,
+  linearScores,
+  rowAxpy,
+  rowDot,
+  softmaxRows,
+  validatePredict,
+  validateTraining,
+  type ClassWeightMode,
+  type RowScores,
+} from './matrix';
 
 export interface LogisticRegressionParams {
   /**
@@ -26,13 +37,22 @@ export interface LogisticRegressionParams {
    * @default 0.0001
    */
   tol?: number;
+  /**
+   * 'balanced' weighs each row's loss by n / (classes · count of its class), as sklearn's
+   * `class_weight='balanced'` does.
+   * @default 'none'
+   */
+  classWeight?: ClassWeightMode;
 }
+
+/** Resolved params: `classWeight` appears only when 'balanced', so unweighted models keep their JSON. */
+type ResolvedParams = Required<Omit<LogisticRegressionParams, 'classWeight'>> & { classWeight?: 'balanced' };
 
 export interface LogisticRegressionModel {
   kind: 'logisticRegression';
   nClasses: number;
   nFeatures: number;
-  params: Required<LogisticRegressionParams>;
+  params: ResolvedParams;
   /** One weight row for two classes (class 1's log-odds), else one per class; row-major. */
   weights: number[];
   bias: number[];
@@ -48,9 +68,10 @@ function softplus(z: number): number {
 
 /**
  * Summed loss and gradient for `rowsOfW` weight rows laid out as [W (rowsOfW × d) | b (rowsOfW)]:
- * binary logistic when rowsOfW = 1, softmax cross-entropy otherwise.
+ * binary logistic when rowsOfW = 1, softmax cross-entropy otherwise; row i's loss times its class's
+ * weight (all 1 unweighted: multiplying by 1 is exact, so unweighted fits are unchanged).
  */
-function lossAndGradient(x: FeatureMatrix, y: Int32Array, rowsOfW: number, C: number) {
+function lossAndGradient(x: FeatureMatrix, y: Int32Array, rowsOfW: number, C: number, classWeights: Float64Array) {
   const d = x.cols;
   const z = new Float64Array(rowsOfW);
   return (theta: Float64Array, grad: Float64Array): number => {
@@ -59,10 +80,11 @@ function lossAndGradient(x: FeatureMatrix, y: Int32Array, rowsOfW: number, C: nu
     for (let i = 0; i < x.rows; i++) {
       for (let c = 0; c < rowsOfW; c++) z[c] = rowDot(x, i, theta, c * d) + (theta[rowsOfW * d + c] as number);
       const yi = y[i] as number;
+      const weight = classWeights[yi] as number;
       if (rowsOfW === 1) {
         const zi = z[0] as number;
-        loss += softplus(zi) - yi * zi;
-        const r = 1 / (1 + Math.exp(-zi)) - yi;
+        loss += weight * (softplus(zi) - yi * zi);
+        const r = weight * (1 / (1 + Math.exp(-zi)) - yi);
         rowAxpy(x, i, r, grad, 0);
         grad[d]! += r;
         continue;
@@ -72,9 +94,9 @@ function lossAndGradient(x: FeatureMatrix, y: Int32Array, rowsOfW: number, C: nu
       let sum = 0;
       for (let c = 0; c < rowsOfW; c++) sum += Math.exp((z[c] as number) - max);
       const logSum = max + Math.log(sum);
-      loss += logSum - (z[yi] as number);
+      loss += weight * (logSum - (z[yi] as number));
       for (let c = 0; c < rowsOfW; c++) {
-        const r = Math.exp((z[c] as number) - logSum) - (c === yi ? 1 : 0);
+        const r = weight * (Math.exp((z[c] as number) - logSum) - (c === yi ? 1 : 0));
         rowAxpy(x, i, r, grad, c * d);
         grad[rowsOfW * d + c]! += r;
       }
@@ -89,8 +111,13 @@ function lossAndGradient(x: FeatureMatrix, y: Int32Array, rowsOfW: number, C: nu
   };
 }
 
-function resolve(params: LogisticRegressionParams): Required<LogisticRegressionParams> {
-  const p = { C: params.C ?? 1, maxIter: params.maxIter ?? 100, tol: params.tol ?? 1e-4 };
+function resolve(params: LogisticRegressionParams): ResolvedParams {
+  const p: ResolvedParams = {
+    C: params.C ?? 1,
+    maxIter: params.maxIter ?? 100,
+    tol: params.tol ?? 1e-4,
+    ...resolveClassWeight(params.classWeight, 'logisticRegression'),
+  };
   const bad = (field: string, value: number, rule: string): never => {
     throw badInput(`logisticRegression ${field} must be ${rule}; got ${value}`, { stage: 'train', field });
   };
@@ -112,7 +139,8 @@ export function fitLogisticRegression(
   const p = resolve(params);
   const d = x.cols;
   const rowsOfW = nClasses === 2 ? 1 : nClasses;
-  const result = minimizeLbfgs(lossAndGradient(x, y, rowsOfW, p.C), new Float64Array(rowsOfW * (d + 1)), {
+  const weights = p.classWeight === 'balanced' ? balancedClassWeights(y, nClasses) : new Float64Array(nClasses).fill(1);
+  const result = minimizeLbfgs(lossAndGradient(x, y, rowsOfW, p.C, weights), new Float64Array(rowsOfW * (d + 1)), {
     maxIter: p.maxIter,
     gtol: p.tol,
   });

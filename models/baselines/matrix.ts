@@ -114,6 +114,26 @@ export function validateTraining(x: FeatureMatrix, y: Int32Array, nClasses: numb
   }
 }
 
+/** How a baseline weighs classes: alike, or sklearn's `class_weight='balanced'`. */
+export type ClassWeightMode = 'none' | 'balanced';
+
+/** `{classWeight: 'balanced'}` or nothing (unweighted params keep their JSON); anything else is refused. */
+export function resolveClassWeight(value: unknown, model: string): { classWeight?: 'balanced' } {
+  if (value === 'balanced') return { classWeight: 'balanced' };
+  if (value === undefined || value === 'none') return {};
+  throw badInput(`${model} classWeight must be 'none' or 'balanced'; got ${String(value)}`, { stage: 'train', field: 'classWeight' });
+}
+
+/**
+ * scikit-learn's `compute_class_weight('balanced')`: n / (classes · count of the class), in float64; a class
+ * with no rows gets 0.
+ */
+export function balancedClassWeights(y: Int32Array, nClasses: number): Float64Array {
+  const counts = new Float64Array(nClasses);
+  for (const label of y) counts[label]! += 1;
+  return counts.map((count) => (count === 0 ? 0 : y.length / (nClasses * count)));
+}
+
 /** Checks that a matrix to predict has the width the model was trained on. */
 export function validatePredict(x: FeatureMatrix, nFeatures: number, model: string): void {
   validateMatrix(x, `${model} features to predict`);
