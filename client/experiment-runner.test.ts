@@ -106,6 +106,15 @@ describe('refused before any stage runs', () => {
       process.env.ULASAN_HOME = home;
     }
   });
+
+  it('split.val: 0 with a prior adjustment tuned on it', async () => {
+    const body = 'features: {kind: tfidf}\nmodel: {arch: nb, priorAdjustment: validation}\nsplit: {train: 0.8, val: 0, test: 0.2}\n';
+    const path = await spec('prior-no-val', `source: {file: reviews.csv}\n${body}`);
+    await expect(runExperiment(path, options)).rejects.toMatchObject({
+      type: 'BadInput',
+      message: expect.stringContaining('split.val: must be greater than 0 because model.priorAdjustment is validation'),
+    });
+  });
 });
 
 describe('small data', () => {

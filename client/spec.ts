@@ -130,6 +130,9 @@ export function parseSpec(raw: unknown, file: string): ExperimentSpec {
   const parsed = ExperimentSpecSchema.safeParse(raw);
   if (!parsed.success) throw new UlasanError('BadInput', describeIssues(parsed.error, file), { file });
   if (parsed.data.evaluate.partition === 'val') requireValidationSplit(parsed.data, file, 'evaluate.partition is val');
+  if ('priorAdjustment' in parsed.data.model && parsed.data.model.priorAdjustment === 'validation') {
+    requireValidationSplit(parsed.data, file, 'model.priorAdjustment is validation');
+  }
   return parsed.data;
 }
 

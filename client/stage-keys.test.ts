@@ -168,6 +168,17 @@ describe('flipping an option a stage ignores keeps its key', () => {
     await expectIgnored('train', svm, fitOptions, { seed: 99 }); // the SVM visits rows in a seeded order
   });
 
+  it("train: classWeight and priorAdjustment 'none' are the absent options, so unweighted keys stay as they were", async () => {
+    const svm: Spec = { features: { kind: 'tfidf' }, model: { arch: 'linear-svm' } };
+    await expectIgnored('train', svm, [{ model: { arch: 'linear-svm', classWeight: 'none', priorAdjustment: 'none' } }], {
+      model: { arch: 'linear-svm', classWeight: 'balanced' },
+    });
+    const lr: Spec = { features: { kind: 'tfidf' }, model: { arch: 'logistic-regression' } };
+    await expectIgnored('train', lr, [{ model: { arch: 'logistic-regression', classWeight: 'none' } }], {
+      model: { arch: 'logistic-regression', priorAdjustment: 'validation' },
+    });
+  });
+
   it('train: a neural model keys its fit options', async () => {
     const key = await stageKeyOf('train', {});
     for (const flip of [{ train: { epochs: 50 } }, { train: { batchSize: 7 } }, { train: { learningRate: 0.1 } }, { train: { optimizer: 'sgd' } }]) {

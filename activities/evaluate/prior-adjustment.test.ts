@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { softmaxRows, type RowScores } from '../train/baselines/matrix';
+import { softmaxRows, type RowScores } from '../../models/baselines/matrix';
 import { confusionCounts } from './metrics';
 import { applyPriorAdjustment, macroF1OfCounts, tunePriorAdjustment } from './prior-adjustment';
 

@@ -6,7 +6,7 @@
  * stores the offsets in the model artifact (`prior-adjustment.json`), and `scoreStoredModel` applies them,
  * so evaluate and predict give the same classes; cross-validation can tune on folds with the same code.
  */
-import { argmax, softmaxRows, type RowScores } from '../train/baselines/matrix';
+import { argmax, softmaxRows, type RowScores } from '../../models/baselines/matrix';
 import { accuracyAndMacroF1, confusionCounts } from './metrics';
 
 /** A metric of a k×k confusion count matrix (`counts[t * k + p]`), higher is better. */

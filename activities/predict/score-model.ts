@@ -6,10 +6,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput } from '../../core/errors';
+import { badInput, UlasanError } from '../../core/errors';
+import { applyPriorAdjustment, type PriorAdjustment } from '../evaluate/prior-adjustment';
 import type { FeaturePartition } from '../features/partition';
 import { scoreBaseline, type BaselineModel, type RowScores } from '../../models/baselines';
-import { BASELINE_FILE } from '../train/train';
+import { BASELINE_FILE, PRIOR_ADJUSTMENT_FILE } from '../train/train';
 
 export type { RowScores } from '../../models/baselines';
 
@@ -25,8 +26,25 @@ function mismatch(modelKey: string, stage: string, what: string, rows: string) {
   });
 }
 
-/** Scores `data` with the model stored in `modelDir` (`modelKey` and `stage` name it in errors). */
+/**
+ * Scores `data` with the model stored in `modelDir` (`modelKey` and `stage` name it in errors), with the
+ * model's prior adjustment applied when it has one.
+ */
 export async function scoreStoredModel(modelDir: string, data: FeaturePartition, modelKey: string, stage: string): Promise<ModelScores> {
+  const scores = await scoreModel(modelDir, data, modelKey, stage);
+  const adjustmentPath = join(modelDir, PRIOR_ADJUSTMENT_FILE);
+  if (!existsSync(adjustmentPath)) return scores;
+  const adjustment = JSON.parse(await readFile(adjustmentPath, 'utf8')) as PriorAdjustment;
+  const space = scores.kind === 'probability' ? 'log-probability' : 'decision';
+  if (adjustment.space !== space || adjustment.offsets.length !== scores.k) {
+    throw new UlasanError('CorruptArtifact', `model ${modelKey}: ${PRIOR_ADJUSTMENT_FILE} holds ${adjustment.offsets.length} ${adjustment.space} offsets but the model gives ${scores.k} ${space} scores; recompute it.`, {
+      key: modelKey,
+    });
+  }
+  return { ...applyPriorAdjustment(scores, adjustment.offsets), inferenceMs: scores.inferenceMs };
+}
+
+async function scoreModel(modelDir: string, data: FeaturePartition, modelKey: string, stage: string): Promise<ModelScores> {
   const baselinePath = join(modelDir, BASELINE_FILE);
   if (existsSync(baselinePath)) {
     if (data.layout === 'token-ids') throw mismatch(modelKey, stage, 'a baseline', 'token ids');

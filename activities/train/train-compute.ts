@@ -6,18 +6,19 @@ import { Rng } from '../../data/random';
 import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../data/store/stage';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import { badInput, UlasanError } from '../../core/errors';
-import { classificationMetrics } from '../evaluate/metrics';
+import { classificationMetrics, confusionCounts } from '../evaluate/metrics';
+import { applyPriorAdjustment, macroF1OfCounts, tunePriorAdjustment, type PriorAdjustment } from '../evaluate/prior-adjustment';
 import { readDense } from '../features/arrow-io';
 import { EMBEDDING_FILE, partitionFile, VOCAB_FILE } from '../features/features';
 import { readPartition, type FeaturePartition } from '../features/partition';
 import { RESAMPLED_FILE } from '../resample/resample';
-import { fitBaseline, predictBaseline, type BaselineParams } from '../../models/baselines';
+import { fitBaseline, scoreBaseline, type BaselineParams, type RowScores } from '../../models/baselines';
 import { CheckpointDir } from '../../models/checkpoints';
 import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from '../../models/fit';
 import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
 import { buildModel, parseModelSpec, type ModelSpec } from '../../models/builders';
 import { tfBackend } from '../../models/tf-runtime';
-import { BASELINE_FILE, isBaselineParams, METADATA_FILE, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
+import { BASELINE_FILE, isBaselineParams, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
 import { BASELINE_KINDS, type BaselineArch } from './train-spec';
 
 type TrainContext = ComputeContext<TrainStageParams>;
@@ -57,22 +58,44 @@ async function fitBaselineStage(ctx: ComputeContext<BaselineTrainParams>, { trai
     );
   }
   const kind = BASELINE_KINDS[arch];
-  const { arch: _arch, ...hyper } = params.model;
+  const { arch: _arch, priorAdjustment, ...hyper } = params.model;
   void _arch;
+  if (priorAdjustment === 'validation' && val.rows === 0) {
+    throw badInput(`model.priorAdjustment: validation tunes on the validation split, which is empty here; give split.val a share such as 0.15`, {
+      stage: 'train',
+      key: ctx.key,
+      field: 'model.priorAdjustment',
+    });
+  }
   const started = performance.now();
   // NB and logistic regression draw nothing, so their key has no seed; the generator is then unused.
   const rng = new Rng(params.seed ?? 0).fork('baseline');
   const model = fitBaseline(kind, train.x, train.labels, classes.length, hyper as unknown as BaselineParams[typeof kind], rng);
   const fitMs = Math.round(performance.now() - started);
   ctx.heartbeat({ epoch: 0 });
-  const history = val.rows > 0 && val.layout !== 'token-ids' ? [validationScores(predictBaseline(model, val.x), val.labels, classes)] : [];
+  const valScores = val.rows > 0 && val.layout !== 'token-ids' ? scoreBaseline(model, val.x) : undefined;
+  const history = valScores ? [validationScores(valScores.labels, val.labels, classes)] : [];
   await writeFile(join(outDir, BASELINE_FILE), JSON.stringify(model) + '\n');
+  const adjustment = priorAdjustment === 'validation' && valScores ? tunedOnValidation(valScores, val.labels) : undefined;
+  if (adjustment) await writeJson(join(outDir, PRIOR_ADJUSTMENT_FILE), adjustment);
   const dims = { features: train.x.cols, layout: train.layout, nClasses: classes.length };
   await writeJson(join(outDir, METADATA_FILE), { spec: params, kind, dims, classes, backend: 'js', history, data: inputKeys(ctx) });
   return {
     rowCounts: { train: train.rows, val: val.rows },
-    summary: { backend: 'js', arch, kind, layout: train.layout, history, fitMs },
+    summary: { backend: 'js', arch, kind, layout: train.layout, history, fitMs, ...(adjustment ? { priorAdjustment: adjustment } : {}) },
   };
+}
+
+/**
+ * Offsets tuned for macro-F1 on the validation scores. The validation macro-F1 a grid then selects on is
+ * the tuned one (optimistic for this cell); the test split never sees the tuning.
+ */
+function tunedOnValidation(scores: RowScores, truth: Int32Array): PriorAdjustment {
+  const offsets = tunePriorAdjustment(scores, truth);
+  const macroF1 = (predicted: Int32Array) => macroF1OfCounts(confusionCounts(truth, predicted, scores.k), scores.k);
+  const space = scores.kind === 'probability' ? 'log-probability' : 'decision';
+  const before = macroF1(scores.labels);
+  return { offsets: Array.from(offsets), space, tunedOn: 'val', metric: 'macroF1', before, after: macroF1(applyPriorAdjustment(scores, offsets).labels) };
 }
 
 function validationScores(predicted: Int32Array, truth: Int32Array, classes: string[]): { epoch: number; valAccuracy: number; valMacroF1: number } {

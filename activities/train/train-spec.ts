@@ -44,10 +44,23 @@ const classWeight = {
     .transform((value) => (value === 'balanced' ? value : undefined)),
 };
 
+/**
+ * Post-hoc class-prior adjustment (evaluate/prior-adjustment.ts): 'validation' tunes one offset per class
+ * on the validation split's scores for macro-F1 and stores them with the model, so evaluate and predict
+ * use them. 'none' (the default) is dropped from the params, as classWeight's is.
+ */
+const priorAdjustment = {
+  /** @default 'none' */
+  priorAdjustment: z
+    .enum(['none', 'validation'])
+    .optional()
+    .transform((value) => (value === 'validation' ? value : undefined)),
+};
+
 /** Field shapes per classic baseline (baselines/), with scikit-learn's defaults. */
 const BASELINE_FIELDS = {
-  nb: alpha,
-  'complement-nb': alpha,
+  nb: { ...alpha, ...priorAdjustment },
+  'complement-nb': { ...alpha, ...priorAdjustment },
   'linear-svm': {
     /** Inverse regularisation strength. @default 1 */
     C: z.number().positive().default(1),
@@ -58,6 +71,7 @@ const BASELINE_FIELDS = {
     /** Value of the constant feature whose weight is the intercept; 0 fits none. @default 1 */
     interceptScaling: z.number().nonnegative().default(1),
     ...classWeight,
+    ...priorAdjustment,
   },
   'logistic-regression': {
     /** Inverse regularisation strength. @default 1 */
@@ -67,6 +81,7 @@ const BASELINE_FIELDS = {
     /** @default 0.0001 */
     tol: z.number().positive().default(1e-4),
     ...classWeight,
+    ...priorAdjustment,
   },
   'random-forest': {
     /** @default 100 */
@@ -81,6 +96,7 @@ const BASELINE_FIELDS = {
     minSamplesLeaf: positiveInt.default(1),
     /** @default true */
     bootstrap: z.boolean().default(true),
+    ...priorAdjustment,
   },
 } as const;
 

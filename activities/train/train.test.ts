@@ -20,7 +20,7 @@ import { resampleStage, type ResampleParams } from '../resample/resample';
 import { CheckpointDir, CHECKPOINTS_DIR } from '../../models/checkpoints';
 import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
 import { tf, tfBackend } from '../../models/tf-runtime';
-import { BASELINE_FILE, createTrainStage, METADATA_FILE, trainStage, type TrainParams, type TrainProgress } from './train';
+import { BASELINE_FILE, createTrainStage, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, trainStage, type TrainParams, type TrainProgress } from './train';
 
 const roots: string[] = [];
 async function freshStore(): Promise<ArtifactStore> {
@@ -69,6 +69,21 @@ describe('train stage', () => {
     expect(metadata.history[0].valMacroF1).toBeGreaterThan(0.9);
     expect(metrics.n).toBe(9);
     expect(metrics.macro.f1).toBeGreaterThan(0.9);
+  });
+
+  it('tunes a prior adjustment on the validation split, stores it with the model, and evaluate scores with it', async () => {
+    const up = await upstream(store, { kind: 'tfidf' });
+    const params = { ...base, model: { arch: 'logistic-regression' as const, C: 0.05, priorAdjustment: 'validation' as const } };
+    const trained = await runStage(store, trainStage, params, { train: up.train, features: up.features });
+    const adjustment = JSON.parse(await readFile(store.path(trained.ref.key, PRIOR_ADJUSTMENT_FILE), 'utf8'));
+    expect(adjustment).toMatchObject({ space: 'log-probability', tunedOn: 'val', metric: 'macroF1' });
+    expect(adjustment.offsets).toHaveLength(2);
+    expect(adjustment.after).toBeGreaterThanOrEqual(adjustment.before);
+    const val = await runStage(store, evaluateStage, { partition: 'val' }, { model: trained.ref, features: up.features });
+    const metrics = JSON.parse(await readFile(store.path(val.ref.key, METRICS_FILE), 'utf8'));
+    expect(metrics.macro.f1).toBeCloseTo(adjustment.after, 12);
+    const plain = await runStage(store, trainStage, { ...params, model: { arch: 'logistic-regression', C: 0.05 } }, { train: up.train, features: up.features });
+    expect(existsSync(store.path(plain.ref.key, PRIOR_ADJUSTMENT_FILE))).toBe(false);
   });
 
   it('reproduces the leaky setup on TF-IDF: oversampled before the split, copies in test', async () => {

@@ -19,12 +19,19 @@ import type { FitOptions } from '../../models/fit';
 import type { ModelSpecInput } from '../../models/builders';
 import { isBaselineArch } from './train-spec';
 
+/** Tune per-class offsets on the validation split's scores (evaluate/prior-adjustment.ts). @default none */
+export interface PriorAdjustmentOption {
+  priorAdjustment?: 'none' | 'validation';
+}
+
 /** A classic baseline and its hyperparameters (scikit-learn's names and defaults). */
-export type BaselineSpecInput =
-  | ({ arch: 'nb' | 'complement-nb' } & NaiveBayesParams)
-  | ({ arch: 'linear-svm' } & LinearSvmParams)
-  | ({ arch: 'logistic-regression' } & LogisticRegressionParams)
-  | ({ arch: 'random-forest' } & RandomForestParams);
+export type BaselineSpecInput = PriorAdjustmentOption &
+  (
+    | ({ arch: 'nb' | 'complement-nb' } & NaiveBayesParams)
+    | ({ arch: 'linear-svm' } & LinearSvmParams)
+    | ({ arch: 'logistic-regression' } & LogisticRegressionParams)
+    | ({ arch: 'random-forest' } & RandomForestParams)
+  );
 
 /** What to train: a neural spec (models/builders.ts) or a baseline. */
 export type TrainModelInput = ModelSpecInput | BaselineSpecInput;
@@ -75,6 +82,8 @@ export interface TrainInput {
 export const METADATA_FILE = 'metadata.json';
 /** A baseline model (JSON); its presence is how evaluate tells a baseline from a tfjs model. */
 export const BASELINE_FILE = 'baseline.json';
+/** Per-class score offsets (`PriorAdjustment`), present when the model was trained with a prior adjustment. */
+export const PRIOR_ADJUSTMENT_FILE = 'prior-adjustment.json';
 
 /**
  * What the train activity heartbeats, and what a restarted attempt resumes from: after every epoch `{epoch,
