@@ -19,11 +19,12 @@ export interface PriorAdjustment {
   /** Added to class c's log-probability (probability models) or decision score (`space`). Class 0's is 0. */
   offsets: number[];
   space: 'log-probability' | 'decision';
-  /** The partition the offsets were tuned on, and the metric there before and after. */
+  /** 'val' (tuned on the validation split) or 'given' (tuned elsewhere and passed in). */
   tunedOn: string;
-  metric: string;
-  before: number;
-  after: number;
+  /** The validation split's metric without and with the offsets, when it has rows. */
+  metric?: string;
+  before?: number;
+  after?: number;
 }
 
 /** Coordinate-ascent passes over the classes; each pass is an exact line search per class. */

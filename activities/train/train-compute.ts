@@ -12,13 +12,13 @@ import { readDense } from '../features/arrow-io';
 import { EMBEDDING_FILE, partitionFile, VOCAB_FILE } from '../features/features';
 import { readPartition, type FeaturePartition } from '../features/partition';
 import { RESAMPLED_FILE } from '../resample/resample';
-import { fitBaseline, scoreBaseline, type BaselineParams, type RowScores } from '../../models/baselines';
+import { fitBaseline, scoreBaseline, type BaselineKind, type BaselineParams, type RowScores } from '../../models/baselines';
 import { CheckpointDir } from '../../models/checkpoints';
 import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from '../../models/fit';
 import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
 import { buildModel, parseModelSpec, type ModelSpec } from '../../models/builders';
 import { tfBackend } from '../../models/tf-runtime';
-import { BASELINE_FILE, isBaselineParams, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
+import { BASELINE_FILE, isBaselineParams, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type PriorAdjustmentOption, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
 import { BASELINE_KINDS, type BaselineArch } from './train-spec';
 
 type TrainContext = ComputeContext<TrainStageParams>;
@@ -60,13 +60,7 @@ async function fitBaselineStage(ctx: ComputeContext<BaselineTrainParams>, { trai
   const kind = BASELINE_KINDS[arch];
   const { arch: _arch, priorAdjustment, ...hyper } = params.model;
   void _arch;
-  if (priorAdjustment === 'validation' && val.rows === 0) {
-    throw badInput(`model.priorAdjustment: validation tunes on the validation split, which is empty here; give split.val a share such as 0.15`, {
-      stage: 'train',
-      key: ctx.key,
-      field: 'model.priorAdjustment',
-    });
-  }
+  checkPriorAdjustment(priorAdjustment, val.rows, classes.length, ctx.key);
   const started = performance.now();
   // NB and logistic regression draw nothing, so their key has no seed; the generator is then unused.
   const rng = new Rng(params.seed ?? 0).fork('baseline');
@@ -76,7 +70,7 @@ async function fitBaselineStage(ctx: ComputeContext<BaselineTrainParams>, { trai
   const valScores = val.rows > 0 && val.layout !== 'token-ids' ? scoreBaseline(model, val.x) : undefined;
   const history = valScores ? [validationScores(valScores.labels, val.labels, classes)] : [];
   await writeFile(join(outDir, BASELINE_FILE), JSON.stringify(model) + '\n');
-  const adjustment = priorAdjustment === 'validation' && valScores ? tunedOnValidation(valScores, val.labels) : undefined;
+  const adjustment = priorAdjustmentOf(priorAdjustment, kind, valScores, val.labels);
   if (adjustment) await writeJson(join(outDir, PRIOR_ADJUSTMENT_FILE), adjustment);
   const dims = { features: train.x.cols, layout: train.layout, nClasses: classes.length };
   await writeJson(join(outDir, METADATA_FILE), { spec: params, kind, dims, classes, backend: 'js', history, data: inputKeys(ctx) });
@@ -86,16 +80,36 @@ async function fitBaselineStage(ctx: ComputeContext<BaselineTrainParams>, { trai
   };
 }
 
+/** Refuses, before the fit, an adjustment the data cannot take: tuning with no validation rows, offsets of another length. */
+function checkPriorAdjustment(option: PriorAdjustmentOption['priorAdjustment'], valRows: number, nClasses: number, key: string): void {
+  const context = { stage: 'train', key, field: 'model.priorAdjustment' };
+  if (option === 'validation' && valRows === 0) {
+    throw badInput('model.priorAdjustment: validation tunes on the validation split, which is empty here; give split.val a share such as 0.15', context);
+  }
+  if (typeof option === 'object' && option.offsets.length !== nClasses) {
+    throw badInput(`model.priorAdjustment.offsets has ${option.offsets.length} offsets for ${nClasses} classes; give one per class`, context);
+  }
+}
+
 /**
- * Offsets tuned for macro-F1 on the validation scores. The validation macro-F1 a grid then selects on is
+ * The adjustment stored with the model: offsets tuned for macro-F1 on the validation scores, or the ones
+ * given (tuned elsewhere, e.g. on cross-validation folds), with the validation macro-F1 before and after
+ * when there are validation rows. Tuned on validation, the validation macro-F1 a grid then selects on is
  * the tuned one (optimistic for this cell); the test split never sees the tuning.
  */
-function tunedOnValidation(scores: RowScores, truth: Int32Array): PriorAdjustment {
-  const offsets = tunePriorAdjustment(scores, truth);
-  const macroF1 = (predicted: Int32Array) => macroF1OfCounts(confusionCounts(truth, predicted, scores.k), scores.k);
-  const space = scores.kind === 'probability' ? 'log-probability' : 'decision';
-  const before = macroF1(scores.labels);
-  return { offsets: Array.from(offsets), space, tunedOn: 'val', metric: 'macroF1', before, after: macroF1(applyPriorAdjustment(scores, offsets).labels) };
+function priorAdjustmentOf(
+  option: PriorAdjustmentOption['priorAdjustment'],
+  kind: BaselineKind,
+  valScores: RowScores | undefined,
+  truth: Int32Array,
+): PriorAdjustment | undefined {
+  if (option === undefined || option === 'none') return undefined;
+  const offsets = option === 'validation' ? Array.from(tunePriorAdjustment(valScores!, truth)) : option.offsets;
+  const space = kind === 'linearSvm' ? 'decision' : 'log-probability';
+  const tunedOn = option === 'validation' ? 'val' : 'given';
+  if (!valScores) return { offsets, space, tunedOn };
+  const macroF1 = (predicted: Int32Array) => macroF1OfCounts(confusionCounts(truth, predicted, valScores.k), valScores.k);
+  return { offsets, space, tunedOn, metric: 'macroF1', before: macroF1(valScores.labels), after: macroF1(applyPriorAdjustment(valScores, offsets).labels) };
 }
 
 function validationScores(predicted: Int32Array, truth: Int32Array, classes: string[]): { epoch: number; valAccuracy: number; valMacroF1: number } {

@@ -46,15 +46,16 @@ const classWeight = {
 
 /**
  * Post-hoc class-prior adjustment (evaluate/prior-adjustment.ts): 'validation' tunes one offset per class
- * on the validation split's scores for macro-F1 and stores them with the model, so evaluate and predict
- * use them. 'none' (the default) is dropped from the params, as classWeight's is.
+ * on the validation split's scores for macro-F1; `{offsets}` takes offsets tuned elsewhere (one per class,
+ * added to log-probabilities, or to decision scores for the linear SVM). Either is stored with the model,
+ * so evaluate and predict use it. 'none' (the default) is dropped from the params, as classWeight's is.
  */
 const priorAdjustment = {
   /** @default 'none' */
   priorAdjustment: z
-    .enum(['none', 'validation'])
+    .union([z.enum(['none', 'validation']), z.strictObject({ offsets: z.array(z.number()).min(2) })])
     .optional()
-    .transform((value) => (value === 'validation' ? value : undefined)),
+    .transform((value) => (value === 'none' ? undefined : value)),
 };
 
 /** Field shapes per classic baseline (baselines/), with scikit-learn's defaults. */

@@ -86,6 +86,20 @@ describe('train stage', () => {
     expect(existsSync(store.path(plain.ref.key, PRIOR_ADJUSTMENT_FILE))).toBe(false);
   });
 
+  it('stores given offsets (tuned elsewhere) with the model, and refuses offsets of another length', async () => {
+    const up = await upstream(store, { kind: 'tfidf' });
+    const given = { ...base, model: { arch: 'linear-svm' as const, priorAdjustment: { offsets: [0, 100] } } };
+    const { trained, metrics } = await trainAndEvaluate(store, up, given);
+    expect(JSON.parse(await readFile(store.path(trained.ref.key, PRIOR_ADJUSTMENT_FILE), 'utf8'))).toMatchObject({ offsets: [0, 100], space: 'decision', tunedOn: 'given' });
+    // every test row is pushed to class 1
+    expect(metrics.confusionMatrix.map((row: number[]) => row[0])).toEqual([0, 0]);
+    const wrong = { ...base, model: { arch: 'nb' as const, priorAdjustment: { offsets: [0, 1, 2] } } };
+    await expect(runStage(store, trainStage, wrong, { train: up.train, features: up.features })).rejects.toMatchObject({
+      type: 'BadInput',
+      message: 'model.priorAdjustment.offsets has 3 offsets for 2 classes; give one per class',
+    });
+  });
+
   it('reproduces the leaky setup on TF-IDF: oversampled before the split, copies in test', async () => {
     const up = await upstream(store, { kind: 'tfidf' });
     const leaky = await runStage(store, leakySplitStage, { ratios: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 }, { resampled: up.train, features: up.features });

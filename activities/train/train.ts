@@ -19,9 +19,12 @@ import type { FitOptions } from '../../models/fit';
 import type { ModelSpecInput } from '../../models/builders';
 import { isBaselineArch } from './train-spec';
 
-/** Tune per-class offsets on the validation split's scores (evaluate/prior-adjustment.ts). @default none */
+/**
+ * Per-class score offsets stored with the model (evaluate/prior-adjustment.ts): tuned on the validation
+ * split's scores, or given (tuned elsewhere, e.g. on cross-validation folds). @default none
+ */
 export interface PriorAdjustmentOption {
-  priorAdjustment?: 'none' | 'validation';
+  priorAdjustment?: 'none' | 'validation' | { offsets: number[] };
 }
 
 /** A classic baseline and its hyperparameters (scikit-learn's names and defaults). */
