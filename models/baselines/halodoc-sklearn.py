@@ -2,7 +2,7 @@
 """scikit-learn's class-weighted linear SVM and logistic regression on the peer's Halodoc ternary split,
 for halodoc-parity.test.ts to fit ulasan's baselines on the very same matrices and compare predictions.
 
-  /usr/bin/python3 activities/train/baselines/halodoc-sklearn.py SHARED_DIR OUT.json
+  /usr/bin/python3 models/baselines/halodoc-sklearn.py SHARED_DIR OUT.json
 
 SHARED_DIR holds data/reviews/halodoc_id_reviews.csv and peer/ (reference.py and
 results/halodoc_id_reviews.ternary.split.json). Rows, cleaning and TF-IDF are the peer's own
