@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePlayServer, type FakePlayServer } from '../activities/scrape/testing/fake-play-server';
-import { readScrapeIndex, type ScrapeWindow } from '../activities/scrape/snapshot';
+import { readScrapeIndex, type ScrapeWindow } from '../activities/scrape/scrape';
 import { parquet, queryRows, withConnection } from '../data/duckdb';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { devServerAvailable, startDevServer } from '../worker/testing/dev-server';

@@ -6,7 +6,7 @@
  * afterwards; a scored night's memo carries `scoringStatus` (`ok`, `drift`, `skipped`, `failed`) and its alerts.
  */
 import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape-app';
 import { pipelineWorkflow } from './pipeline';
 import { NIGHTLY_SCORING_PATCH, scoringWorkflow, upsertScoringMemo } from './score';
 import {

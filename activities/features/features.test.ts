@@ -12,7 +12,6 @@ import { readDense } from './arrow-io';
 import {
   EMBEDDING_FILE,
   FEATURES_FILE,
-  featuresStage,
   partitionFile,
   TFIDF_FILE,
   VOCAB_FILE,
@@ -21,6 +20,7 @@ import {
   type Word2VecParams,
 } from './features';
 import { featurizeTexts } from './featurize';
+import { featuresStage } from '../stages';
 import { readPartition } from './partition';
 import { textsOf, TEST_ONLY_WORD, writeSplitFixture, type SplitFixture } from './testing/split-fixture';
 import { fitTfidf, transformTfidf } from './tfidf';

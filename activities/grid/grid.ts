@@ -26,10 +26,10 @@ import {
   type SelectionMetric,
 } from '../../workflows/plans/grid';
 import type { ActivityDeps } from '../context';
-import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
+import { evaluateIdentity, METRICS_FILE } from '../evaluate/evaluate';
 import type { ReportGrid } from '../report/report-model';
 import { resampleStage, resampleStageParams } from '../resample/resample';
-import { trainStage, trainStageParams } from '../train/train';
+import { trainIdentity, trainStageParams } from '../train/train';
 
 export const GRID_FILE = 'grid.json';
 export const CELLS_FILE = 'cells.json';
@@ -39,8 +39,8 @@ export const FAILURES_FILE = 'failures.json';
 export function cellKeys(features: ArtifactRef, cell: GridCell): { resampleKey: string; trainKey: string; valKey: string } {
   // The same key material the resample and train activities compute (only what changes their output).
   const resampleKey = stageKey(resampleStage, resampleStageParams(cell.resample), { features });
-  const trainKey = stageKey(trainStage, trainStageParams(cell.train), { train: { key: resampleKey, stage: 'resample' }, features });
-  const valKey = stageKey(evaluateStage, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
+  const trainKey = stageKey(trainIdentity, trainStageParams(cell.train), { train: { key: resampleKey, stage: 'resample' }, features });
+  const valKey = stageKey(evaluateIdentity, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
   return { resampleKey, trainKey, valKey };
 }
 

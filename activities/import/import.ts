@@ -14,7 +14,7 @@ import type { Provenance, StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
 import { badInput, notFound } from '../../core/errors';
-import { NEW_REVIEWS_FILE, REVIEWS_FILE, SCRAPE_IMPORT_COLUMNS, type ScrapeParams } from '../scrape/snapshot';
+import { NEW_REVIEWS_FILE, REVIEWS_FILE, SCRAPE_IMPORT_COLUMNS, type ScrapeParams } from '../scrape/scrape';
 import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
 import { readableSource, REPLACEMENT_CHAR, type Decoding } from './decode';
 import { sourceSha256 } from './source-hash';

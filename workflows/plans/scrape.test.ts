@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StageOutcome } from '../../activities/context';
 import { UlasanError } from '../../core/errors';
-import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
-import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape-app';
+import type { ScrapeWindow } from '../../activities/scrape/scrape';
 import type { PipelinePlan, PipelineResult } from './pipeline';
 import { describeFailure } from '../../core/failures';
 import type { ScoringPlan, ScoringResult } from './score';

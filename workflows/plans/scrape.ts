@@ -7,8 +7,8 @@
  */
 import type { StageOutcome } from '../../activities/context';
 import type { ReviewSort } from '../../activities/scrape/play-client';
-import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
-import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape-app';
+import type { ScrapeWindow } from '../../activities/scrape/scrape';
 import type { PipelinePlan, PipelineResult } from './pipeline';
 import { PROFILES, type ActivityProfile } from '../../core/profiles';
 import { describeFailure, type FailureSummary } from '../../core/failures';
