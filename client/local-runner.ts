@@ -14,14 +14,15 @@ import type { TrainInput } from '../activities/train/train';
 import { ActivityPool } from '../runtime/activity-pool';
 import { epochReporter } from './epoch-progress';
 import { refKeys, type RunLease } from './leases';
-import { withRetry, type RetryHooks } from '../core/runner-retry';
+import { withRetry, type RetryOptions } from '../core/retry';
 
 export interface LocalRunOptions {
   store: ArtifactStore;
   log?: (message: string) => void;
   /** Collects each activity call with its input and result, in order. */
   recorder?: RecordedActivityCall[];
-  retry?: RetryHooks;
+  /** How to wait between attempts, and who else hears of a retry (tests). */
+  retry?: Pick<RetryOptions, 'sleep' | 'onRetry'>;
   /** Replaces the real activities (tests). */
   activities?: PipelineActivities;
   /** Hash every file of every cache hit instead of trusting matching stamps (`--verify-hashes`). */
@@ -39,19 +40,22 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
   const wrapped = {} as Record<keyof A, (input: unknown) => Promise<unknown>>;
   for (const name of Object.keys(profiles) as (keyof A & string)[]) {
     const run = activities[name] as (input: unknown) => Promise<unknown>;
-    const profile = PROFILES[profiles[name]];
     wrapped[name] = async (input) => {
-      const onRetry = (attempt: number, error: unknown, delay: number) => {
-        log(`${name} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delay} ms`);
-        options.retry?.onRetry?.(attempt, error, delay);
+      const retry: RetryOptions = {
+        policy: PROFILES[profiles[name]].retry,
+        ...(options.retry?.sleep ? { sleep: options.retry.sleep } : {}),
+        onRetry: (info) => {
+          log(`${name} failed (attempt ${info.attempt}): ${(info.error as Error).message}; retrying in ${info.delayMs} ms`);
+          options.retry?.onRetry?.(info);
+        },
       };
       await options.lease?.holdInputs(refKeys(input));
       // Typed before the retry decision, as on a worker: only what may pass is tried again.
       const typed = () => run(input).catch((err: unknown) => Promise.reject(classifyError(err, { stage: name })));
-      let result = await withRetry(typed, profile, { ...options.retry, onRetry });
+      let result = await withRetry(typed, retry);
       // A cache hit on an artifact a concurrent gc then removed: run the stage again, which recomputes it.
       while (options.lease && (await options.lease.hold(refKeys((result as { ref?: unknown } | undefined)?.ref))).length > 0) {
-        result = await withRetry(typed, profile, { ...options.retry, onRetry });
+        result = await withRetry(typed, retry);
       }
       options.recorder?.push({ activityType: name, taskQueue: options.taskQueue ?? 'ulasan', args: [input], result });
       return result;
