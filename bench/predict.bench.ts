@@ -24,7 +24,7 @@ import { fitTfidf, tfidfModelToJson, transformTfidf } from '../activities/featur
 import { fitVocabulary, tokenize } from '../activities/features/vocabulary';
 import { scoreStoredModel } from '../activities/predict/score-model';
 import { fitBaseline } from '../models/baselines';
-import { saveModel } from '../models/model-io';
+import { saveModel } from '../models/testing/save-model';
 import { buildModel, type ModelSpecInput } from '../models/builders';
 import { tfReady } from '../models/tf-runtime';
 import { BASELINE_FILE } from '../activities/train/train';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../kernels/backend';
 import { setDropoutStep } from './fused-layers';
 import { barrier, type FromWorker, type ToWorker, type WorkerInit } from './parallel-fit';
-import { loadModel } from './serialize';
+import { loadModel } from './model-io';
 import {
   captureOptimizer,
   checkFinite,

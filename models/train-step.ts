@@ -8,7 +8,7 @@ import { badInput } from '../core/errors';
 import { FusedAdamOptimizer } from '../kernels/fused-adam';
 import { prepareHeapSimd } from '../kernels/heap-simd';
 import { balancedClassWeights } from './baselines/matrix';
-import { concatWeightData, ownBuffer } from './serialize';
+import { concatWeightData, ownBuffer } from './model-io';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';
 export type Optimizer = tf.Optimizer & { learningRate: number };

@@ -15,7 +15,7 @@ import { RESAMPLED_FILE } from '../resample/resample';
 import { fitBaseline, scoreBaseline, type BaselineKind, type BaselineParams, type RowScores } from '../../models/baselines';
 import { CheckpointDir } from '../../models/checkpoints';
 import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from '../../models/fit';
-import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
+import { writeModelFiles } from '../../models/model-io';
 import { buildModel, parseModelSpec, type ModelSpec } from '../../models/builders';
 import { tfBackend } from '../../models/tf-runtime';
 import { BASELINE_FILE, isBaselineParams, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type PriorAdjustmentOption, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
@@ -159,9 +159,7 @@ async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, cl
         ctx.throwIfCancelled();
       },
     }, resumed?.checkpoint);
-    const serialized = await serializeModel(model);
-    await writeFile(join(outDir, MODEL_FILE), serialized.modelJson);
-    await writeFile(join(outDir, WEIGHTS_FILE), serialized.weights);
+    await writeModelFiles(outDir, await serializeModel(model));
   } finally {
     model.dispose();
   }
