@@ -1,7 +1,7 @@
 /**
- * Accuracy and macro-F1 from a confusion-count matrix, with scikit-learn's definitions: the one macro-F1
- * of the project. The evaluate stage's full metrics (activities/evaluate/metrics.ts), its bootstrap and
- * the fit loop's validation scores (models/fit.ts) all count through here.
+ * Accuracy and macro-F1 from a confusion-count matrix, with scikit-learn's definitions, below the stages so
+ * models/ can use them: the evaluate stage's full metrics (activities/evaluate/metrics.ts) and its bootstrap
+ * count through here. The fit loop's validation macro-F1 (models/fit.ts) does not yet: see its comment.
  */
 
 /** Counts `matrix[t * k + p]` over all rows, or over `rows` (a bootstrap resample) when given. */

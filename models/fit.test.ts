@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { UlasanError } from '../core/errors';
 import { scoreTokenIds } from './token-scores';
-import { fitModel, loadModel, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
+import { fitModel, loadModel, macroF1, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './builders';
 import { registerTrainingKernels } from '../kernels/training-kernels';
 
@@ -208,5 +208,12 @@ describe('predict and serialisation', () => {
     expect(scores(loaded)).toEqual(scores(a));
     expect((await serializeModel(loaded)).weights).toEqual(sa.weights);
     [a, b, loaded].forEach((m) => m.dispose());
+  });
+
+  it('computes macro F1 over the classes present', () => {
+    const truth = Int32Array.from([0, 0, 1, 1, 2]);
+    const predicted = Int32Array.from([0, 1, 1, 1, 0]);
+    // class 0: P 1/2 R 1/2 F 1/2; class 1: P 2/3 R 1 F 0.8; class 2: F 0
+    expect(macroF1(truth, predicted, 4)).toBeCloseTo((0.5 + 0.8 + 0) / 3, 10);
   });
 });

@@ -16,7 +16,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from '../data/zod';
 import { badInput } from '../core/errors';
-import { accuracyAndMacroF1, confusionCounts } from './class-scores';
 import { scoreTokenIds } from './token-scores';
 import { setDropoutStep } from './fused-layers';
 import { startWorkerRunner } from './parallel-fit';
@@ -367,12 +366,40 @@ function validate(
   const { labels: classes, scores: probabilities } = scoreTokenIds(model, x, y.length, shape.seqLen, batchSize);
   let loss = 0;
   for (let i = 0; i < y.length; i++) {
-    const p = probabilities[i * shape.nClasses + (y[i] as number)] as number;
+    // float32, as the model gives it (a binary head's 1 − p too): the recorded losses stay bit for bit.
+    const p = Math.fround(probabilities[i * shape.nClasses + (y[i] as number)] as number);
     loss -= Math.log(Math.min(Math.max(p, EPSILON), 1 - EPSILON));
   }
-  // The evaluate stage's accuracy and macro-F1 (every class of the model counts, as there).
-  const { accuracy, macroF1 } = accuracyAndMacroF1(confusionCounts(y, classes, shape.nClasses), shape.nClasses);
-  return { valLoss: loss / y.length, valMacroF1: macroF1, valAccuracy: accuracy };
+  const correct = classes.reduce((sum, c, i) => sum + (c === y[i] ? 1 : 0), 0);
+  return { valLoss: loss / y.length, valMacroF1: macroF1(y, classes, shape.nClasses), valAccuracy: correct / y.length };
+}
+
+/**
+ * Macro F1 over the classes present in the labels or the predictions (scikit-learn's default label set).
+ * Not yet models/class-scores.ts's: that one sums F1 from precision and recall and differs in the last bit,
+ * which would change the train stage's recorded history (metadata.json) and so need a new train version.
+ */
+export function macroF1(truth: Int32Array, predicted: Int32Array, nClasses: number): number {
+  const tp = new Float64Array(nClasses);
+  const fp = new Float64Array(nClasses);
+  const fn = new Float64Array(nClasses);
+  truth.forEach((t, i) => {
+    const p = predicted[i] as number;
+    if (p === t) tp[t] = (tp[t] as number) + 1;
+    else {
+      fp[p] = (fp[p] as number) + 1;
+      fn[t] = (fn[t] as number) + 1;
+    }
+  });
+  let sum = 0;
+  let present = 0;
+  for (let c = 0; c < nClasses; c++) {
+    const support = (tp[c] as number) + (fn[c] as number) + (fp[c] as number);
+    if (support === 0) continue;
+    present += 1;
+    sum += (2 * (tp[c] as number)) / (2 * (tp[c] as number) + (fp[c] as number) + (fn[c] as number));
+  }
+  return present === 0 ? 0 : sum / present;
 }
 
 /** Lower loss is better; higher F1 is. */
