@@ -38,6 +38,7 @@ import {
   Table,
   Utf8,
   makeData,
+  makeVector,
   tableFromIPC,
   vectorFromArray,
   type Data,
@@ -46,13 +47,17 @@ import {
 import { UlasanError, badInput } from '../../core/errors';
 import type { CsrMatrix } from './tfidf';
 
-/** Row-major padded token ids: row `r` is `ids[r * length .. (r + 1) * length)`. */
-export interface TokenIdMatrix {
+/**
+ * A padded token-id matrix with its rows' labels and source rows: columns `source_row` (Int32), `label`
+ * (Int32) and `ids` (FixedSizeList<Int32>[seqLen]), the ids of all rows one contiguous Int32 buffer.
+ */
+export interface TokenMatrix {
+  /** Row-major ids, `rows × seqLen`. */
   ids: Int32Array;
+  labels: Int32Array;
+  sourceRows: Int32Array;
   rows: number;
-  length: number;
-  /** Extra Int32 columns, one value per row (e.g. `source_row`, `label`), written before `ids`. */
-  rowColumns?: Record<string, Int32Array>;
+  seqLen: number;
 }
 
 /** Row-major float matrix; for word vectors `words[r]` names row `r` and `counts[r]` is its corpus count. */
@@ -70,7 +75,6 @@ export interface DenseMatrix {
 export type ArrowMetadata = Record<string, string>;
 
 type Kind = 'token-ids' | 'dense' | 'csr';
-const TOKEN_ID_COLUMNS = ['ids'];
 const DENSE_COLUMNS = ['word', 'count', 'vector'];
 const CSR_COLUMNS = ['indices', 'data'];
 const KIND_KEY = 'ulasan.kind';
@@ -78,27 +82,30 @@ const STAGE = 'features';
 
 // ---- token ids ---------------------------------------------------------------------------------
 
-export function tokenIdsToIPC(matrix: TokenIdMatrix, metadata: ArrowMetadata = {}): Uint8Array {
-  const { ids, rows, length } = matrix;
-  checkShape('token ids', ids.length, rows, length);
-  const column = fixedSizeList(new Int32(), ids, rows, length);
-  const columns = int32Columns(matrix.rowColumns, rows, TOKEN_ID_COLUMNS);
-  return toIPC([...columns, [new Field('ids', column.type, false), column]], 'token-ids', metadata);
+/** The one token-matrix codec: the features, resample and semi stages write with it (no schema metadata). */
+export function tokenMatrixToIPC(matrix: TokenMatrix): Uint8Array {
+  const { ids, labels, sourceRows, rows, seqLen } = matrix;
+  checkShape('token ids', ids.length, rows, seqLen);
+  checkRows('labels', labels.length, rows);
+  checkRows('source rows', sourceRows.length, rows);
+  const child = makeData({ type: new Int32(), length: rows * seqLen, data: ids });
+  const type = new FixedSizeList(seqLen, new Field('id', new Int32(), false));
+  const table = new Table({
+    source_row: makeVector(makeData({ type: new Int32(), length: rows, data: sourceRows })),
+    label: makeVector(makeData({ type: new Int32(), length: rows, data: labels })),
+    ids: makeVector(makeData({ type, length: rows, nullCount: 0, child })),
+  });
+  return tableToFileBytes(table);
 }
 
-export function tokenIdsFromIPC(bytes: Uint8Array, file?: string): TokenIdMatrix & { metadata: ArrowMetadata } {
+/** Reads a token matrix: views on `bytes` (one batch), concatenated copies when another writer made several. */
+export function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): TokenMatrix {
   const table = fromIPC(bytes, 'token-ids', file);
   const { values, rows, width } = readFixedSizeList(table, 'ids', Int32Array, file);
-  const rowColumns = readRowColumns(table, TOKEN_ID_COLUMNS, file);
-  return { ids: values, rows, length: width, ...(rowColumns ? { rowColumns } : {}), metadata: userMetadata(table) };
-}
-
-export async function writeTokenIds(path: string, matrix: TokenIdMatrix, metadata?: ArrowMetadata): Promise<void> {
-  await writeFile(path, tokenIdsToIPC(matrix, metadata));
-}
-
-export async function readTokenIds(path: string): Promise<TokenIdMatrix & { metadata: ArrowMetadata }> {
-  return tokenIdsFromIPC(await readAligned(path), path);
+  if (!table.getChild('label') || !table.getChild('source_row')) {
+    throw new UlasanError('CorruptArtifact', `${file} lacks the 'label' or 'source_row' column.`, { file });
+  }
+  return { ids: values, labels: readInt32(table, 'label', file), sourceRows: readInt32(table, 'source_row', file), rows, seqLen: width };
 }
 
 // ---- dense float matrices -----------------------------------------------------------------------

@@ -12,8 +12,8 @@ import { RecordBatchReader } from 'apache-arrow';
 import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
 import { UlasanError } from '../../core/errors';
 import { takeRows } from '../resample/matrix';
-import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, type ArrowMetadata } from './arrow-io';
-import { shareOfCopies, takeTokenRows, tokenMatrixFromIPC, tokenMatrixToIPC, type TokenMatrix } from './token-matrix';
+import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, tokenMatrixFromIPC, tokenMatrixToIPC, type ArrowMetadata } from './arrow-io';
+import { shareOfCopies, takeTokenRows, type TokenMatrix } from './token-matrix';
 
 export type FeatureLayout = 'token-ids' | 'dense' | 'csr';
 
@@ -61,7 +61,7 @@ export async function readPartition(path: string): Promise<FeaturePartition> {
   const bytes = await readAligned(path);
   const layout = layoutOf(bytes, path);
   if (layout === 'token-ids') {
-    const matrix = await tokenMatrixFromIPC(bytes, path);
+    const matrix = tokenMatrixFromIPC(bytes, path);
     return { layout, matrix, labels: matrix.labels, sourceRows: matrix.sourceRows, rows: matrix.rows };
   }
   if (layout === 'dense') {
