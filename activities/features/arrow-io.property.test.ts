@@ -13,7 +13,7 @@ import {
   denseFromIPC,
   denseToIPC,
   type CsrWithRows,
-  type DenseMatrix,
+  type DenseWithRows,
   tokenMatrixFromIPC,
   tokenMatrixToIPC,
   type TokenMatrix,
@@ -125,14 +125,14 @@ describe('dense codec', () => {
     fc.assert(
       fc.property(draw, ({ rows, width, values, words, counts, extra, where }) => {
         const [placedValues, ...rest] = place([values, ...extra.values, ...(counts ? [counts] : [])], where);
-        const matrix: DenseMatrix = { values: placedValues as Float32Array, rows, dim: width };
+        const matrix: DenseWithRows = { data: placedValues as Float32Array, rows, cols: width };
         if (words) matrix.words = words;
         if (counts) matrix.counts = rest[3] as Int32Array;
         const rowColumns = withRowColumns(extra, rest.slice(0, 3) as Int32Array[]);
         if (rowColumns) matrix.rowColumns = rowColumns;
         const back = denseFromIPC(denseToIPC(matrix));
-        expect([back.rows, back.dim]).toEqual([rows, width]);
-        expect(bytesOf(back.values)).toEqual(bytesOf(values));
+        expect([back.rows, back.cols]).toEqual([rows, width]);
+        expect(bytesOf(back.data)).toEqual(bytesOf(values));
         expect(back.words).toEqual(words);
         expect(back.counts ? bytesOf(back.counts) : undefined).toEqual(counts ? bytesOf(counts) : undefined);
         expectRowColumns(back.rowColumns, rowColumns);

@@ -15,7 +15,7 @@ import {
   tokenMatrixToIPC,
   writeCsr,
   writeDense,
-  type DenseMatrix,
+  type DenseWithRows,
   type TokenMatrix,
 } from './arrow-io';
 import type { CsrMatrix } from './tfidf';
@@ -29,10 +29,10 @@ const tokenIds: TokenMatrix = {
   rows: 7,
   seqLen: 16,
 };
-const wordVectors: DenseMatrix = {
-  values: Float32Array.from({ length: 4 * 3 }, () => rng.next() - 0.5),
+const wordVectors: DenseWithRows = {
+  data: Float32Array.from({ length: 4 * 3 }, () => rng.next() - 0.5),
   rows: 4,
-  dim: 3,
+  cols: 3,
   words: ['bagus', 'aplikasi', 'dokter', 'café'],
   counts: Int32Array.from([40, 31, 31, 2]),
 };
@@ -120,23 +120,23 @@ describe('dense matrices', () => {
     const path = join(dir, 'vectors.arrow');
     await writeDense(path, wordVectors, { model: 'word2vec' });
     const back = await readDense(path);
-    expect(Array.from(back.values)).toEqual(Array.from(wordVectors.values));
+    expect(Array.from(back.data)).toEqual(Array.from(wordVectors.data));
     expect(back.words).toEqual(wordVectors.words);
     expect(Array.from(back.counts ?? [])).toEqual([40, 31, 31, 2]);
-    expect([back.rows, back.dim]).toEqual([4, 3]);
+    expect([back.rows, back.cols]).toEqual([4, 3]);
     expect(back.metadata).toEqual({ model: 'word2vec' });
   });
 
   it('round-trip document vectors without words, as a view', () => {
     const label = Int32Array.from([0, 1]);
-    const docs: DenseMatrix = { values: wordVectors.values, rows: 2, dim: 6, rowColumns: { label } };
+    const docs: DenseWithRows = { data: wordVectors.data, rows: 2, cols: 6, rowColumns: { label } };
     const bytes = denseToIPC(docs);
     const back = denseFromIPC(bytes);
     expect(back.words).toBeUndefined();
     expect(back.counts).toBeUndefined();
     expect(Array.from(back.rowColumns?.label ?? [])).toEqual([0, 1]);
-    expect(Array.from(back.values)).toEqual(Array.from(docs.values));
-    expect(back.values.buffer).toBe(bytes.buffer);
+    expect(Array.from(back.data)).toEqual(Array.from(docs.data));
+    expect(back.data.buffer).toBe(bytes.buffer);
   });
 
   it('write the same bytes for the same input', () => {

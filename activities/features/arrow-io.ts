@@ -45,7 +45,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { UlasanError, badInput } from '../../core/errors';
-import type { CsrMatrix } from './tfidf';
+import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
 
 /**
  * A padded token-id matrix with its rows' labels and source rows: columns `source_row` (Int32), `label`
@@ -60,11 +60,8 @@ export interface TokenMatrix {
   seqLen: number;
 }
 
-/** Row-major float matrix; for word vectors `words[r]` names row `r` and `counts[r]` is its corpus count. */
-export interface DenseMatrix {
-  values: Float32Array;
-  rows: number;
-  dim: number;
+/** data/matrix.ts's dense matrix as a file holds it; for word vectors `words[r]` names row `r` and `counts[r]` is its corpus count. */
+export interface DenseWithRows extends DenseMatrix {
   words?: string[];
   counts?: Int32Array;
   /** Extra Int32 columns, one value per row (e.g. `source_row`, `label` beside document vectors). */
@@ -110,8 +107,8 @@ export function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): To
 
 // ---- dense float matrices -----------------------------------------------------------------------
 
-export function denseToIPC(matrix: DenseMatrix, metadata: ArrowMetadata = {}): Uint8Array {
-  const { values, rows, dim, words, counts } = matrix;
+export function denseToIPC(matrix: DenseWithRows, metadata: ArrowMetadata = {}): Uint8Array {
+  const { data: values, rows, cols: dim, words, counts } = matrix;
   checkShape('dense matrix', values.length, rows, dim);
   const columns: [Field, Data][] = [];
   if (words) {
@@ -130,7 +127,7 @@ export function denseToIPC(matrix: DenseMatrix, metadata: ArrowMetadata = {}): U
   return toIPC(columns, 'dense', metadata);
 }
 
-export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { metadata: ArrowMetadata } {
+export function denseFromIPC(bytes: Uint8Array, file?: string): DenseWithRows & { metadata: ArrowMetadata } {
   const table = fromIPC(bytes, 'dense', file);
   const { values, rows, width } = readFixedSizeList(table, 'vector', Float32Array, file);
   const wordColumn = table.getChild('word');
@@ -138,9 +135,9 @@ export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { 
   const counts = table.getChild('count') ? readInt32(table, 'count', file) : undefined;
   const rowColumns = readRowColumns(table, DENSE_COLUMNS, file);
   return {
-    values,
+    data: values,
     rows,
-    dim: width,
+    cols: width,
     ...(words ? { words } : {}),
     ...(counts ? { counts } : {}),
     ...(rowColumns ? { rowColumns } : {}),
@@ -148,11 +145,11 @@ export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { 
   };
 }
 
-export async function writeDense(path: string, matrix: DenseMatrix, metadata?: ArrowMetadata): Promise<void> {
+export async function writeDense(path: string, matrix: DenseWithRows, metadata?: ArrowMetadata): Promise<void> {
   await writeFile(path, denseToIPC(matrix, metadata));
 }
 
-export async function readDense(path: string): Promise<DenseMatrix & { metadata: ArrowMetadata }> {
+export async function readDense(path: string): Promise<DenseWithRows & { metadata: ArrowMetadata }> {
   return denseFromIPC(await readAligned(path), path);
 }
 

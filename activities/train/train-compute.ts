@@ -262,10 +262,10 @@ async function readEmbedding(features: StageInputArtifact, spec: ModelSpec, voca
   const path = features.file(EMBEDDING_FILE);
   if (!existsSync(path)) return undefined;
   const embedding = await readDense(path);
-  if (embedding.dim !== spec.embeddingDim) {
+  if (embedding.cols !== spec.embeddingDim) {
     throw badInput(
-      `features ${features.key} carry Word2Vec vectors of dimension ${embedding.dim}, but model.embeddingDim is ${spec.embeddingDim}; ` +
-        `set model.embeddingDim: ${embedding.dim} (or features.embedding.word2vec.vectorSize: ${spec.embeddingDim})`,
+      `features ${features.key} carry Word2Vec vectors of dimension ${embedding.cols}, but model.embeddingDim is ${spec.embeddingDim}; ` +
+        `set model.embeddingDim: ${embedding.cols} (or features.embedding.word2vec.vectorSize: ${spec.embeddingDim})`,
       { stage: 'train', key, field: 'model.embeddingDim' },
     );
   }
@@ -276,5 +276,5 @@ async function readEmbedding(features: StageInputArtifact, spec: ModelSpec, voca
       file: path,
     });
   }
-  return embedding.values;
+  return embedding.data;
 }

@@ -142,8 +142,8 @@ describe('train stage', () => {
     const embedding = await readDense(store.path(up.features.key, EMBEDDING_FILE));
     const weights = await readFile(store.path(trained.ref.key, WEIGHTS_FILE));
     const start = weights.byteOffset + offset;
-    const saved = new Float32Array(weights.buffer.slice(start, start + embedding.values.length * 4));
-    expect(Array.from(saved)).toEqual(Array.from(embedding.values));
+    const saved = new Float32Array(weights.buffer.slice(start, start + embedding.data.length * 4));
+    expect(Array.from(saved)).toEqual(Array.from(embedding.data));
     // `ulasan verify`: recomputed in this process, model.json and weights.bin come out byte-identical.
     const verdict = await recomputeStage(store, { train: trainStage as StageDefinition<unknown> }, trained.ref.key);
     expect(verdict).toMatchObject({ identical: true, differing: [] });
