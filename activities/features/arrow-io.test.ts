@@ -9,17 +9,16 @@ import {
   csrToIPC,
   denseFromIPC,
   denseToIPC,
-  readCsr,
   readDense,
   tokenMatrixFromIPC,
   tokenMatrixToIPC,
-  writeCsr,
   writeDense,
   type DenseWithRows,
   type TokenMatrix,
 } from './arrow-io';
 import type { CsrMatrix } from './tfidf';
 import { readTokenMatrix, writeTokenMatrix } from './token-matrix';
+import { readCsr, writeCsr } from './testing/csr-files';
 
 const rng = new Rng(5);
 const tokenIds: TokenMatrix = {

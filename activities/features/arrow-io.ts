@@ -207,14 +207,6 @@ export function csrFromIPC(bytes: Uint8Array, file?: string): CsrWithRows & { me
   };
 }
 
-export async function writeCsr(path: string, matrix: CsrWithRows, metadata?: ArrowMetadata): Promise<void> {
-  await writeFile(path, csrToIPC(matrix, metadata));
-}
-
-export async function readCsr(path: string): Promise<CsrWithRows & { metadata: ArrowMetadata }> {
-  return csrFromIPC(await readAligned(path), path);
-}
-
 // ---- helpers ------------------------------------------------------------------------------------
 
 function int32Columns(rowColumns: Record<string, Int32Array> | undefined, rows: number, reserved: string[]) {
@@ -322,7 +314,7 @@ class ExactByteSink extends AsyncByteQueue {
 }
 
 /** A table as Arrow IPC file bytes; use this, never `tableToIPC`, for anything written to the store. */
-export function tableToFileBytes(table: Table): Uint8Array {
+function tableToFileBytes(table: Table): Uint8Array {
   const sink = new ExactByteSink();
   const writer = new RecordBatchFileWriter();
   writer.reset(sink);
