@@ -323,6 +323,7 @@ interface ScheduleCliOptions extends ScrapeCliOptions {
   runTimeout?: string;
   taskQueue?: string;
   scrapeQueue?: string;
+  queueTimeout?: number;
 }
 /** The schedule options `create` and `update` share (no defaults here: `update` changes only what is given). */
 const withScheduleOptions = (command: Command): Command =>
@@ -332,10 +333,15 @@ const withScheduleOptions = (command: Command): Command =>
     .option('--catchup-window <duration>', 'how late a missed night may still start (default 1 day)')
     .option('--run-timeout <duration>', 'how long one night may run before it is timed out and the next may start (default 12 hours)')
     .option('--task-queue <queue>', `task queue of the workers that run the nightly workflow (default ${DEFAULT_TASK_QUEUE})`)
-    .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)');
+    .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)')
+    .option('--queue-timeout <duration>', 'fail an app when no worker on --scrape-queue takes its scrape within this (default 1h)', durationMs);
 /** The scrape plan of `create` (and of `update` when --app is given); `--score-with` is resolved now, and its runs named after the schedule. */
 const schedulePlan = async (scheduleId: string, options: ScheduleCliOptions) => {
-  const plan = { ...(await nightlyPlanFromOptions(options, { name: scheduleId })), ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}) };
+  const plan = {
+    ...(await nightlyPlanFromOptions(options, { name: scheduleId })),
+    ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}),
+    ...(options.queueTimeout !== undefined ? { queueTimeoutMs: options.queueTimeout } : {}),
+  };
   if (plan.score) console.log(describeScoring(plan.score));
   return plan;
 };
