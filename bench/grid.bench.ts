@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGridFile, storeGridCells } from '../activities/grid/grid';
 import { gridPlanFromSpec } from '../client/grid-spec';
-import { ActivityPool } from '../client/activity-pool';
+import { ActivityPool } from '../runtime/activity-pool';
 import { realActivities, runGridLocal } from '../client/local-runner';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan } from '../workflows/plans/grid';
@@ -21,7 +21,7 @@ const TRAIN_QUEUE = 'bench-grid-train';
 
 /**
  * 8 cells of equal cost (4 learning rates × 2 dropout rates), so two workers share them evenly: a small CNN on 6,000
- * synthetic reviews, 2 epochs, sized so that training, not per-cell scheduling, dominates a cell. `variant` nudges
+ * synthetic reviews, 3 epochs, sized so that training, not per-cell scheduling, dominates a cell. `variant` nudges
  * the learning rates, so each measurement trains cells of its own (same work, other keys).
  */
 function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
@@ -34,7 +34,7 @@ function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
     split: { train: 0.7, val: 0.15, test: 0.15 },
     features: { maxVocab: 3000, maxLen: 64 },
     model: { arch: 'cnn-small', embeddingDim: 64, filters: 128 },
-    train: { epochs: 2, batchSize: 32 },
+    train: { epochs: 3, batchSize: 32 },
     grid: { parallel, trainTaskQueue: TRAIN_QUEUE, values: { 'train.learningRate': learningRates, 'model.dropout': [0.2, 0.4] } },
   };
   return gridPlanFromSpec(spec, 'bench/grid.bench.ts');

@@ -11,7 +11,7 @@ import { readGridFile, storeGridCells, type GridFile } from '../activities/grid/
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { GridResult } from '../workflows/plans/grid';
 import { gridPlanFromSpec } from './grid-spec';
-import { ActivityPool } from './activity-pool';
+import { ActivityPool } from '../runtime/activity-pool';
 import { runGridLocal } from './local-runner';
 
 let root: string;

@@ -12,13 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { UlasanError, type FailureContext } from '../core/errors';
 import type { Activities } from '../activities';
 import type { Execution } from '../activities/context';
-import { GRID_PROFILES } from '../workflows/plans/grid';
 import type { FailureType } from '../core/failures';
 
 export type ActivityName = keyof Activities;
-
-/** The activities worth a thread: every `cpu` and `train` one (`io` ones wait on disk or network, not on a core). */
-export const POOLED_ACTIVITIES: ReadonlySet<string> = new Set(Object.entries(GRID_PROFILES).filter(([, profile]) => profile !== 'io').map(([name]) => name));
 
 export interface PoolJobOptions {
   /** Heartbeat details of an earlier attempt: training resumes from the checkpoint they name. */

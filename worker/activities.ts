@@ -15,8 +15,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../activities';
 import type { Execution } from '../activities/context';
 import { UlasanError } from '../core/errors';
-import { POOLED_ACTIVITIES, type ActivityPool } from '../runtime/activity-pool';
+import type { ActivityPool } from '../runtime/activity-pool';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import { POOLED_ACTIVITIES } from '../workflows/plans/grid';
 
 export function toApplicationFailure(error: unknown): unknown {
   if (!(error instanceof UlasanError)) return error;

@@ -110,6 +110,9 @@ export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
   recordGrid: 'io',
 };
 
+/** The activities a runner with threads runs off its main thread: every `cpu` and `train` one (`io` ones wait on disk or network, not on a core). */
+export const POOLED_ACTIVITIES: ReadonlySet<string> = new Set(Object.entries(GRID_PROFILES).filter(([, profile]) => profile !== 'io').map(([name]) => name));
+
 export interface RecordGridInput {
   test: ArtifactRef;
   features: ArtifactRef;
