@@ -85,6 +85,8 @@ export const FitOptionsSchema = z.object({
     .optional(),
   /** Data-parallel worker threads; 1 trains in this thread. @default 1 */
   threads: z.number().int().positive().max(64).default(1),
+  /** PyTorch-style (coupled) weight decay: adds decay·w to every trainable weight's gradient. @default none */
+  weightDecay: z.number().positive().optional(),
 });
 
 export type FitOptions = z.input<typeof FitOptionsSchema>;
@@ -336,7 +338,7 @@ class LocalRunner implements EpochRunner {
         () => {
           const output = this.model.apply(xs, { training: true }) as tf.Tensor;
           let total = lossOf(output, labels, shape, sampleWeights);
-          for (const penalty of regularizationLosses(this.model)) total = tf.add(total, penalty);
+          for (const penalty of regularizationLosses(this.model, this.setup.opts.weightDecay)) total = tf.add(total, penalty);
           return total as tf.Scalar;
         },
         true,

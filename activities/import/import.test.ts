@@ -82,6 +82,25 @@ describe('import', () => {
     );
   });
 
+  it('keeps a seeded sample of the data rows: the same rows for the same seed, counted with the quarantine', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `r${i},ulasan ${i},${i % 7 === 0 ? 'x' : (i % 5) + 1}`);
+    const file = join(dir, 'many.csv');
+    await writeFile(file, ['id,content,score', ...lines].join('\n') + '\n');
+    const sampled = (rows: number, seed: number) => importReviews()({ source: { kind: 'file', path: file, sample: { rows, seed } } });
+    const ids = async (key: string) =>
+      (await rowsOf(store.path(key, 'reviews.parquet'), 'SELECT source_row FROM t')).map((r) => Number(r.source_row));
+    const a = await sampled(50, 1);
+    expect(Number(a.summary.rows) + Number(a.summary.quarantined)).toBe(50);
+    expect(await recomputeStage(store, { import: importStage } as never, a.ref.key)).toMatchObject({ identical: true });
+    const b = await sampled(50, 2);
+    expect(b.ref.key).not.toBe(a.ref.key);
+    const rowsA = await ids(a.ref.key);
+    expect(rowsA).not.toEqual(await ids(b.ref.key));
+    expect(Math.max(...rowsA)).toBeGreaterThan(100); // spread over the file, not its first rows
+    const whole = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(Number(whole.summary.rows) + Number(whole.summary.quarantined)).toBe(200);
+  });
+
   it('changes its key when the file content changes', async () => {
     const file = join(dir, 'changing.csv');
     await writeFile(file, 'text,rating\nbagus,5\n');

@@ -24,7 +24,7 @@ export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 /** Where the reviews come from, as written in the experiment spec. */
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
-  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding }
+  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding; sample?: RowSample }
   /**
    * A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet; with
    * `reviews: 'new'`, one app's snapshot's new-reviews.parquet (only what that scrape run added: a night's window).
@@ -44,11 +44,21 @@ export type ImportSource =
  */
 export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
-  | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding }
+  | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding; sample?: RowSample }
   /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
   | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null; reviews?: 'new' };
 
 type FileParams = Extract<ImportParams, { kind: 'file' }>;
+
+/**
+ * Keep a seeded sample of a file's data rows (e.g. a smoke budget's few thousand of 30,000), taken before
+ * anything is judged, so `rows + quarantined` is the sample's size. The same rows for the same seed on any
+ * machine: rows are ordered by an integer hash of their row number and the seed, and the first `rows` kept.
+ */
+export interface RowSample {
+  rows: number;
+  seed: number;
+}
 
 export interface ImportInput {
   source: ImportSource;
@@ -177,6 +187,7 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
     `CREATE OR REPLACE TEMP TABLE src AS
      SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format)}`,
   );
+  if (params.kind === 'file' && params.sample) await keepSample(connection, params.sample);
   const columns =
     params.kind === 'synthetic'
       ? { text: 'text', rating: 'rating', id: 'review_id', date: 'date', user: 'user_name', app: 'app' }
@@ -206,6 +217,15 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
        WHEN date_raw IS NOT NULL AND trim(date_raw) <> '' AND date IS NULL THEN concat('unparseable date: ', date_raw)
      END AS reason
      FROM typed`,
+  );
+}
+
+/** Keeps `sample.rows` rows of `src`: the smallest by (row number + seed) · 2654435761 mod 2^32 (Knuth's multiplicative hash), ties by row. */
+async function keepSample(connection: DuckDBConnection, sample: RowSample): Promise<void> {
+  await connection.run(
+    `DELETE FROM src WHERE source_row NOT IN (
+       SELECT source_row FROM src ORDER BY ((source_row::UBIGINT + $1::UBIGINT) * 2654435761) % 4294967296, source_row LIMIT $2)`,
+    [sample.seed, sample.rows],
   );
 }
 
@@ -301,7 +321,8 @@ export async function resolveFileSource(
   const encoding = format === 'csv' || format === 'tsv' ? (source.encoding ?? 'utf-8') : undefined;
   const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path);
   const { sha256 } = await sourceSha256(path, { stampDir: options.store?.root, verifyHashes: options.verifyHashes });
-  const params: FileParams = { kind: 'file', sha256, format, columns, app: source.app ?? null, ...(encoding ? { encoding } : {}) };
+  const sample = source.sample ? { sample: { rows: source.sample.rows, seed: source.sample.seed } } : {};
+  const params: FileParams = { kind: 'file', sha256, format, columns, app: source.app ?? null, ...(encoding ? { encoding } : {}), ...sample };
   return { params, provenance: { path, host: hostname() } };
 }
 

@@ -243,7 +243,7 @@ function trainingData(train: FeaturePartition & { layout: 'token-ids' }, val: Fe
 }
 
 function fitOptions(params: TrainParams): FitOptions {
-  const { epochs, batchSize, learningRate, seed, optimizer, classWeight, earlyStopping, reduceLrOnPlateau, threads } = params;
+  const { epochs, batchSize, learningRate, seed, optimizer, classWeight, earlyStopping, reduceLrOnPlateau, threads, weightDecay } = params;
   return {
     epochs,
     batchSize,
@@ -254,6 +254,7 @@ function fitOptions(params: TrainParams): FitOptions {
     ...(earlyStopping ? { earlyStopping } : {}),
     ...(reduceLrOnPlateau ? { reduceLrOnPlateau } : {}),
     ...(threads ? { threads } : {}),
+    ...(weightDecay ? { weightDecay } : {}),
   };
 }
 

@@ -39,7 +39,7 @@ export type BaselineSpecInput = PriorAdjustmentOption &
 /** What to train: a neural spec (models/builders.ts) or a baseline. */
 export type TrainModelInput = ModelSpecInput | BaselineSpecInput;
 
-export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads'> {
+export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads' | 'weightDecay'> {
   model: TrainModelInput;
   /** Total epochs (neural only). */
   epochs: number;
