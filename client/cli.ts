@@ -93,6 +93,26 @@ program
   });
 
 program
+  .command('studies')
+  .description('Run the published studies of experiments/studies/ (all, or those named) as published and honestly, and regenerate docs/RESULTS.md and docs/results.html from their metrics.')
+  .argument('[names...]', 'study ids or numbers (e.g. 1 5 or halodoc-cnn-bilstm); none runs all')
+  .option('--budget <budget>', 'full (the published protocol) or smoke (same protocol: a row sample, fewer epochs and grid points)', 'full')
+  .option('--temporal', 'submit every run to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
+  .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--out <dir>', 'folder of results.json, RESULTS.md and results.html', 'docs')
+  .option('--studies-dir <dir>', 'folder of the study files', 'experiments/studies')
+  .option('--page-only', 'regenerate the page from <out>/results.json and the store, running nothing')
+  .option('--allow-small', 'run even when a scored split has fewer rows per class than evaluate.minSupport')
+  .action(async (names: string[], options: { budget: string; temporal?: boolean; taskQueue: string; out: string; studiesDir: string; pageOnly?: boolean; allowSmall?: boolean }) => {
+    const { parseBudget, regeneratePage, runStudies } = await import('./studies/run-studies');
+    const budget = parseBudget(options.budget);
+    const written = options.pageOnly
+      ? await regeneratePage(resolve(options.out))
+      : await runStudies({ names, budget, studiesDir: resolve(options.studiesDir), outDir: resolve(options.out), temporal: options.temporal, taskQueue: options.taskQueue, allowSmall: options.allowSmall, log });
+    console.log(`results: ${written.markdownPath} and ${written.htmlPath}`);
+  });
+
+program
   .command('cancel')
   .description('Cancel a run on Temporal: running activities stop within one heartbeat interval, finished stages stay cached.')
   .argument('<runId>', 'run id printed by `ulasan run --temporal`, or a workflow id')

@@ -82,6 +82,8 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
   });
   requireValidationSplit(first!, file, 'a grid selects its best cell');
   const upstream = planFromSpec(first!, options);
+  const leaky = leakyGrid(first!, grid, file);
+  if (leaky) for (const cell of cells) cell.resample = { ...cell.resample, sampler: { method: 'none' } };
   return {
     name: upstream.name,
     source: upstream.source,
@@ -96,5 +98,21 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     parallel: grid.parallel,
     trainTaskQueue: grid.trainTaskQueue,
     report: upstream.report,
+    ...(leaky ? { leakyResample: upstream.resample } : {}),
   };
+}
+
+/**
+ * Whether a grid reproduces a leaky setup (`mode: leaky`: the spec's sampler runs over every row before the
+ * split, once for all cells). Refuses what that cannot mean: a grid over samplers, or honest-vs-leaky.
+ */
+function leakyGrid(spec: ExperimentSpec, grid: GridSpec, file: string): boolean {
+  if (spec.mode === 'honest') return false;
+  const fail = (message: string, field: string): never => {
+    throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - ${field}: ${message}`, { file, field });
+  };
+  if (spec.mode === 'honest-vs-leaky') fail('a grid runs one mode; write two specs (mode: honest and mode: leaky) to compare them', 'mode');
+  const varied = Object.keys(grid.values).find((path) => path.startsWith('resample.'));
+  if (varied) fail(`${varied} cannot vary in a leaky grid: its one sampler runs over every row before the split`, 'grid.values');
+  return true;
 }

@@ -11,7 +11,7 @@ import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
-import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { checkStores, PIPELINE_PROFILES, prepareFeatures, prepareLeakyFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from '../../core/failures';
 import type { ProfileName, RunRouting } from '../../core/profiles';
 
@@ -44,6 +44,12 @@ export interface GridPlan extends UpstreamPlan, RunRouting {
   metric: SelectionMetric;
   /** Cells running at once. */
   parallel: number;
+  /**
+   * LEAKY grid, only to reproduce a published setup that oversampled before splitting: this sampler runs over
+   * every labelled row before a random split (pipeline.ts' leaky branch) and the cells train on that split
+   * (their own resample is `none`). @default absent: honest
+   */
+  leakyResample?: ResampleParams;
   /** Continue as new after this many cells finish in one run (Temporal history stays small). @default 500 */
   cellsPerRun?: number;
   report: ReportParams;
@@ -326,7 +332,8 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, previous: Gr
   const state: GridState = { ...previous, counts: { ...previous.counts }, firstFailures: [...previous.firstFailures], failureKeys: [...previous.failureKeys], stages: [...previous.stages] };
   const record = stageRecorder(state.stages);
   if (!state.features && plan.storeId) await checkStores(acts, plan.storeId);
-  const features = state.features ?? (await prepareFeatures(acts, plan, record));
+  const leakyResample = plan.leakyResample;
+  const features = state.features ?? (leakyResample ? await prepareLeakyFeatures(acts, { ...plan, leakyResample }, record) : await prepareFeatures(acts, plan, record));
   state.features = features;
   const run = new CellRun(plan, state, hooks);
   const complete = await runCells(acts, run, features, record.producers);
