@@ -83,7 +83,7 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
   requireValidationSplit(first!, file, 'a grid selects its best cell');
   const upstream = planFromSpec(first!, options);
   const leaky = leakyGrid(first!, grid, file);
-  if (leaky) for (const cell of cells) cell.resample = { ...cell.resample, sampler: { method: 'none' } };
+  if (leaky) for (const cell of cells) Object.assign(cell, { resample: { ...cell.resample, sampler: { method: 'none' } }, onFeatures: true });
   return {
     name: upstream.name,
     source: upstream.source,

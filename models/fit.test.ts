@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { UlasanError } from '../core/errors';
 import { scoreTokenIds } from './token-scores';
-import { fitModel, loadModel, macroF1, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
+import { fitModel, loadModel, macroF1, regularizationLosses, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './builders';
 import { registerTrainingKernels } from '../kernels/training-kernels';
 
@@ -157,6 +157,24 @@ describe('fitModel', () => {
     }
     expect(losses[1]).not.toBe(losses[0]);
     expect(losses[2]).toBe(losses[0]);
+  });
+
+  it('adds weight decay as ½·decay·Σw² over every trainable weight (gradient decay·w, PyTorch Adagrad), and it shrinks the weights', async () => {
+    const model = buildModel(small, context);
+    try {
+      const squares = model.trainableWeights.reduce((sum, w) => sum + Array.from(w.read().dataSync()).reduce((a, v) => a + v * v, 0), 0);
+      expect(regularizationLosses(model)).toHaveLength(0);
+      const [penalty] = regularizationLosses(model, 1e-2);
+      expect(penalty!.dataSync()[0]).toBeCloseTo(0.5 * 1e-2 * squares, 4);
+      penalty!.dispose();
+    } finally {
+      model.dispose();
+    }
+    const norm = (weights: number[][]) => weights.flat().reduce((a, v) => a + v * v, 0);
+    const adagrad: FitOptions = { ...options, optimizer: 'adagrad', epochs: 2 };
+    const plain = await weightsAfterFit(small, adagrad);
+    const decayed = await weightsAfterFit(small, { ...adagrad, weightDecay: 0.05 });
+    expect(norm(decayed)).toBeLessThan(norm(plain));
   });
 
   it('rejects inconsistent data with what, where and how many', async () => {

@@ -39,7 +39,8 @@ export const FAILURES_FILE = 'failures.json';
 export function cellKeys(features: ArtifactRef, cell: GridCell): { resampleKey: string; trainKey: string; valKey: string } {
   // The same key material the resample and train activities compute (only what changes their output).
   const resampleKey = stageKey(resampleStage, resampleStageParams(cell.resample), { features });
-  const trainKey = stageKey(trainIdentity, trainStageParams(cell.train), { train: { key: resampleKey, stage: 'resample' }, features });
+  const train = cell.onFeatures ? features : { key: resampleKey, stage: 'resample' };
+  const trainKey = stageKey(trainIdentity, trainStageParams(cell.train), { train, features });
   const valKey = stageKey(evaluateIdentity, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
   return { resampleKey, trainKey, valKey };
 }

@@ -177,16 +177,20 @@ export function provenanceLine(study: StudyFacts): string {
   return `Budget: ${study.budget === 'full' ? 'full (the published protocol)' : 'SMOKE (the same protocol on a row sample with fewer epochs and grid points: not the published budget)'}. Figures made ${when} (UTC) with code version ${versions.join(', ')}.`;
 }
 
+/** A study's number: the leading number of its file name (`1-halodoc-cnn-bilstm` → 1). */
+const studyNumber = (study: StudyFacts): string => study.id.split('-')[0]!;
+
 const PREAMBLE =
   'Five published setups, each run by ulasan as published (with the leak where the study leaked: over-sampling before the split) and honestly (split first, everything fitted on the training split). ' +
   'Every figure is read from the metrics artifact whose key is printed beside it; `ulasan verify <key> --deep` recomputes it and its whole lineage and compares bytes. ' +
-  'Intervals are 95% bootstrap percentile intervals over the test rows (1,000 resamples). Regenerate with `npm run studies` (or `ulasan studies`).';
+  'Intervals are 95% bootstrap percentile intervals over the test rows (1,000 resamples). "Test rows copied from training" is the share of test rows whose features equal a training row\'s: ' +
+  'in a leaky run mostly copies of the same review; in an honest run (identical cleaned texts never straddle the split) different reviews whose features coincide, e.g. texts that differ only in words outside the vocabulary. Regenerate with `npm run studies` (or `ulasan studies`).';
 
 export function renderResultsMarkdown(studies: readonly StudyFacts[]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const lines = ['# Published studies, reproduced', '', PREAMBLE, ''];
-  studies.forEach((study, i) => {
-    lines.push(`## ${i + 1}. ${study.title}`, '', `Study: ${study.reference}.`, '', `Data: ${study.data}`, '', `Published: ${study.published}.`, '');
+  for (const study of studies) {
+    lines.push(`## ${studyNumber(study)}. ${study.title}`, '', `Study: ${study.reference}.`, '', `Data: ${study.data}`, '', `Published: ${study.published}.`, '');
     for (const note of study.notes) lines.push(`- ${note}`);
     if (study.notes.length > 0) lines.push('');
     lines.push(provenanceLine(study), '');
@@ -196,12 +200,12 @@ export function renderResultsMarkdown(studies: readonly StudyFacts[]): string {
       lines.push(`| ${[...row.slice(0, 10), `\`${key}\``, `\`${command}\``].map(cell).join(' | ')} |`);
     }
     lines.push('');
-  });
+  }
   return lines.join('\n');
 }
 
 /** One chart per study: accuracy of each run with its interval, and the published figure as a tick. */
-export function studyChart(study: StudyFacts, index: number): ChartSpec {
+export function studyChart(study: StudyFacts): ChartSpec {
   const label = (run: RunFacts) => study.variants.find((v) => v.id === run.variant)!.label;
   const bars = study.runs.map((run) => ({ variant: label(run), run: run.mode, accuracy: run.accuracy, low: run.accuracyCi?.[0] ?? run.accuracy, high: run.accuracyCi?.[1] ?? run.accuracy }));
   const published = study.variants.flatMap((v) => {
@@ -225,7 +229,7 @@ export function studyChart(study: StudyFacts, index: number): ChartSpec {
       { data: { values: published }, mark: { type: 'tick', color: '#e45756', thickness: 3 }, encoding: { x, y: { ...y, field: 'accuracy' } } },
     ],
   };
-  return { id: `study-${index + 1}`, title: `${study.title}: accuracy per run (bars), 95% interval (lines), published (red tick)`, spec };
+  return { id: `study-${studyNumber(study)}`, title: `${study.title}: accuracy per run (bars), 95% interval (lines), published (red tick)`, spec };
 }
 
 export async function renderResultsHtml(studies: readonly StudyFacts[]): Promise<string> {
@@ -236,7 +240,7 @@ export async function renderResultsHtml(studies: readonly StudyFacts[]): Promise
       .map((row) => `<tr>${row.map((c, j) => (j >= 10 ? `<td class="l"><code>${escapeHtml(c)}</code></td>` : `<td class="l">${escapeHtml(c)}</td>`)).join('')}</tr>`)
       .join('\n');
     const notes = study.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
-    return `<h2 id="study-${i + 1}">${i + 1}. ${escapeHtml(study.title)}</h2>
+    return `<h2 id="study-${studyNumber(study)}">${studyNumber(study)}. ${escapeHtml(study.title)}</h2>
 <p>Study: ${escapeHtml(study.reference)}.</p><p>Data: ${escapeHtml(study.data)}</p><p>Published: ${escapeHtml(study.published)}.</p>
 ${notes ? `<ul class="note">${notes}</ul>` : ''}<p class="src">${escapeHtml(provenanceLine(study))}</p>
 <table>${head}

@@ -23,6 +23,11 @@ export interface GridCell {
   id: string;
   resample: ResampleParams;
   train: TrainParams;
+  /**
+   * Train on the grid's features as they are, with no resample stage: set in a leaky grid, whose features are
+   * a leaky split already resampled before splitting (a sampler refuses anything but a training split). @default absent
+   */
+  onFeatures?: true;
 }
 
 /**
@@ -221,8 +226,8 @@ async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSl
   // The cell's own steps, so an unreadable resampled or trained artifact (or the run's features) is recomputed once (recovery.ts).
   const steps = new Producers(upstream);
   try {
-    const train = await steps.run(() => acts.resample({ features, params: cell.resample }));
-    const model = await steps.run(() => acts.trainModel({ train: train.ref, features, params: cell.train }));
+    const train = cell.onFeatures ? features : (await steps.run(() => acts.resample({ features, params: cell.resample }))).ref;
+    const model = await steps.run(() => acts.trainModel({ train, features, params: cell.train }));
     const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
     const metrics = Object.fromEntries(SELECTION_METRICS.filter((m) => typeof val.summary[m] === 'number').map((m) => [m, val.summary[m] as number]));
     return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics };
