@@ -28,7 +28,8 @@ export const GridSpecSchema = z.strictObject({
 
 export type GridSpec = z.infer<typeof GridSpecSchema>;
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+/** Sets a dotted path in a raw spec, copying the objects on the way (the spec's own are never changed). */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let node = target;
   for (const part of parts.slice(0, -1)) {

@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from '../../data/zod';
 import { UlasanError } from '../../activities/errors';
+import { setPath } from '../grid-spec';
 
 /** A published figure: one value, or the range the study reports. */
 const FigureSchema = z.union([z.number(), z.tuple([z.number(), z.number()])]);
@@ -94,16 +95,17 @@ export async function readStudies(dir: string, names: readonly string[] = []): P
 /** `1`, `halodoc-cnn-bilstm` and `1-halodoc-cnn-bilstm` all name the same study. */
 const matches = (id: string, name: string): boolean => id === name || id.split('-')[0] === name || id.slice(id.indexOf('-') + 1) === name;
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+/** `setPath` on a study's own copy of the spec, where `null` removes the field (`grid: null` turns a grid into one run). */
+function override(target: Record<string, unknown>, path: string, value: unknown): void {
+  if (value !== null) return setPath(target, path, structuredClone(value));
   const parts = path.split('.');
+  const last = parts.pop()!;
   let node = target;
-  for (const part of parts.slice(0, -1)) {
-    node[part] = typeof node[part] === 'object' && node[part] !== null ? { ...(node[part] as object) } : {};
+  for (const part of parts) {
+    if (typeof node[part] !== 'object' || node[part] === null) return;
     node = node[part] as Record<string, unknown>;
   }
-  const last = parts.at(-1)!;
-  if (value === null) delete node[last];
-  else node[last] = structuredClone(value);
+  delete node[last];
 }
 
 /** Modes a study runs: as published (leaky where it leaked) and honest; one run when the protocol did not leak. */
@@ -114,9 +116,9 @@ export function expandStudy(study: Study, budget: Budget): StudyRun[] {
   return study.variants.flatMap((variant) =>
     modesOf(study).map((mode) => {
       const raw = structuredClone(study.experiment);
-      for (const [path, value] of Object.entries(variant.set)) setPath(raw, path, value);
+      for (const [path, value] of Object.entries(variant.set)) override(raw, path, value);
       if (budget === 'smoke') {
-        for (const [path, value] of Object.entries(study.budgets.smoke.set)) setPath(raw, path, value);
+        for (const [path, value] of Object.entries(study.budgets.smoke.set)) override(raw, path, value);
         const grid = raw.grid as { values?: Record<string, unknown[]> } | undefined;
         if (grid && study.budgets.smoke.grid) grid.values = { ...grid.values, ...study.budgets.smoke.grid };
       }
