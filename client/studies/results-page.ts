@@ -217,7 +217,7 @@ export function studyChart(study: StudyFacts): ChartSpec {
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: { font: 'sans-serif', view: { stroke: '#ddd' } },
-    width: { step: 70 },
+    width: 80 * study.variants.length,
     height: 220,
     layer: [
       {
