@@ -47,6 +47,8 @@ export interface RunFacts {
   accuracyCi: [number, number] | null;
   macroF1: number;
   macroF1Ci: [number, number] | null;
+  macroPrecision: number;
+  macroRecall: number;
   minorityF1: number;
   minorityClass: string;
   /** Share of test rows whose features equal a training row's (null: the features keep no partitions to compare). */
@@ -92,6 +94,8 @@ export async function runFacts(store: ArtifactStore, run: StudyEntry['runs'][num
     accuracyCi: ci(metrics.bootstrap?.accuracy),
     macroF1: metrics.macro.f1,
     macroF1Ci: ci(metrics.bootstrap?.macroF1),
+    macroPrecision: metrics.macro.precision,
+    macroRecall: metrics.macro.recall,
     minorityF1: minority.f1,
     minorityClass: minority.label,
     copiedShare: await copiedShare(store, metrics.features),
@@ -139,6 +143,7 @@ export const TABLE_HEADER = [
   'Published',
   'Accuracy [95% CI]',
   'Macro-F1 [95% CI]',
+  'Macro precision / recall',
   'Minority-class F1',
   'Test rows copied from training',
   'Labelling accuracy',
@@ -158,6 +163,7 @@ export function tableRows(study: StudyFacts): string[][] {
       publishedText(variant.published),
       withCi(run.accuracy, run.accuracyCi),
       withCi(run.macroF1, run.macroF1Ci),
+      `${fixed(run.macroPrecision)} / ${fixed(run.macroRecall)}`,
       `${fixed(run.minorityF1)} (${run.minorityClass})`,
       pct(run.copiedShare),
       run.labellingAccuracy === null ? '—' : fixed(run.labellingAccuracy),
@@ -196,8 +202,8 @@ export function renderResultsMarkdown(studies: readonly StudyFacts[]): string {
     lines.push(provenanceLine(study), '');
     lines.push(`| ${TABLE_HEADER.join(' | ')} |`, `|${TABLE_HEADER.map(() => '---').join('|')}|`);
     for (const row of tableRows(study)) {
-      const [key, command] = [row[10]!, row[11]!];
-      lines.push(`| ${[...row.slice(0, 10), `\`${key}\``, `\`${command}\``].map(cell).join(' | ')} |`);
+      const [key, command] = [row.at(-2)!, row.at(-1)!];
+      lines.push(`| ${[...row.slice(0, -2), `\`${key}\``, `\`${command}\``].map(cell).join(' | ')} |`);
     }
     lines.push('');
   }
@@ -237,7 +243,7 @@ export async function renderResultsHtml(studies: readonly StudyFacts[]): Promise
   const sections = studies.map((study, i) => {
     const head = `<tr>${TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
     const rows = tableRows(study)
-      .map((row) => `<tr>${row.map((c, j) => (j >= 10 ? `<td class="l"><code>${escapeHtml(c)}</code></td>` : `<td class="l">${escapeHtml(c)}</td>`)).join('')}</tr>`)
+      .map((row) => `<tr>${row.map((c, j) => (j >= row.length - 2 ? `<td class="l"><code>${escapeHtml(c)}</code></td>` : `<td class="l">${escapeHtml(c)}</td>`)).join('')}</tr>`)
       .join('\n');
     const notes = study.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
     return `<h2 id="study-${studyNumber(study)}">${studyNumber(study)}. ${escapeHtml(study.title)}</h2>
