@@ -54,6 +54,10 @@ export async function runStudies(options: StudiesOptions): Promise<{ index: Resu
   const studies = await readStudies(options.studiesDir, options.names);
   // Every run is validated before the first one starts.
   const planned = studies.map((study) => ({ study, runs: expandStudy(study, options.budget).map((run) => ({ run, experiment: loadStudyRun(run, study, options.allowSmall) })) }));
+  const store = new ArtifactStore();
+  const previous = await readIndex(options.outDir);
+  const kept = previous.studies.filter((entry) => !studies.some((study) => study.id === entry.id));
+  await requireInStore(store, kept, options.outDir);
   const entries: StudyEntry[] = [];
   for (const { study, runs } of planned) {
     const recorded: StudyEntry['runs'] = [];
@@ -64,12 +68,33 @@ export async function runStudies(options: StudiesOptions): Promise<{ index: Resu
     }
     entries.push(entryOf(study, options.budget, recorded));
   }
-  const previous = await readIndex(options.outDir);
-  const byId = new Map([...previous.studies, ...entries].map((entry) => [entry.id, entry]));
-  const index: ResultsIndex = { studies: [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)) };
+  const index: ResultsIndex = { studies: [...kept, ...entries].sort((a, b) => a.id.localeCompare(b.id)) };
   await mkdir(options.outDir, { recursive: true });
   await writeFile(join(options.outDir, RESULTS_INDEX), JSON.stringify(index, null, 2) + '\n');
-  return { index, ...(await writeResultsPage(new ArtifactStore(), index, options.outDir)) };
+  return { index, ...(await writeResultsPage(store, index, options.outDir)) };
+}
+
+/**
+ * The page is made from the store, so every study it keeps from an earlier run must have its metrics there
+ * (a fresh clone's store has none of the committed page's): checked before anything runs.
+ */
+async function requireInStore(store: ArtifactStore, entries: readonly StudyEntry[], outDir: string): Promise<void> {
+  const missing: string[] = [];
+  for (const entry of entries) {
+    for (const run of entry.runs) {
+      if (!(await store.has(run.metricsKey))) {
+        missing.push(entry.id);
+        break;
+      }
+    }
+  }
+  if (missing.length === 0) return;
+  throw new UlasanError(
+    'BadInput',
+    `${join(outDir, RESULTS_INDEX)} lists ${missing.join(', ')}, whose metrics are not in the store at ${store.root}, and the page is made from the store: ` +
+      'run those studies too (`ulasan studies` with no names runs all), or write this page elsewhere with --out <dir>.',
+    { file: join(outDir, RESULTS_INDEX), field: 'studies' },
+  );
 }
 
 function entryOf(study: Study, budget: Budget, runs: StudyEntry['runs']): StudyEntry {
@@ -92,5 +117,7 @@ export async function writeResultsPage(store: ArtifactStore, index: ResultsIndex
 export async function regeneratePage(outDir: string): Promise<{ markdownPath: string; htmlPath: string }> {
   const index = await readIndex(outDir);
   if (index.studies.length === 0) throw new UlasanError('NotFound', `No ${RESULTS_INDEX} with studies in ${outDir}: run \`ulasan studies\` first.`, { file: join(outDir, RESULTS_INDEX) });
-  return writeResultsPage(new ArtifactStore(), index, outDir);
+  const store = new ArtifactStore();
+  await requireInStore(store, index.studies, outDir);
+  return writeResultsPage(store, index, outDir);
 }

@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gridPlanFromSpec } from '../grid-spec';
-import { loadStudyRun } from './run-studies';
+import { loadStudyRun, RESULTS_INDEX, runStudies } from './run-studies';
 import { expandStudy, readStudies, type Study } from './study-spec';
 
 const STUDIES_DIR = resolve(import.meta.dirname, '../../experiments/studies');
@@ -48,6 +50,25 @@ describe('study files', () => {
 
   it('names an unknown study and lists the known ones', async () => {
     await expect(readStudies(STUDIES_DIR, ['7'])).rejects.toThrow(/No study named 7 in .*; known: 1-halodoc-cnn-bilstm, 2-/);
+  });
+});
+
+describe('ulasan studies', () => {
+  it('refuses, before running anything, to keep a study on the page whose metrics are not in the store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ulasan-studies-index-'));
+    const home = process.env.ULASAN_HOME;
+    try {
+      process.env.ULASAN_HOME = join(dir, 'store');
+      await mkdir(join(dir, 'out'));
+      const entry = { id: '1-halodoc-cnn-bilstm', runs: [{ variant: 'five-during', mode: 'honest', metricsKey: 'a'.repeat(64) }] };
+      await writeFile(join(dir, 'out', RESULTS_INDEX), JSON.stringify({ studies: [entry] }));
+      const run = runStudies({ names: ['5'], budget: 'smoke', studiesDir: STUDIES_DIR, outDir: join(dir, 'out'), taskQueue: 'ulasan', log: () => undefined });
+      await expect(run).rejects.toThrow(/results\.json lists 1-halodoc-cnn-bilstm, whose metrics are not in the store at .*: run those studies too/);
+    } finally {
+      if (home === undefined) delete process.env.ULASAN_HOME;
+      else process.env.ULASAN_HOME = home;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
