@@ -7,10 +7,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactStore } from '../../data/store/artifact-store';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { gridPlanFromSpec } from '../grid-spec';
 import type { Experiment } from '../experiment';
-import { runLoadedExperiment, type RunOptions } from '../run-experiment';
+import { runLoadedExperiment, type RunOptions } from '../experiment-runner';
 import { parseSpec, planFromSpec } from '../spec';
 import { generateResultsPage, type ResultsIndex, type StudyEntry } from './results-page';
 import { BUDGETS, expandStudy, readStudies, type Budget, type Study, type StudyRun } from './study-spec';

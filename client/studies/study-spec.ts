@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from '../../data/zod';
-import { UlasanError } from '../../activities/errors';
+import { UlasanError } from '../../core/errors';
 import { setPath } from '../grid-spec';
 
 /** A published figure: one value, or the range the study reports. */
