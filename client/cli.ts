@@ -145,10 +145,12 @@ program
   .option('--app <name>', 'app id to record on every row (default: the file\'s app column)')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
   .addOption(new Option('--encoding <encoding>', 'text encoding of a CSV/TSV file (default: utf-8, and a file that is not UTF-8 is detected: UTF-16, Latin-1)').choices(TEXT_ENCODINGS))
+  .option('--unlabelled', 'reviews to predict: the file needs no rating column, and rows without a readable rating keep a null rating instead of being quarantined')
   .option('--json', 'print {key, rows, quarantined} as the last line')
-  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; json?: boolean }) => {
+  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; unlabelled?: boolean; json?: boolean }) => {
     const store = new ArtifactStore();
-    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format, encoding: options.encoding } });
+    const ratings = options.unlabelled ? 'optional' : 'required';
+    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format, encoding: options.encoding, ratings } });
     const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
     console.log(`${outcome.cache === 'hit' ? 'already imported' : 'imported'}: ${rows} rows, ${quarantined} quarantined`);
     console.log(`key: ${outcome.ref.key}`);
@@ -223,7 +225,7 @@ program
   .command('predict')
   .description("Label reviews with a trained model, through the model's own cleaning and features: a cached `predict` artifact (predictions.parquet).")
   .argument('<model>', 'train artifact key, run id (its selected model) or model tag')
-  .argument('<input>', 'review file (CSV/TSV/JSON/Parquet, as `import` reads) or a table artifact key')
+  .argument('<input>', 'review file (CSV/TSV/JSON/Parquet, as `import` reads; a rating column is not needed) or a table artifact key')
   .option('--out <file>', 'also write the predictions to a .csv, .parquet or .jsonl file')
   .option('--app <name>', 'app id to record on every imported row')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')

@@ -48,6 +48,42 @@ describe('import', () => {
     ]);
   });
 
+  it('imports reviews to predict without a rating column, or with unreadable ratings, keeping every row with a null rating', async () => {
+    const unlabelled = join(dir, 'unlabelled.csv');
+    await writeFile(unlabelled, 'id,review\nu1,mantap\nu2,"lemot, parah"\n');
+    await expect(importReviews()({ source: { kind: 'file', path: unlabelled } })).rejects.toMatchObject({
+      type: 'BadInput',
+      context: { field: 'columns.rating', file: unlabelled },
+      message: expect.stringContaining('give the file to `ulasan predict`'),
+    });
+    const outcome = await importReviews()({ source: { kind: 'file', path: unlabelled, ratings: 'optional' } });
+    expect(outcome.summary).toMatchObject({ rows: 2, quarantined: 0, ratings: {}, unrated: 2 });
+    expect(await rowsOf(store.path(outcome.ref.key, 'reviews.parquet'), 'SELECT review_id, rating, text FROM t ORDER BY source_row')).toEqual([
+      { review_id: 'u1', rating: null, text: 'mantap' },
+      { review_id: 'u2', rating: null, text: 'lemot, parah' },
+    ]);
+    const mixed = join(dir, 'mixed.csv');
+    await writeFile(mixed, 'content,score\nbagus,5\njelek,\nlumayan,lima\nok,7\n');
+    const labelled = await importReviews()({ source: { kind: 'file', path: mixed } });
+    const optional = await importReviews()({ source: { kind: 'file', path: mixed, ratings: 'optional' } });
+    expect(labelled.summary).toMatchObject({ rows: 1, quarantined: 3 });
+    expect(labelled.summary).not.toHaveProperty('unrated');
+    expect(optional.ref.key).not.toBe(labelled.ref.key);
+    expect(optional.summary).toMatchObject({ rows: 4, quarantined: 0, ratings: { 5: 1 }, unrated: 3 });
+  });
+
+  it('refuses a file with no text column before reading its rows, naming the file, its columns and what to name it', async () => {
+    const file = join(dir, 'no-text.jsonl');
+    await writeFile(file, '{"id": "a", "score": 5, "komentar": "x"}\n');
+    for (const ratings of ['required', 'optional'] as const) {
+      await expect(importReviews()({ source: { kind: 'file', path: file, ratings } })).rejects.toMatchObject({
+        type: 'BadInput',
+        context: { field: 'columns.text', file },
+        message: expect.stringMatching(/^No text column found in .*no-text\.jsonl \(columns: id, score, komentar\); name it one of content, text, .*or set columns\.text\.$/),
+      });
+    }
+  });
+
   it('reads JSON with an explicit column mapping, and names a wrong mapping', async () => {
     const file = join(dir, 'reviews.json');
     await writeFile(file, JSON.stringify([{ ulasan_teks: 'mantul', bintang: 5 }, { ulasan_teks: 'lemot', bintang: 2 }]));

@@ -1,7 +1,9 @@
 /**
  * Import stage: turns a review source (a CSV/JSON/Parquet file with a column mapping, or the seeded
  * synthetic generator) into `reviews.parquet` plus `quarantine.parquet` for rows whose rating or date
- * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source.
+ * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source. Reviews to
+ * predict are imported with ratings optional: no rating column needed, and a row without a readable
+ * rating keeps a null rating (counted as `unrated`) rather than going to quarantine.
  */
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -21,10 +23,26 @@ import { sourceSha256 } from './source-hash';
 
 export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 
+/** Whether every row needs a star rating (training) or not (prediction). */
+export type RatingsMode = 'required' | 'optional';
+
 /** Where the reviews come from, as written in the experiment spec. */
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
-  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding; sample?: RowSample }
+  | {
+      kind: 'file';
+      path: string;
+      format?: ReviewFileFormat;
+      columns?: Partial<ColumnMapping>;
+      app?: string;
+      encoding?: TextEncoding;
+      sample?: RowSample;
+      /**
+       * 'optional' for reviews to predict: a file without a rating column imports, and a row whose rating is
+       * missing or unreadable keeps a null rating instead of being quarantined. @default 'required'
+       */
+      ratings?: RatingsMode;
+    }
   /**
    * A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet; with
    * `reviews: 'new'`, one app's snapshot's new-reviews.parquet (only what that scrape run added: a night's window).
@@ -44,7 +62,17 @@ export type ImportSource =
  */
 export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
-  | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding; sample?: RowSample }
+  | {
+      kind: 'file';
+      sha256: string;
+      format: ReviewFileFormat;
+      columns: ColumnMapping;
+      app: string | null;
+      encoding?: TextEncoding;
+      sample?: RowSample;
+      /** Only 'optional' is written, so a labelled import keeps the key it always had. */
+      ratings?: 'optional';
+    }
   /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
   | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null; reviews?: 'new' };
 
@@ -86,7 +114,7 @@ export const importStage: StageDefinition<ImportParams> = {
         await readOrExplain(sourcePath, params.kind === 'file' ? params.format : params.kind === 'scrape' ? 'parquet' : 'csv', () =>
           loadSource(connection, readable?.path ?? sourcePath, params, readable?.lossy ?? false),
         );
-        return await writeTables(connection, outDir, readable);
+        return await writeTables(connection, outDir, readable, ratingsOptional(params));
       } finally {
         await connection.run(`RESET threads`);
         await readable?.dispose();
@@ -181,6 +209,11 @@ async function readOrExplain<T>(path: string, format: ReviewFileFormat, read: ()
   }
 }
 
+const ratingsOptional = (params: ImportParams): boolean => params.kind === 'file' && params.ratings === 'optional';
+
+/** The rating a kept row gets: 1..5, else null (only rows imported with ratings optional have other values). */
+const KEPT_RATING_SQL = `CASE WHEN rating_num IN (1, 2, 3, 4, 5) THEN rating_num::INTEGER END`;
+
 async function loadSource(connection: DuckDBConnection, path: string, params: ImportParams, lossy: boolean): Promise<void> {
   const format = params.kind === 'synthetic' ? 'csv' : params.format;
   await connection.run(
@@ -212,8 +245,7 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
     `CREATE OR REPLACE TEMP TABLE judged AS
      SELECT *, CASE
        WHEN ${lossy ? UNDECODABLE_SQL : 'false'} THEN 'bytes not valid in the encoding of the file (replaced by U+FFFD); fix the file or pass --encoding'
-       WHEN rating_num IS NULL THEN concat('rating is not a number: ', coalesce(rating_raw, 'NULL'))
-       WHEN rating_num NOT IN (1, 2, 3, 4, 5) THEN concat('rating is not an integer 1..5: ', rating_raw)
+       ${ratingsOptional(params) ? '' : RATING_REASONS_SQL}
        WHEN date_raw IS NOT NULL AND trim(date_raw) <> '' AND date IS NULL THEN concat('unparseable date: ', date_raw)
      END AS reason
      FROM typed`,
@@ -229,6 +261,10 @@ async function keepSample(connection: DuckDBConnection, sample: RowSample): Prom
   );
 }
 
+/** Why a row's rating makes it unusable for training (not asked when ratings are optional). */
+const RATING_REASONS_SQL = `WHEN rating_num IS NULL THEN concat('rating is not a number: ', coalesce(rating_raw, 'NULL'))
+       WHEN rating_num NOT IN (1, 2, 3, 4, 5) THEN concat('rating is not an integer 1..5: ', rating_raw)`;
+
 /** A row holding a byte its encoding could not decode (only asked when decoding was lossy). */
 const UNDECODABLE_SQL = `contains(concat_ws('', review_id, app, user_name, rating_raw, text, date_raw), '${REPLACEMENT_CHAR}')`;
 
@@ -236,10 +272,11 @@ async function writeTables(
   connection: DuckDBConnection,
   outDir: string,
   decoding: Decoding | undefined,
+  optionalRatings: boolean,
 ): Promise<{ rowCounts: Record<string, number>; summary: Record<string, unknown> }> {
   await copyToParquet(
     connection,
-    `SELECT source_row, review_id, app, user_name, rating_num::INTEGER AS rating, text, date
+    `SELECT source_row, review_id, app, user_name, ${KEPT_RATING_SQL} AS rating, text, date
      FROM judged WHERE reason IS NULL ORDER BY source_row`,
     join(outDir, 'reviews.parquet'),
   );
@@ -256,12 +293,15 @@ async function writeTables(
   );
   const ratings = await queryRows(
     connection,
-    `SELECT rating_num::INTEGER AS rating, count(*)::INTEGER AS n FROM judged WHERE reason IS NULL GROUP BY 1 ORDER BY 1`,
+    `SELECT ${KEPT_RATING_SQL} AS rating, count(*)::INTEGER AS n FROM judged WHERE reason IS NULL GROUP BY 1 ORDER BY 1`,
   );
+  const rated = ratings.filter((r) => r.rating !== null);
   const rowCounts = { rows: Number(counts?.rows), quarantined: Number(counts?.quarantined) };
   // The encoding is reported only where the file was not plain UTF-8, so earlier summaries stay as they were.
   const encoding = decoding && (decoding.encoding !== 'utf-8' || decoding.lossy) ? { encoding: decoding.encoding, lossy: decoding.lossy } : {};
-  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(ratings.map((r) => [String(r.rating), r.n])), ...encoding } };
+  // Rows without a rating are counted only where ratings were optional, so labelled imports' summaries stay as they were.
+  const unrated = optionalRatings ? { unrated: Number(ratings.find((r) => r.rating === null)?.n ?? 0) } : {};
+  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(rated.map((r) => [String(r.rating), r.n])), ...unrated, ...encoding } };
 }
 
 function detectFormat(path: string): ReviewFileFormat {
@@ -319,10 +359,20 @@ export async function resolveFileSource(
   const format = source.format ?? detectFormat(path);
   await checkSourceFile(path, format);
   const encoding = format === 'csv' || format === 'tsv' ? (source.encoding ?? 'utf-8') : undefined;
-  const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path);
+  const ratings = source.ratings ?? 'required';
+  const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path, ratings);
   const { sha256 } = await sourceSha256(path, { stampDir: options.store?.root, verifyHashes: options.verifyHashes });
   const sample = source.sample ? { sample: { rows: source.sample.rows, seed: source.sample.seed } } : {};
-  const params: FileParams = { kind: 'file', sha256, format, columns, app: source.app ?? null, ...(encoding ? { encoding } : {}), ...sample };
+  const params: FileParams = {
+    kind: 'file',
+    sha256,
+    format,
+    columns,
+    app: source.app ?? null,
+    ...(encoding ? { encoding } : {}),
+    ...sample,
+    ...(ratings === 'optional' ? { ratings } : {}),
+  };
   return { params, provenance: { path, host: hostname() } };
 }
 
