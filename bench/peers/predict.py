@@ -11,7 +11,7 @@
 What one timed pass does, as ulasan's featurize + scoreStoredModel pass does: load the stored model from disk (the
 pickled vectorizer and SVC; the torch state dict into a fresh Net), turn every text into model input, and compute
 each review's class scores (SVM decision values, CNN probabilities) and label. Fitting and saving are not timed.
-Usage: predict.py MODEL --texts texts.json [--runs 2] [--threads 2]   (texts.json: {"texts", "labels", "tokens", "seqLen"})
+Usage: predict.py MODEL --texts texts.json [--runs 2] [--min-seconds 2] [--threads 2]   (texts.json: {"texts", "labels", "tokens", "seqLen"})
 Prints one JSON line: {"peer", "model", "rows", "minSec", "reviewsPerSec", "cpuSec", "positive"} (cpuSec: user +
 system CPU seconds of the fastest pass, all threads).
 """
@@ -102,13 +102,16 @@ def main():
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fit-rows", type=int, default=4000)
+    parser.add_argument("--min-seconds", type=float, default=2.0, help="keep passing past --runs until this long has passed")
     args = parser.parse_args()
     with open(args.texts, encoding="utf-8") as f:
         data = json.load(f)
     with tempfile.TemporaryDirectory() as model_dir:
         run, peer = cnn_pass(data, args.threads, model_dir) if args.model == "cnn" else svm_pass(data, args.fit_rows, model_dir)
         best, best_cpu, positive = float("inf"), 0.0, 0
-        for _ in range(args.runs):
+        begun, passes = time.perf_counter(), 0
+        while passes < args.runs or time.perf_counter() - begun < args.min_seconds:
+            passes += 1
             started, cpu_started = time.perf_counter(), cpu_seconds()
             positive = run()
             seconds = time.perf_counter() - started
