@@ -173,8 +173,8 @@ describe('predict by run id and tag', () => {
       fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 10 }), fc.constantFrom('csv', 'jsonl'), fc.boolean(), async (texts, format, withIds) => {
         const id = (i: number) => (withIds ? `u${i}` : `row-${i}`);
         const unlabelled = join(root, `unlabelled-${n}.${format}`);
-        // A one-column CSV is left out: DuckDB's sniffer can take a '|' or ';' in the only text for the delimiter (open bug).
-        const records = texts.map((text, i) => (withIds ? { review_id: id(i), text } : format === 'csv' ? { text, app: 'app' } : { text }));
+        // Without ids a CSV has one column: its texts' ';' or '|' must not be read as the delimiter.
+        const records = texts.map((text, i) => (withIds ? { review_id: id(i), text } : { text }));
         await writeFile(
           unlabelled,
           format === 'jsonl'

@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { recomputeStage } from '../../data/store/stage';
-import { createImportActivity, importStage } from './import';
+import { createImportActivity, csvDelimiterOf, importStage } from './import';
 
 let dir: string;
 let store: ArtifactStore;
@@ -224,5 +225,22 @@ describe.skipIf(!haveShared)('importing the shared real datasets', () => {
     const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
     expect(rows + quarantined).toBe(expected);
     expect(quarantined).toBe(0);
+  });
+});
+
+describe('csvDelimiterOf', () => {
+  const name = fc.stringMatching(/^[a-z_][a-z0-9_ ]{0,11}$/);
+  it('reads the delimiter a header joins its names with, and "," for a one-column header', () => {
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 1, maxLength: 8 }), fc.constantFrom(',', ';', '\t', '|'), fc.boolean(), (names, delimiter, quote) => {
+        const header = names.map((n) => (quote ? `"${n}"` : n)).join(delimiter);
+        expect(csvDelimiterOf(header)).toBe(names.length > 1 ? delimiter : ',');
+      }),
+    );
+  });
+  it('ignores delimiters inside quoted names', () => {
+    expect(csvDelimiterOf('"a;b;c",text')).toBe(',');
+    expect(csvDelimiterOf('"review, text"')).toBe(',');
+    expect(csvDelimiterOf('"x|y";"z"')).toBe(';');
   });
 });

@@ -5,7 +5,7 @@
  * predict are imported with ratings optional: no rating column needed, and a row without a readable
  * rating keeps a null rating (counted as `unrated`) rather than going to quarantine.
  */
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -176,12 +176,44 @@ async function sourceFileWithHash(params: FileParams, provenance: Provenance | u
   return path;
 }
 
+/** Delimiters a CSV header may use (semicolon CSVs come from spreadsheet exports in comma-decimal locales). */
+const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/**
+ * The delimiter of a CSV, read from its header line: the candidate it holds most often outside quotes, ',' when it
+ * holds none (a one-column file). DuckDB's own sniffer looks at the rows too, and a one-column file whose texts hold
+ * a ';' or '|' was read as split on it.
+ */
+export function csvDelimiterOf(headerLine: string): string {
+  const counts = new Map<string, number>();
+  let quoted = false;
+  for (const char of headerLine) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (CSV_DELIMITERS as readonly string[]).includes(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best = ',';
+  for (const delimiter of CSV_DELIMITERS) if ((counts.get(delimiter) ?? 0) > (counts.get(best) ?? 0)) best = delimiter;
+  return best;
+}
+
+/** The first line of a text file (up to 64 KiB), without its line break or a UTF-8 byte order mark. */
+async function firstLineOf(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(65_536);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf-8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  } finally {
+    await handle.close();
+  }
+}
+
 /** SQL reading a review file; text files are UTF-8 by then (see decode.ts). */
-function readerSql(path: string, format: ReviewFileFormat): string {
+async function readerSql(path: string, format: ReviewFileFormat): Promise<string> {
   const file = quoteLiteral(path);
   switch (format) {
     case 'csv':
-      return `read_csv(${file}, header = true, all_varchar = true)`;
+      return `read_csv(${file}, header = true, all_varchar = true, delim = ${quoteLiteral(csvDelimiterOf(await firstLineOf(path)))})`;
     case 'tsv':
       return `read_csv(${file}, header = true, all_varchar = true, delim = '\t')`;
     case 'json':
@@ -218,7 +250,7 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
   const format = params.kind === 'synthetic' ? 'csv' : params.format;
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE src AS
-     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format)}`,
+     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${await readerSql(path, format)}`,
   );
   if (params.kind === 'file' && params.sample) await keepSample(connection, params.sample);
   const columns =
@@ -317,7 +349,7 @@ async function readHeader(path: string, format: ReviewFileFormat, encoding: Text
   try {
     return await readOrExplain(path, format, () =>
       withConnection(async (connection) => {
-        const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(readable?.path ?? path, format)}`);
+        const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${await readerSql(readable?.path ?? path, format)}`);
         return rows.map((row) => String(row.column_name));
       }),
     );
