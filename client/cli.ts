@@ -367,6 +367,12 @@ const schedulePlan = async (scheduleId: string, options: ScheduleCliOptions) => 
   if (plan.score) console.log(describeScoring(plan.score));
   return plan;
 };
+/** Pins a scored schedule's model in the client's store so `ulasan gc` keeps it (or drops the pin: not scored, deleted). */
+const pinScheduledModel = async (scheduleId: string, model: string | undefined): Promise<void> => {
+  const { pinScheduleModel, unpinSchedule } = await import('./models');
+  const store = new ArtifactStore();
+  await (model ? pinScheduleModel(store, scheduleId, model) : unpinSchedule(store, scheduleId));
+};
 const scheduleFields = (options: ScheduleCliOptions) => ({
   ...(options.cron.length > 0 ? { cron: options.cron } : {}),
   ...(options.timezone ? { timezone: options.timezone } : {}),
@@ -385,6 +391,7 @@ withNightlyOptions(
   const { saveNightlySchedule, withScheduleClient } = await import('./schedule');
   const input = { scheduleId: options.id, cron: options.cron, plan: await schedulePlan(options.id, options), ...scheduleFields(options) };
   console.log(`${await withScheduleClient((client) => saveNightlySchedule(client, input))} schedule ${options.id}`);
+  await pinScheduledModel(options.id, input.plan.score?.model);
 });
 withNightlyOptions(
   withScheduleOptions(
@@ -398,6 +405,7 @@ withNightlyOptions(
   const changes = { ...scheduleFields(options), ...(options.app.length > 0 ? { plan: await schedulePlan(scheduleId, options) } : {}) };
   await withScheduleClient((client) => updateNightlySchedule(client, scheduleId, changes));
   console.log(`updated schedule ${scheduleId}`);
+  if (changes.plan) await pinScheduledModel(scheduleId, changes.plan.score?.model);
 });
 schedule
   .command('list')
@@ -434,6 +442,7 @@ for (const [name, description, done] of scheduleActions) {
       const { deleteSchedule, pauseSchedule, triggerSchedule, unpauseSchedule, withScheduleClient } = await import('./schedule');
       const act = { trigger: triggerSchedule, pause: pauseSchedule, unpause: unpauseSchedule, delete: deleteSchedule }[name];
       await withScheduleClient((client) => act(client, scheduleId));
+      if (name === 'delete') await pinScheduledModel(scheduleId, undefined);
       console.log(`${done} schedule ${scheduleId}`);
     });
 }

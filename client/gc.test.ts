@@ -12,7 +12,7 @@ import type { PipelinePlan, PipelineResult } from '../workflows/plans/pipeline';
 import { collectGarbage, formatGc, parseAge, storeManifests, storeSpace } from './gc';
 import { gcLockPath, liveLeases, RunLease } from './leases';
 import { runLocal } from './local-runner';
-import { tagModel } from './models';
+import { listSchedulePins, pinScheduleModel, tagModel, unpinSchedule } from './models';
 import { listRuns } from './runs';
 import { recordRun } from './records';
 import { ExperimentSpecSchema, planFromSpec } from './spec';
@@ -91,6 +91,24 @@ describe('gc with three runs and one tag', () => {
     expect(() => parseAge('soon')).toThrow(/--older-than soon/);
     expect(parseAge('30d')).toBe(30 * 86_400_000);
   });
+});
+
+describe('gc and scored schedules', () => {
+  it("keeps the model a schedule pinned (its tag may have moved), and lets it go once the schedule's pin is dropped", async () => {
+    const store = await freshStore();
+    const [older, newer] = [await runLocal(plan('old', 500), { store }), await runLocal(plan('new', 520), { store })];
+    await recordRun(store, 'run-20260101T000001Z-sched001', plan('old', 500), older, 'local');
+    await recordRun(store, 'run-20260102T000001Z-sched002', plan('new', 520), newer, 'local');
+    await pinScheduleModel(store, 'nightly/halodoc', trainKey(older));
+    expect(await listSchedulePins(store)).toEqual([expect.objectContaining({ scheduleId: 'nightly/halodoc', model: trainKey(older) })]);
+    await collectGarbage(store, { keepRuns: 1 });
+    expect(await store.has(trainKey(older))).toBe(true);
+    expect(await store.has(older.metricsKey)).toBe(false);
+    await unpinSchedule(store, 'nightly/halodoc');
+    await collectGarbage(store, { keepRuns: 1 });
+    expect(await store.has(trainKey(older))).toBe(false);
+    expect(await store.has(trainKey(newer))).toBe(true);
+  }, 120_000);
 });
 
 describe('gc beside a running run', () => {

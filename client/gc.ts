@@ -1,6 +1,7 @@
 /**
  * `ulasan gc` and `ulasan du`: the store's space by stage, and removing what nothing kept reaches.
- * Roots: the kept runs (every artifact their records name), tagged models, scrape snapshots (raw data
+ * Roots: the kept runs (every artifact their records name), tagged models, the models scored schedules
+ * pinned (models.ts: a schedule keeps its model even when the tag it named moves), scrape snapshots (raw data
  * that cannot be recomputed, and what nightly schedules resume from), and the artifacts running runs
  * hold (leases.ts). Everything reachable from a root through manifests' input keys is kept.
  */
@@ -11,7 +12,7 @@ import { badInput } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import { gcLockPath, liveLeases } from './leases';
-import { listRunRecords, listTags, runsDir, type StoredRun } from './models';
+import { listRunRecords, listSchedulePins, listTags, runsDir, type StoredRun } from './models';
 
 export interface GcOptions {
   /** Keep the newest N runs (others may go unless `olderThanMs` keeps them). @default every run */
@@ -160,6 +161,7 @@ export async function collectGarbage(store: ArtifactStore, options: GcOptions = 
     const roots = [
       ...runs.filter((r) => kept.has(r.runId)).flatMap(runKeys),
       ...((options.keepTagged ?? true) ? (await listTags(store)).map((t) => t.key) : []),
+      ...(await listSchedulePins(store)).map((p) => p.model),
       ...leases.flatMap((l) => l.keys),
       // Scrapes cannot be recomputed; what a running run made since it started is its own.
       ...[...manifests.values()].filter((m) => m.stage === 'scrape' || Date.parse(m.createdAt) >= since).map((m) => m.key),

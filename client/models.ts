@@ -4,7 +4,7 @@
  * evaluation scored: the selected cell of a grid) or a tag — to a train artifact key.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABELS_FILE, readClassNames } from '../activities/annotate/annotate';
 import { badInput, notFound } from '../core/errors';
@@ -84,6 +84,12 @@ export async function resolveModel(store: ArtifactStore, ref: string): Promise<s
   );
 }
 
+/** Writes `value` as JSON aside and renames it in: a reader (gc, predict) never sees half a file. */
+async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(value, null, 2) + '\n');
+  await rename(`${path}.tmp`, path);
+}
+
 /** Gives `name` to the model `ref` resolves to (a tag moves when given again). */
 export async function tagModel(store: ArtifactStore, ref: string, name: string, now = new Date()): Promise<ModelTag> {
   if (!TAG_NAME.test(name)) {
@@ -91,11 +97,37 @@ export async function tagModel(store: ArtifactStore, ref: string, name: string, 
   }
   const tag: ModelTag = { name, key: await resolveModel(store, ref), taggedAt: now.toISOString() };
   await mkdir(tagsDir(store), { recursive: true });
-  const path = join(tagsDir(store), `${name}.json`);
-  // Written aside and renamed: a reader (gc, predict) never sees half a tag.
-  await writeFile(`${path}.tmp`, JSON.stringify(tag, null, 2) + '\n');
-  await rename(`${path}.tmp`, path);
+  await writeJsonAtomically(join(tagsDir(store), `${name}.json`), tag);
   return tag;
+}
+
+/**
+ * The model a scored schedule resolved at create/update time, pinned in the store (`<store>/schedules/<id>.json`):
+ * schedules live on the Temporal server, and `ulasan gc` must keep a scheduled model even when its tag moves.
+ */
+export interface SchedulePin {
+  scheduleId: string;
+  model: string;
+  pinnedAt: string;
+}
+
+export const schedulePinsDir = (store: ArtifactStore): string => join(store.root, 'schedules');
+const pinPath = (store: ArtifactStore, scheduleId: string): string => join(schedulePinsDir(store), `${encodeURIComponent(scheduleId)}.json`);
+
+export async function pinScheduleModel(store: ArtifactStore, scheduleId: string, model: string, now = new Date()): Promise<void> {
+  await mkdir(schedulePinsDir(store), { recursive: true });
+  await writeJsonAtomically(pinPath(store, scheduleId), { scheduleId, model, pinnedAt: now.toISOString() } satisfies SchedulePin);
+}
+
+/** Drops a schedule's pin (deleted, or no longer scored); absent pins are fine. */
+export async function unpinSchedule(store: ArtifactStore, scheduleId: string): Promise<void> {
+  await rm(pinPath(store, scheduleId), { force: true });
+}
+
+export async function listSchedulePins(store: ArtifactStore): Promise<SchedulePin[]> {
+  if (!existsSync(schedulePinsDir(store))) return [];
+  const names = (await readdir(schedulePinsDir(store))).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(names.map(async (f) => JSON.parse(await readFile(join(schedulePinsDir(store), f), 'utf8')) as SchedulePin));
 }
 
 export interface ModelDescription {
