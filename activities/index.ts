@@ -21,6 +21,7 @@ import { createReportActivity, reportStage } from './report/report';
 import { createResampleActivity, resampleStage } from './resample/resample';
 import { createCombineScrapesActivity, createScrapeActivity } from './scrape/scrape';
 import { scrapeStage } from './scrape/snapshot';
+import { createFoldActivity, foldStage } from './split/folds';
 import { createSplitActivity, splitStage } from './split/split';
 import { createTrainActivity, trainStage } from './train/train';
 
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     checkStore: createCheckStoreActivity(deps),
     checkTrainStore: createCheckStoreActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
+    fold: createFoldActivity(deps),
     recordFailures: createRecordFailuresActivity(deps),
     recordGrid: createRecordGridActivity(deps),
     scrapeApp: createScrapeActivity(deps),
@@ -74,7 +76,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, foldStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

@@ -1,10 +1,10 @@
 /**
  * Grid activities. The expanded grid is a `grid-cells` artifact, so payloads carry its key: `lookupCells`
- * hands the plan one batch at a time (cells whose validation score is already in the store come back
- * with it and are never scheduled; the rest with their specs), `recordFailures` stores a run's failed
+ * hands the plan one batch at a time (cells whose validation score — with cv, every fold's — is already
+ * in the store come back with it and are never scheduled), `recordFailures` stores a run's failed
  * cells, and `recordGrid` rebuilds every cell's outcome from the store and records the `grid` stage:
- * validation metrics, training time, backend and worker (read from the cells' own manifests), the
- * selection and the test score of the selected cell.
+ * validation metrics (cv: each fold's, their mean and sd), training time, backend and worker (read from
+ * the cells' own manifests), the selection and the test score of the selected cell.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,11 @@ import { notFound } from '../../core/errors';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, stageKey, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
+import { featuresStage } from '../features/features';
+import { foldStage } from '../split/folds';
 import {
+  featuresOf,
+  meanScores,
   SELECTION_METRICS,
   type CachedCell,
   type CellFailure,
@@ -21,6 +25,7 @@ import {
   type GridCell,
   type GridCellsRef,
   type GridPlan,
+  type LookupCellsInput,
   type RecordedCell,
   type RecordGridInput,
   type SelectionMetric,
@@ -34,6 +39,26 @@ import { trainStage, trainStageParams } from '../train/train';
 export const GRID_FILE = 'grid.json';
 export const CELLS_FILE = 'cells.json';
 export const FAILURES_FILE = 'failures.json';
+
+/** Where a cell's artifacts hang off (see LookupCellsInput). */
+export type CellPlace = Omit<LookupCellsInput, 'cells' | 'from' | 'count'>;
+
+/** The features artifact a cell trains on: the plan's shared one, or its own off the split (its key, computed). */
+function cellFeatures(place: CellPlace, cell: GridCell): ArtifactRef {
+  if (!place.split || !place.planFeatures) return place.features!;
+  const key = stageKey(featuresStage, featuresOf(cell, place.planFeatures), { split: place.split });
+  return { key, stage: 'features' };
+}
+
+/** cv: each fold's held-out evaluation key for a cell. */
+export function foldEvaluationKeys(place: CellPlace, cell: GridCell): string[] {
+  const { folds, seed } = place.cv!;
+  return Array.from({ length: folds }, (_, fold) => {
+    const split = { key: stageKey(foldStage, { folds, fold, seed }, { split: place.split! }), stage: 'fold' };
+    const features = { key: stageKey(featuresStage, featuresOf(cell, place.planFeatures!), { split }), stage: 'features' };
+    return cellKeys(features, cell).valKey;
+  });
+}
 
 /** The keys a cell's stages will have: resample, train (the cell key) and its validation evaluation. */
 export function cellKeys(features: ArtifactRef, cell: GridCell): { resampleKey: string; trainKey: string; valKey: string } {
@@ -80,21 +105,45 @@ function pickMetrics(summary: Record<string, unknown>): Partial<Record<Selection
   return Object.fromEntries(SELECTION_METRICS.filter((n) => typeof summary[n] === 'number').map((n) => [n, summary[n] as number]));
 }
 
-/** The stored scores of a cell, when its train and validation artifacts are both in the store and intact. */
-async function cachedCell(store: ArtifactStore, features: ArtifactRef, cell: GridCell): Promise<CachedCell | undefined> {
+/** Each metric's standard deviation over folds (n − 1 in the denominator). */
+function sdScores(folds: Partial<Record<SelectionMetric, number>>[], mean: Partial<Record<SelectionMetric, number>>): Partial<Record<SelectionMetric, number>> {
+  const sd = (m: SelectionMetric) => Math.sqrt(folds.reduce((sum, f) => sum + (f[m]! - mean[m]!) ** 2, 0) / Math.max(1, folds.length - 1));
+  return Object.fromEntries((Object.keys(mean) as SelectionMetric[]).map((m) => [m, sd(m)]));
+}
+
+/** cv: a cell's fold scores, when every fold's held-out evaluation is in the store and intact. */
+async function cachedCvCell(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<(CachedCell & { folds: Partial<Record<SelectionMetric, number>>[] }) | undefined> {
+  const foldKeys = foldEvaluationKeys(place, cell);
+  const folds: Partial<Record<SelectionMetric, number>>[] = [];
+  for (const key of foldKeys) {
+    const check = await store.check(key);
+    if (check.status !== 'ok') return undefined;
+    folds.push(pickMetrics(check.manifest.summary));
+  }
+  return { foldKeys, val: meanScores(folds), folds };
+}
+
+/** The stored scores of a cell, when its train and validation artifacts (cv: every fold's evaluation) are in the store and intact. */
+async function cachedCell(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<CachedCell | undefined> {
+  if (place.cv) {
+    const cached = await cachedCvCell(store, place, cell);
+    return cached && { foldKeys: cached.foldKeys, val: cached.val };
+  }
+  const features = cellFeatures(place, cell);
   const { trainKey, valKey } = cellKeys(features, cell);
   const check = await store.check(valKey);
   if (check.status !== 'ok' || (await store.check(trainKey)).status !== 'ok') return undefined;
-  return { trainKey, valKey, val: pickMetrics(check.manifest.summary) };
+  const own = place.features && features.key !== place.features.key ? { featuresKey: features.key } : {};
+  return { trainKey, valKey, val: pickMetrics(check.manifest.summary), ...own };
 }
 
 export function createLookupCellsActivity(deps: ActivityDeps) {
-  return async function lookupCells(input: { features: ArtifactRef; cells: GridCellsRef; from: number; count: number }): Promise<CellSlot[]> {
+  return async function lookupCells(input: LookupCellsInput): Promise<CellSlot[]> {
     const all = await readGridCells(deps.store, input.cells);
     const slots: CellSlot[] = [];
     for (const [offset, cell] of all.slice(input.from, input.from + input.count).entries()) {
-      const cached = await cachedCell(deps.store, input.features, cell);
-      slots.push({ index: input.from + offset, id: cell.id, ...(cached ? { cached } : { cell }) });
+      const cached = await cachedCell(deps.store, input, cell);
+      slots.push({ index: input.from + offset, id: cell.id, cell, ...(cached ? { cached } : {}) });
     }
     return slots;
   };
@@ -110,8 +159,17 @@ export interface GridParams {
   name: string;
   metric: SelectionMetric;
   selected: string;
+  /** cv: the folds cells were scored on (absent: validation). */
+  cv?: { folds: number; seed: number };
   cells: RecordedCell[];
   plan: GridCell[];
+}
+
+/** A cell's scores as the grid records them: validation's, or (cv) the folds' mean and sd. */
+async function recordedScores(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<Omit<RecordedCell, 'id'> | undefined> {
+  if (!place.cv) return cachedCell(store, place, cell);
+  const cached = await cachedCvCell(store, place, cell);
+  return cached && { foldKeys: cached.foldKeys, val: cached.val, sd: sdScores(cached.folds, cached.val) };
 }
 
 /** Every cell's outcome as the store knows it: scored (its validation artifact) or failed (a stored failure). */
@@ -120,10 +178,10 @@ async function recordedCells(store: ArtifactStore, input: RecordGridInput, plan:
   for (const key of input.failures) Object.assign(failures, await readJsonArtifact<Record<string, CellFailure>>(store, key, FAILURES_FILE, 'grid-failures artifact'));
   const cells: RecordedCell[] = [];
   for (const cell of plan) {
-    const scored = await cachedCell(store, input.features, cell);
-    if (scored) cells.push({ id: cell.id, ...scored });
+    const scored = await recordedScores(store, input, cell);
+    if (scored) cells.push({ id: cell.id, ...scored, ...(cell.id === input.selected && input.selectedTrainKey ? { trainKey: input.selectedTrainKey } : {}) });
     else if (failures[cell.id]) cells.push({ id: cell.id, error: failures[cell.id] });
-    else throw notFound(`Grid cell ${cell.id} has neither a validation score nor a recorded failure in the store at ${store.root}.`, { key: cellKeys(input.features, cell).valKey });
+    else throw notFound(`Grid cell ${cell.id} has neither a validation score nor a recorded failure in the store at ${store.root}.`, { key: cellKeys(cellFeatures(input, cell), cell).valKey });
   }
   return cells;
 }
@@ -143,13 +201,15 @@ async function describeCells(store: ArtifactStore, params: GridParams) {
 export const gridStage: StageDefinition<GridParams> = {
   stage: 'grid',
   // 2: a failed cell's error is {type, message} (the real failure, the same on both runners); cells name their worker.
-  version: 2,
+  // 3: cells carry their own features; cv cells their fold evaluations, mean and sd; the selection method.
+  version: 3,
   inputNames: ['test'],
   async compute({ params, inputs, outDir, store }) {
     const cells = await describeCells(store, params);
     const test = JSON.parse(await readFile(inputs.test!.file(METRICS_FILE), 'utf8')) as unknown;
     const { name, metric, selected } = params;
-    await writeFile(join(outDir, GRID_FILE), JSON.stringify({ name, metric, selected, cells, test }, null, 2) + '\n');
+    const selection = params.cv ? { method: 'cv', ...params.cv } : { method: 'validation' };
+    await writeFile(join(outDir, GRID_FILE), JSON.stringify({ name, metric, selected, selection, cells, test }, null, 2) + '\n');
     const failed = params.cells.filter((c) => c.error !== undefined).length;
     return { rowCounts: { cells: cells.length, failed }, summary: { metric, selected, failed } };
   },
@@ -159,7 +219,7 @@ export function createRecordGridActivity(deps: ActivityDeps) {
   return async function recordGrid(input: RecordGridInput): Promise<StageOutcome> {
     const plan = await readGridCells(deps.store, input.cells);
     const cells = await recordedCells(deps.store, input, plan);
-    const params: GridParams = { name: input.name, metric: input.metric, selected: input.selected, cells, plan };
+    const params: GridParams = { name: input.name, metric: input.metric, selected: input.selected, ...(input.cv ? { cv: input.cv } : {}), cells, plan };
     return runStage(deps.store, gridStage, params, { test: input.test }, deps);
   };
 }
@@ -169,6 +229,7 @@ export interface GridFile {
   name: string;
   metric: SelectionMetric;
   selected: string;
+  selection?: { method: 'validation' } | { method: 'cv'; folds: number; seed: number };
   cells: (RecordedCell & { params: GridCell; trainMs: number | null; backend: string | null; worker: string | null })[];
 }
 
@@ -177,7 +238,14 @@ export const readGridFile = (store: ArtifactStore, gridKey: string) => readJsonA
 /** The grid as the report shows it: every scored cell's params and validation metrics, and the selection. */
 export async function reportGrid(store: ArtifactStore, gridKey: string): Promise<ReportGrid> {
   const grid = await readGridFile(store, gridKey);
-  const scored = grid.cells.filter((c) => c.trainKey && c.val);
-  const cells = scored.map((c) => ({ key: c.trainKey!, params: { resample: c.params.resample, train: c.params.train }, valMetrics: c.val as Record<string, number> }));
-  return { selectedKey: grid.cells.find((c) => c.id === grid.selected)?.trainKey, selectionMetric: grid.metric, cells };
+  // A cv cell has no model of its own (only the winner is refitted): it is named by its first fold's evaluation.
+  const keyOf = (c: GridFile['cells'][number]) => c.trainKey ?? c.foldKeys?.[0];
+  const scored = grid.cells.filter((c) => keyOf(c) && c.val);
+  const cells = scored.map((c) => ({
+    key: keyOf(c)!,
+    params: { ...(c.params.features ? { features: c.params.features } : {}), resample: c.params.resample, train: c.params.train },
+    valMetrics: c.val as Record<string, number>,
+  }));
+  const selected = grid.cells.find((c) => c.id === grid.selected);
+  return { selectedKey: selected && keyOf(selected), selectionMetric: grid.metric, cells };
 }

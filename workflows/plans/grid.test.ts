@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
 import type { TrainParams } from '../../activities/train/train';
-import { cellFailure, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
+import { cellFailure, resolveSelection, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
 
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
@@ -29,6 +29,8 @@ interface FakeOptions {
   failingOnTemporal?: number[];
   cached?: Record<string, CachedCell>;
   cancelAt?: number;
+  /** cv: each fold's held-out macro-F1 per learning rate (else the validation figure). */
+  foldVal?: Record<number, number[]>;
 }
 
 class Cancelled extends Error {}
@@ -55,7 +57,14 @@ function fakes(options: FakeOptions) {
     clean: simple('clean'),
     annotate: simple('annotate'),
     split: simple('split'),
-    features: simple('features'),
+    async features(input) {
+      calls.push({ name: 'features', input });
+      return outcome(`features-of-${input.split.key}`, 'features');
+    },
+    async fold(input) {
+      calls.push({ name: 'fold', input });
+      return outcome(`fold-${input.params.fold}`, 'fold');
+    },
     resample: simple('resample'),
     async trainModel(input) {
       calls.push({ name: 'train', input });
@@ -72,7 +81,9 @@ function fakes(options: FakeOptions) {
     async evaluate(input) {
       calls.push({ name: `evaluate:${input.params.partition}`, input });
       const lr = lrOfModel(input.model.key);
-      const macroF1 = (input.params.partition === 'val' ? options.val : options.test)[lr]!;
+      const fold = /^features-of-fold-(\d+)$/.exec(input.features.key)?.[1];
+      const foldScore = fold === undefined ? undefined : options.foldVal?.[lr]?.[Number(fold)];
+      const macroF1 = foldScore ?? (input.params.partition === 'val' ? options.val : options.test)[lr]!;
       return outcome(`eval-${input.params.partition}-${lr}`, 'evaluate', { macroF1, accuracy: macroF1 });
     },
     report: simple('report'),
@@ -85,7 +96,7 @@ function fakes(options: FakeOptions) {
       calls.push({ name: 'lookup', input });
       return cells.slice(input.from, input.from + input.count).map((cell, offset) => {
         const cached = options.cached?.[cell.id];
-        return { index: input.from + offset, id: cell.id, ...(cached ? { cached } : { cell }) };
+        return { index: input.from + offset, id: cell.id, cell, ...(cached ? { cached } : {}) };
       });
     },
     async recordFailures(input) {
@@ -209,5 +220,38 @@ describe('runGrid', () => {
     const trained = calls.filter((c) => c.name === 'train').map((c) => (c.input as { params: TrainParams }).params.learningRate);
     expect(trained).toEqual([0.1, 0.2, 0.3, 0.4, 0.5]);
     expect(calls.filter((c) => c.name === 'import')).toHaveLength(1);
+  });
+
+  it('cv: selects on the folds\' mean, refits only the winner on the whole training split, and scores it on test once', async () => {
+    const foldVal = { 0.1: [0.5, 0.5, 0.5], 0.2: [0.7, 0.7, 0.7], 0.3: [0.95, 0.5, 0.5], 0.4: [0.6, 0.6, 0.6], 0.5: [0.1, 0.1, 0.1] };
+    const { acts, calls } = fakes({ val: VAL, test: TEST, foldVal });
+    const result = await done(acts, { ...plan, selection: { method: 'cv', folds: 3, seed: 7, minValClassRows: 200 } });
+    // c1 has the best mean (0.7); c2 the best single fold (0.95); c0 the best test score: neither decides.
+    expect(result.selected).toBe('c1');
+    expect(calls.filter((c) => c.name === 'fold')).toHaveLength(15);
+    expect(calls.filter((c) => c.name === 'fold').map((c) => c.input)).toContainEqual({ split: { key: 'split-key', stage: 'split' }, params: { folds: 3, fold: 2, seed: 7 } });
+    // Every fold model is scored on its fold's held-out part only.
+    const vals = calls.filter((c) => c.name === 'evaluate:val').map((c) => (c.input as { features: { key: string } }).features.key);
+    expect(vals).toHaveLength(15);
+    expect(vals.every((key) => key.startsWith('features-of-fold-'))).toBe(true);
+    // The whole training split is featurised once, after every fold, for the refit; the test split is scored once.
+    const wholeSplit = calls.map((c, i) => ({ ...c, i })).filter((c) => c.name === 'features' && (c.input as { split: { key: string } }).split.key === 'split-key');
+    expect(wholeSplit).toHaveLength(1);
+    expect(wholeSplit[0]!.i).toBeGreaterThan(calls.map((c) => c.name).lastIndexOf('evaluate:val'));
+    const testCalls = calls.filter((c) => c.name === 'evaluate:test');
+    expect(testCalls).toHaveLength(1);
+    expect(testCalls[0]!.input).toMatchObject({ model: { key: 'model-0.2' }, features: { key: 'features-of-split-key' } });
+    expect(calls.find((c) => c.name === 'grid')!.input).toMatchObject({ cv: { folds: 3, seed: 7 }, selected: 'c1', selectedTrainKey: 'model-0.2' });
+  });
+
+  it('auto: cross-validates when validation is empty or its rarest class is small, else validates', () => {
+    const auto = { method: 'auto' as const, folds: 5, seed: 1, minValClassRows: 200 };
+    const counts = (val: Record<string, number>) => ({ perSplitLabelCounts: { train: { 0: 5000, 1: 5000 }, val } });
+    expect(resolveSelection(auto, counts({ 0: 31, 1: 900 }), 2)).toBe('cv');
+    expect(resolveSelection(auto, counts({ 0: 900 }), 2)).toBe('cv');
+    expect(resolveSelection(auto, { perSplitLabelCounts: { train: { 0: 10 } } }, 2)).toBe('cv');
+    expect(resolveSelection(auto, counts({ 0: 200, 1: 900 }), 2)).toBe('validation');
+    expect(resolveSelection(undefined, counts({ 0: 3 }), 2)).toBe('validation');
+    expect(resolveSelection({ ...auto, method: 'cv' }, counts({ 0: 900, 1: 900 }), 2)).toBe('cv');
   });
 });

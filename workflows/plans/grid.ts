@@ -1,17 +1,26 @@
 /**
- * The grid search as a plan: shared upstream stages once, then one cell (resample → train → score on
- * validation) per combination in a sliding window, failures isolated per cell, selection on the
- * validation metric only, and the selected cell — only it — scored once on the test split.
+ * The grid search as a plan: shared upstream stages once, then one cell per combination in a sliding
+ * window, failures isolated per cell, and the selected cell — only it — scored once on the test split.
+ * A cell may vary its features too (features are computed per cell; cells that agree share the artifact,
+ * its key being the same). Selection (`plan.selection`):
+ * - `validation`: each cell is features → resample → train → score on the validation split.
+ * - `cv`: each cell runs once per fold of the training split (fold → features → resample → train → score
+ *   on the fold's held-out part, every step a cached stage of its own), is scored by its folds' mean, and
+ *   the winner is refitted on the whole training split before its one test score.
+ * - `auto` (the spec's default): `cv` when the validation split is empty or its rarest class has fewer
+ *   than `minValClassRows` rows (a validation score on so few rows is noise), else `validation`.
  *
  * Pure: the Temporal workflow passes proxies plus hooks for continue-as-new and cancellation; the
  * local runner passes real activities (training in worker threads).
  */
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
+import type { FeaturesParams } from '../../activities/features/features';
+import type { FoldInput } from '../../activities/split/folds';
 import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
-import { checkStores, PIPELINE_PROFILES, prepareFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { checkStores, PIPELINE_PROFILES, prepareSplit, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from '../../core/failures';
 import type { ProfileName, RunRouting } from '../../core/profiles';
 
@@ -21,6 +30,8 @@ export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 /** One combination of the grid. `id` is stable (its position in the expanded grid). */
 export interface GridCell {
   id: string;
+  /** The cell's features; absent in grids stored before features could vary: the plan's. */
+  features?: FeaturesParams;
   resample: ResampleParams;
   train: TrainParams;
 }
@@ -35,8 +46,24 @@ export interface GridCellsRef {
   count: number;
 }
 
+/** How cells are compared (see the module comment). */
+export interface Selection {
+  method: 'validation' | 'cv' | 'auto';
+  /** Folds of the training split (cv, auto). @default 5 */
+  folds: number;
+  /** Seed of the fold assignment. */
+  seed: number;
+  /** auto: cross-validate when the validation split's rarest class has fewer rows than this. @default 200 */
+  minValClassRows: number;
+}
+
+/** The method a grid runs with once the split is known. */
+export type SelectionMethod = 'validation' | 'cv';
+
 export interface GridPlan extends UpstreamPlan, RunRouting {
   name: string;
+  /** How cells are compared; absent (plans made before it existed): validation. */
+  selection?: Selection;
   cells: GridCellsRef;
   /** Id of the client's store (`ArtifactStore.id`): workers with another store refuse the grid before any work. */
   storeId?: string;
@@ -67,19 +94,25 @@ export interface CellResult {
   trainKey?: string;
   /** The validation evaluation artifact. */
   valKey?: string;
-  /** Validation metrics (selection reads only these). */
+  /** Validation metrics, or with cv the mean over folds (selection reads only these). */
   val?: Partial<Record<SelectionMetric, number>>;
+  /** cv: each fold's held-out evaluation artifact. */
+  foldKeys?: string[];
+  /** Validation: the cell's features artifact when it is not the plan's. */
+  featuresKey?: string;
   error?: CellFailure;
 }
 
-/** A cached cell as the store knows it. */
+/** A cached cell as the store knows it (cv: no train key of its own until refitted, its folds' evaluations). */
 export interface CachedCell {
-  trainKey: string;
-  valKey: string;
+  trainKey?: string;
+  valKey?: string;
+  foldKeys?: string[];
+  featuresKey?: string;
   val: Partial<Record<SelectionMetric, number>>;
 }
 
-/** One cell of a batch: its spec when it must run, its stored scores when it need not. */
+/** One cell of a batch: its spec (the winner is refitted from it), and its stored scores when it need not run. */
 export interface CellSlot {
   index: number;
   id: string;
@@ -87,12 +120,29 @@ export interface CellSlot {
   cached?: CachedCell;
 }
 
+/** What `lookupCells` needs to know a cell's keys: the split, and the shared features or the folds. */
+export interface LookupCellsInput {
+  /** The plan's features (validation): a cell with the plan's features uses them. */
+  features?: ArtifactRef;
+  /** The split (absent in runs started before features could vary): per-cell features and folds hang off it. */
+  split?: ArtifactRef;
+  /** Plan-level features params, for cells stored without their own. */
+  planFeatures?: FeaturesParams;
+  /** cv: the folds the cell's scores come from. */
+  cv?: { folds: number; seed: number };
+  cells: GridCellsRef;
+  from: number;
+  count: number;
+}
+
 /** Cells looked up per `lookupCells` call: small enough that a batch of specs is a small payload. */
 export const CELL_BATCH = 50;
 
 export interface GridActivities extends PipelineActivities {
   /** Cells `[from, from + count)` of the stored grid: cached ones with their scores, the rest with their specs. */
-  lookupCells(input: { features: ArtifactRef; cells: GridCellsRef; from: number; count: number }): Promise<CellSlot[]>;
+  lookupCells(input: LookupCellsInput): Promise<CellSlot[]>;
+  /** One fold of the training split as a split artifact of its own (activities/split/folds.ts). */
+  fold(input: FoldInput): Promise<StageOutcome>;
   /** Stores failed cells (one batch per run) so results never travel as one big payload; returns its key. */
   recordFailures(input: { failures: Record<string, CellFailure> }): Promise<string>;
   /** Writes the grid artifact: every cell's validation metrics (read from the store), the selection, the test evaluation. */
@@ -100,12 +150,16 @@ export interface GridActivities extends PipelineActivities {
 }
 
 /** A cell as the grid artifact keys it: only what is the same on every run (no status, no timings). */
-export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'error'>;
+export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'foldKeys' | 'error'> & {
+  /** cv: the selection metric's standard deviation over folds. */
+  sd?: Partial<Record<SelectionMetric, number>>;
+};
 
 /** Timeout/retry profile of each grid activity (the pipeline's, plus the grid's own). */
 export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
   ...PIPELINE_PROFILES,
   lookupCells: 'io',
+  fold: 'cpu',
   recordFailures: 'io',
   recordGrid: 'io',
 };
@@ -113,6 +167,12 @@ export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
 export interface RecordGridInput {
   test: ArtifactRef;
   features: ArtifactRef;
+  /** The split and selection, to find each cell's artifacts (absent: the old single-features grid). */
+  split?: ArtifactRef;
+  planFeatures?: FeaturesParams;
+  cv?: { folds: number; seed: number };
+  /** cv: the selected cell's model refitted on the whole training split. */
+  selectedTrainKey?: string;
   cells: GridCellsRef;
   /** Keys of the failure batches `recordFailures` stored. */
   failures: string[];
@@ -142,7 +202,12 @@ export interface GridHooks {
 export interface BestCell {
   id: string;
   index: number;
-  trainKey: string;
+  /** Validation: the cell's model. cv: absent until the winner is refitted. */
+  trainKey?: string;
+  /** Validation: the cell's features artifact when it is not the plan's. */
+  featuresKey?: string;
+  /** cv: the spec the winner is refitted from. */
+  cell?: GridCell;
   score: number;
 }
 
@@ -152,7 +217,11 @@ export interface BestCell {
  * best cell, and the keys of stored failure batches.
  */
 export interface GridState {
+  /** The plan's features (validation selection). */
   features?: ArtifactRef;
+  split?: ArtifactRef;
+  /** Resolved after the split; absent in runs started before cv existed: validation. */
+  method?: SelectionMethod;
   next: number;
   counts: Omit<GridProgress, 'total' | 'running'>;
   best?: BestCell;
@@ -207,16 +276,66 @@ export function cellFailure(error: unknown): CellFailure {
   return { type, message: inner?.message ?? String(error) };
 }
 
-async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
+/** Where a cell's artifacts hang off: the split, the plan's features, and how cells are scored. */
+export interface CellContext {
+  method: SelectionMethod;
+  /** The plan's features artifact (validation). */
+  features?: ArtifactRef;
+  split?: ArtifactRef;
+  planFeatures: FeaturesParams;
+  cv?: { folds: number; seed: number };
+}
+
+const sameFeatures = (a: FeaturesParams | undefined, b: FeaturesParams): boolean => a === undefined || JSON.stringify(a) === JSON.stringify(b);
+
+/** A cell's features params: its own, or the plan's for cells stored before features could vary. */
+export const featuresOf = (cell: GridCell, planFeatures: FeaturesParams): FeaturesParams => cell.features ?? planFeatures;
+
+function pickScores(summary: Record<string, unknown>): Partial<Record<SelectionMetric, number>> {
+  return Object.fromEntries(SELECTION_METRICS.filter((m) => typeof summary[m] === 'number').map((m) => [m, summary[m] as number]));
+}
+
+/** Each metric's mean over folds (only metrics every fold has). */
+export function meanScores(folds: Partial<Record<SelectionMetric, number>>[]): Partial<Record<SelectionMetric, number>> {
+  const metrics = SELECTION_METRICS.filter((m) => folds.length > 0 && folds.every((f) => typeof f[m] === 'number'));
+  return Object.fromEntries(metrics.map((m) => [m, folds.reduce((sum, f) => sum + f[m]!, 0) / folds.length]));
+}
+
+/** Validation: (features →) resample → train → score on the validation split. */
+async function runValidationCell(acts: GridActivities, ctx: CellContext, cell: GridCell, steps: Producers): Promise<CellResult> {
+  const params = featuresOf(cell, ctx.planFeatures);
+  const features = sameFeatures(params, ctx.planFeatures) || !ctx.split ? ctx.features! : (await steps.run(() => acts.features({ split: ctx.split!, params }))).ref;
+  const train = await steps.run(() => acts.resample({ features, params: cell.resample }));
+  const model = await steps.run(() => acts.trainModel({ train: train.ref, features, params: cell.train }));
+  const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
+  const shared = features.key === ctx.features?.key ? {} : { featuresKey: features.key };
+  return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: pickScores(val.summary), ...shared };
+}
+
+/** cv: per fold, fold → features → resample → train → score on the fold's held-out part; the cell's score is the folds' mean. */
+async function runCvCell(acts: GridActivities, ctx: CellContext, cell: GridCell, steps: Producers): Promise<CellResult> {
+  const { folds, seed } = ctx.cv!;
+  const params = featuresOf(cell, ctx.planFeatures);
+  const scores: Partial<Record<SelectionMetric, number>>[] = [];
+  const foldKeys: string[] = [];
+  for (let fold = 0; fold < folds; fold++) {
+    const split = await steps.run(() => acts.fold({ split: ctx.split!, params: { folds, fold, seed } }));
+    const features = await steps.run(() => acts.features({ split: split.ref, params }));
+    const train = await steps.run(() => acts.resample({ features: features.ref, params: cell.resample }));
+    const model = await steps.run(() => acts.trainModel({ train: train.ref, features: features.ref, params: cell.train }));
+    const val = await steps.run(() => acts.evaluate({ model: model.ref, features: features.ref, params: { partition: 'val' } }));
+    scores.push(pickScores(val.summary));
+    foldKeys.push(val.ref.key);
+  }
+  return { id: cell.id, status: 'done', foldKeys, val: meanScores(scores) };
+}
+
+async function runCell(acts: GridActivities, ctx: CellContext, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
   const cell = slot.cell!;
   // The cell's own steps, so an unreadable resampled or trained artifact (or the run's features) is recomputed once (recovery.ts).
   const steps = new Producers(upstream);
   try {
-    const train = await steps.run(() => acts.resample({ features, params: cell.resample }));
-    const model = await steps.run(() => acts.trainModel({ train: train.ref, features, params: cell.train }));
-    const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
-    const metrics = Object.fromEntries(SELECTION_METRICS.filter((m) => typeof val.summary[m] === 'number').map((m) => [m, val.summary[m] as number]));
-    return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics };
+    return await (ctx.method === 'cv' ? runCvCell : runValidationCell)(acts, ctx, cell, steps);
   } catch (error) {
     if (hooks.isCancellation?.(error)) throw error;
     return { id: cell.id, status: 'failed', error: cellFailure(error) };
@@ -224,11 +343,12 @@ async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSl
 }
 
 /** Keeps the better of the best so far and a finished cell: higher score, ties to the cell listed first. */
-function better(best: BestCell | undefined, index: number, result: CellResult, metric: SelectionMetric): BestCell | undefined {
+function better(best: BestCell | undefined, index: number, result: CellResult, metric: SelectionMetric, cell?: GridCell): BestCell | undefined {
   const score = result.val?.[metric];
-  if (result.status === 'failed' || typeof score !== 'number' || !result.trainKey) return best;
+  if (result.status === 'failed' || typeof score !== 'number' || !(result.trainKey || result.foldKeys)) return best;
   if (best && (best.score > score || (best.score === score && best.index < index))) return best;
-  return { id: result.id, index, trainKey: result.trainKey, score };
+  const model = result.trainKey ? { trainKey: result.trainKey, ...(result.featuresKey ? { featuresKey: result.featuresKey } : {}) } : { cell: cell! };
+  return { id: result.id, index, score, ...model };
 }
 
 /** The run's bookkeeping: counts, best cell, this run's failures, and what is queued and running. */
@@ -251,10 +371,10 @@ class CellRun {
     return { total: this.plan.cells.count, ...this.state.counts, running: this.running.size };
   }
 
-  finish(index: number, result: CellResult): void {
+  finish(index: number, result: CellResult, cell?: GridCell): void {
     const { state } = this;
     state.counts[result.status]++;
-    state.best = better(state.best, index, result, this.plan.metric);
+    state.best = better(state.best, index, result, this.plan.metric, cell);
     if (result.error) {
       this.failures[result.id] = result.error;
       if (state.firstFailures.length < FIRST_FAILURES_KEPT) state.firstFailures.push({ id: result.id, ...result.error });
@@ -269,34 +389,34 @@ class CellRun {
 }
 
 /** Fetches the next batch when the queue runs short; cached cells finish at once, in order. */
-async function refill(acts: GridActivities, run: CellRun, features: ArtifactRef): Promise<void> {
+async function refill(acts: GridActivities, run: CellRun, ctx: CellContext): Promise<void> {
   const { plan } = run;
   while (run.queue.length < Math.max(1, plan.parallel) && run.fetched < plan.cells.count) {
     const count = Math.min(CELL_BATCH, plan.cells.count - run.fetched);
-    run.queue.push(...(await acts.lookupCells({ features, cells: plan.cells, from: run.fetched, count })));
+    run.queue.push(...(await acts.lookupCells({ ...lookupContext(ctx), cells: plan.cells, from: run.fetched, count })));
     run.fetched += count;
   }
 }
 
 /** Runs the pending cells, at most `plan.parallel` at once, until done or asked to continue as new. */
-async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRef, upstream?: Producers): Promise<boolean> {
+async function runCells(acts: GridActivities, run: CellRun, ctx: CellContext, upstream?: Producers): Promise<boolean> {
   const { plan, hooks } = run;
   let paused = false;
   hooks.onProgress?.(run.progress());
   for (;;) {
-    if (!paused) await refill(acts, run, features);
+    if (!paused) await refill(acts, run, ctx);
     while (!paused && run.queue.length > 0 && (run.queue[0]!.cached || run.running.size < Math.max(1, plan.parallel))) {
       const slot = run.queue.shift()!;
       if (slot.cached) {
-        run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached });
+        run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached }, slot.cell);
         continue;
       }
-      run.running.set(slot.index, runCell(acts, features, slot, hooks, upstream).then((result) => {
+      run.running.set(slot.index, runCell(acts, ctx, slot, hooks, upstream).then((result) => {
         run.running.delete(slot.index);
         run.finishedThisRun++;
-        run.finish(slot.index, result);
+        run.finish(slot.index, result, slot.cell);
       }));
-      if (run.queue.length === 0) await refill(acts, run, features);
+      if (run.queue.length === 0) await refill(acts, run, ctx);
     }
     if (run.running.size === 0) {
       if (paused || run.queue.length === 0) break;
@@ -319,23 +439,77 @@ function allFailed(plan: GridPlan, state: GridState): GridFailedError {
   );
 }
 
+/**
+ * The selection method once the split is known: `auto` cross-validates when the validation split is empty
+ * or its rarest class has fewer than `minValClassRows` rows. Plans without `selection`: validation.
+ */
+export function resolveSelection(selection: Selection | undefined, splitSummary: Record<string, unknown>, classes: number): SelectionMethod {
+  if (!selection || selection.method === 'validation') return 'validation';
+  if (selection.method === 'cv') return 'cv';
+  const val = (splitSummary.perSplitLabelCounts as Record<string, Record<string, number>> | undefined)?.val ?? {};
+  const counts = Object.values(val);
+  const rarest = counts.length < classes ? 0 : Math.min(...counts);
+  return rarest < selection.minValClassRows ? 'cv' : 'validation';
+}
+
+/** What lookupCells and recordGrid need to find each cell's artifacts. */
+function lookupContext(ctx: CellContext): Omit<LookupCellsInput, 'cells' | 'from' | 'count'> {
+  return {
+    ...(ctx.features ? { features: ctx.features } : {}),
+    ...(ctx.split ? { split: ctx.split, planFeatures: ctx.planFeatures } : {}),
+    ...(ctx.cv ? { cv: ctx.cv } : {}),
+  };
+}
+
+/**
+ * The shared stages, once per grid: the split, then (validation) the plan's features. A run continued
+ * from one started before features could vary has its features and no split: it goes on as it was.
+ */
+async function prepareShared(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>): Promise<CellContext> {
+  if (!state.features && !state.split) {
+    if (plan.storeId) await checkStores(acts, plan.storeId);
+    const { split, summary } = await prepareSplit(acts, plan, record);
+    state.split = split;
+    state.method = resolveSelection(plan.selection, summary, plan.annotate.rule.classes.length);
+    if (state.method === 'validation') state.features = await record('features', () => acts.features({ split, params: plan.features }));
+  }
+  const method = state.method ?? 'validation';
+  const cv = method === 'cv' ? { folds: plan.selection!.folds, seed: plan.selection!.seed } : undefined;
+  return { method, planFeatures: plan.features, ...(state.features ? { features: state.features } : {}), ...(state.split ? { split: state.split } : {}), ...(cv ? { cv } : {}) };
+}
+
+/** The selected cell's model and features: validation's own, or (cv) refitted on the whole training split. */
+async function selectedModel(acts: GridActivities, ctx: CellContext, best: BestCell, record: ReturnType<typeof stageRecorder>) {
+  if (best.trainKey) {
+    const features = best.featuresKey ? { key: best.featuresKey, stage: 'features' } : ctx.features!;
+    return { model: { key: best.trainKey, stage: 'train' }, features };
+  }
+  const cell = best.cell!;
+  const features = await record('features', () => acts.features({ split: ctx.split!, params: featuresOf(cell, ctx.planFeatures) }));
+  const train = await record('resample', () => acts.resample({ features, params: cell.resample }));
+  const model = await record('train', () => acts.trainModel({ train, features, params: cell.train }));
+  return { model, features };
+}
+
 export async function runGrid(acts: GridActivities, plan: GridPlan, previous: GridState = initialGridState(), hooks: GridHooks = {}): Promise<GridOutcome> {
   const state: GridState = { ...previous, counts: { ...previous.counts }, firstFailures: [...previous.firstFailures], failureKeys: [...previous.failureKeys], stages: [...previous.stages] };
   const record = stageRecorder(state.stages);
-  if (!state.features && plan.storeId) await checkStores(acts, plan.storeId);
-  const features = state.features ?? (await prepareFeatures(acts, plan, record));
-  state.features = features;
+  const ctx = await prepareShared(acts, plan, state, record);
   const run = new CellRun(plan, state, hooks);
-  const complete = await runCells(acts, run, features, record.producers);
+  const complete = await runCells(acts, run, ctx, record.producers);
   state.next = run.nextIndex();
   if (Object.keys(run.failures).length > 0) state.failureKeys.push(await acts.recordFailures({ failures: run.failures }));
   if (!complete) return { kind: 'continue', state };
 
   const best = state.best;
   if (!best) throw allFailed(plan, state);
-  const test = await record('evaluate', () => acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
+  const { model, features } = await selectedModel(acts, ctx, best, record);
+  const test = await record('evaluate', () => acts.evaluate({ model, features, params: { partition: 'test' } }));
   const { name, metric } = plan;
-  const grid = await record('grid', () => acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
+  const selectedTrain = best.trainKey ? {} : { selectedTrainKey: model.key };
+  const grid = await record('grid', () =>
+    acts.recordGrid({ test, features, ...lookupContext(ctx), cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id, ...selectedTrain }),
+  );
   const report = await record('report', () => acts.report({ evaluation: test, grid, params: withWarnings(plan.report, stageWarnings(state.stages)) }));
   return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
 }
