@@ -27,11 +27,30 @@ const plan = gridPlanFromSpec(
     features: { kind: 'tfidf' },
     resample: { method: 'none' },
     model: { arch: 'nb' },
-    grid: { values: { 'model.alpha': [0.5, 1], 'train.epochs': [1, 9] } },
+    grid: { values: { 'model.alpha': [0.5, 1], 'train.epochs': [1, 9] }, selection: 'validation' },
     evaluate: { minSupport: 5 }, // 300 synthetic rows leave ~6 negative rows in val and test; the test is about keys
   },
   'grid-keys.yaml',
 );
+
+/** The same data cross-validated (no validation split), cells varying their features too. */
+const cvPlan = gridPlanFromSpec(
+  {
+    name: 'grid-keys-cv',
+    seed: 11,
+    source: { synthetic: { rows: 300 } },
+    split: { train: 0.8, val: 0, test: 0.2 },
+    features: { kind: 'tfidf' },
+    resample: { method: 'none' },
+    model: { arch: 'nb' },
+    grid: { values: { 'features.minDf': [1, 2], 'model.alpha': [0.5, 1] }, selection: { method: 'cv', folds: 3 } },
+    evaluate: { minSupport: 5 },
+  },
+  'grid-keys-cv.yaml',
+);
+let cvFirst: GridResult;
+let cvSecond: GridResult;
+let cvCells: GridFile['cells'];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ulasan-grid-keys-'));
@@ -41,6 +60,10 @@ beforeAll(async () => {
   firstCells = (await readGridFile(store, first.gridKey)).cells;
   second = await runGridLocal(stored, { store });
   secondCells = (await readGridFile(store, second.gridKey)).cells;
+  const cvStored = await storeGridCells(store, cvPlan);
+  cvFirst = await runGridLocal(cvStored, { store });
+  cvCells = (await readGridFile(store, cvFirst.gridKey)).cells;
+  cvSecond = await runGridLocal(cvStored, { store });
 }, 180_000);
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -57,5 +80,23 @@ describe('grid cells and keys', () => {
   it('finds every cell in the store on a rerun', () => {
     expect(second.counts).toEqual({ done: 0, cached: 4, failed: 0 });
     expect(secondCells.map((c) => c.trainKey)).toEqual(firstCells.map((c) => c.trainKey));
+  });
+
+  it('cv: records each cell\'s fold evaluations with their mean and sd, and finds every fold in the store on a rerun', async () => {
+    expect(cvCells).toHaveLength(4);
+    for (const cell of cvCells) {
+      expect(cell.foldKeys).toHaveLength(3);
+      expect(cell.val!.macroF1).toBeGreaterThan(0);
+      expect(cell.sd!.macroF1).toBeGreaterThanOrEqual(0);
+    }
+    // Cells differing in features have different fold evaluations; only the selected cell has a model (its refit).
+    expect(new Set(cvCells.map((c) => c.foldKeys![0])).size).toBe(4);
+    expect(cvCells.filter((c) => c.trainKey).map((c) => c.id)).toEqual([cvFirst.selected]);
+    expect(cvSecond.counts).toEqual({ done: 0, cached: 4, failed: 0 });
+    expect(cvSecond.gridKey).toBe(cvFirst.gridKey);
+    const store = new ArtifactStore(root);
+    const fold = await store.manifest((await store.manifest((await store.manifest(cvCells[0]!.foldKeys![0]!)).inputs.features!)).inputs.split!);
+    expect(fold.stage).toBe('fold');
+    expect(fold.rowCounts.test).toBe(0);
   });
 });

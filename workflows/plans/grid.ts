@@ -30,6 +30,8 @@ export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 /** One combination of the grid. `id` is stable (its position in the expanded grid). */
 export interface GridCell {
   id: string;
+  /** The family the cell belongs to (`grid.families`), for the report's per-family gains. */
+  family?: string;
   /** The cell's features; absent in grids stored before features could vary: the plan's. */
   features?: FeaturesParams;
   resample: ResampleParams;
