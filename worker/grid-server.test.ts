@@ -31,6 +31,7 @@ train: { epochs: 1 }
 evaluate: { minSupport: 5 } # 600 synthetic rows leave ~9 negative rows in val and test; these tests are about the grid
 grid:
   trainTaskQueue: ${TRAIN_QUEUE}
+  selection: validation # 600 rows would cross-validate by default; these tests are about cells on workers
 ${grid}`;
 }
 

@@ -15,8 +15,11 @@ import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { featuresStage } from '../features/features';
 import { foldStage } from '../split/folds';
 import {
+  epochsTrained,
   featuresOf,
   meanScores,
+  refitEpochsOf,
+  watchesValidation,
   SELECTION_METRICS,
   type CachedCell,
   type CellFailure,
@@ -115,19 +118,25 @@ function sdScores(folds: Partial<Record<SelectionMetric, number>>[], mean: Parti
 async function cachedCvCell(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<(CachedCell & { folds: Partial<Record<SelectionMetric, number>>[] }) | undefined> {
   const foldKeys = foldEvaluationKeys(place, cell);
   const folds: Partial<Record<SelectionMetric, number>>[] = [];
+  const epochs: (number | undefined)[] = [];
   for (const key of foldKeys) {
     const check = await store.check(key);
     if (check.status !== 'ok') return undefined;
     folds.push(pickMetrics(check.manifest.summary));
+    if (watchesValidation(cell)) epochs.push(epochsTrained((await store.manifest(check.manifest.inputs.model!)).summary));
   }
-  return { foldKeys, val: meanScores(folds), folds };
+  const refitEpochs = refitEpochsOf(epochs);
+  return { foldKeys, val: meanScores(folds), folds, ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
 }
 
 /** The stored scores of a cell, when its train and validation artifacts (cv: every fold's evaluation) are in the store and intact. */
 async function cachedCell(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<CachedCell | undefined> {
   if (place.cv) {
     const cached = await cachedCvCell(store, place, cell);
-    return cached && { foldKeys: cached.foldKeys, val: cached.val };
+    if (!cached) return undefined;
+    const { folds: _folds, ...scores } = cached;
+    void _folds;
+    return scores;
   }
   const features = cellFeatures(place, cell);
   const { trainKey, valKey } = cellKeys(features, cell);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
 import type { TrainParams } from '../../activities/train/train';
-import { cellFailure, resolveSelection, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
+import { cellFailure, epochsTrained, refitCell, refitEpochsOf, resolveSelection, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
 
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
@@ -253,5 +253,17 @@ describe('runGrid', () => {
     expect(resolveSelection(auto, counts({ 0: 200, 1: 900 }), 2)).toBe('validation');
     expect(resolveSelection(undefined, counts({ 0: 3 }), 2)).toBe('validation');
     expect(resolveSelection({ ...auto, method: 'cv' }, counts({ 0: 900, 1: 900 }), 2)).toBe('cv');
+  });
+
+  it('cv with early stopping: the refit trains for the folds\' mean best epoch, without a held-out part to stop on', () => {
+    const stopping: GridCell = { ...cells[0]!, train: { ...tinyTrain(0.1), epochs: 20, earlyStopping: { monitor: 'val_loss', patience: 2, minDelta: 0, restoreBestWeights: true } } };
+    const epochs = [{ bestEpoch: 3, history: [1, 2, 3, 4, 5, 6] }, { bestEpoch: 5, history: [] }, { history: [1, 2, 3, 4, 5, 6, 7] }].map(epochsTrained);
+    expect(epochs).toEqual([4, 6, 7]);
+    expect(refitEpochsOf(epochs)).toBe(6);
+    const refit = refitCell(stopping, 6);
+    expect(refit.train.epochs).toBe(6);
+    expect(refit.train).not.toHaveProperty('earlyStopping');
+    expect(refitCell(cells[0]!, 6)).toBe(cells[0]);
+    expect(refitEpochsOf([undefined])).toBeUndefined();
   });
 });

@@ -102,6 +102,8 @@ export interface CellResult {
   foldKeys?: string[];
   /** Validation: the cell's features artifact when it is not the plan's. */
   featuresKey?: string;
+  /** cv with early stopping: the epochs the winner's refit trains for (the folds' mean best epoch). */
+  refitEpochs?: number;
   error?: CellFailure;
 }
 
@@ -111,6 +113,7 @@ export interface CachedCell {
   valKey?: string;
   foldKeys?: string[];
   featuresKey?: string;
+  refitEpochs?: number;
   val: Partial<Record<SelectionMetric, number>>;
 }
 
@@ -314,12 +317,40 @@ async function runValidationCell(acts: GridActivities, ctx: CellContext, cell: G
   return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: pickScores(val.summary), ...shared };
 }
 
+/** Whether a cell's training watches a validation split (early stopping, LR on plateau): in cv, a fold's held-out part. */
+export const watchesValidation = (cell: GridCell): boolean => Boolean(cell.train.earlyStopping || cell.train.reduceLrOnPlateau);
+
+/** The epochs a fold's model trained for: its best epoch when it stopped early, else every epoch it ran. */
+export function epochsTrained(trainSummary: Record<string, unknown>): number | undefined {
+  if (typeof trainSummary.bestEpoch === 'number') return trainSummary.bestEpoch + 1;
+  return Array.isArray(trainSummary.history) ? trainSummary.history.length : undefined;
+}
+
+/** The refit's epochs: the folds' mean (rounded, at least 1). */
+export function refitEpochsOf(epochs: (number | undefined)[]): number | undefined {
+  const known = epochs.filter((e): e is number => e !== undefined);
+  return known.length === 0 ? undefined : Math.max(1, Math.round(known.reduce((a, b) => a + b, 0) / known.length));
+}
+
+/**
+ * The cell the winner is refitted as: the whole training split has no held-out part to stop on, so a
+ * cell that stopped early in its folds trains for the folds' mean best epoch, without early stopping or LR on plateau.
+ */
+export function refitCell(cell: GridCell, refitEpochs: number | undefined): GridCell {
+  if (refitEpochs === undefined || !watchesValidation(cell)) return cell;
+  const { earlyStopping: _e, reduceLrOnPlateau: _r, ...train } = cell.train;
+  void _e;
+  void _r;
+  return { ...cell, train: { ...train, epochs: refitEpochs } };
+}
+
 /** cv: per fold, fold → features → resample → train → score on the fold's held-out part; the cell's score is the folds' mean. */
 async function runCvCell(acts: GridActivities, ctx: CellContext, cell: GridCell, steps: Producers): Promise<CellResult> {
   const { folds, seed } = ctx.cv!;
   const params = featuresOf(cell, ctx.planFeatures);
   const scores: Partial<Record<SelectionMetric, number>>[] = [];
   const foldKeys: string[] = [];
+  const epochs: (number | undefined)[] = [];
   for (let fold = 0; fold < folds; fold++) {
     const split = await steps.run(() => acts.fold({ split: ctx.split!, params: { folds, fold, seed } }));
     const features = await steps.run(() => acts.features({ split: split.ref, params }));
@@ -328,8 +359,10 @@ async function runCvCell(acts: GridActivities, ctx: CellContext, cell: GridCell,
     const val = await steps.run(() => acts.evaluate({ model: model.ref, features: features.ref, params: { partition: 'val' } }));
     scores.push(pickScores(val.summary));
     foldKeys.push(val.ref.key);
+    epochs.push(epochsTrained(model.summary));
   }
-  return { id: cell.id, status: 'done', foldKeys, val: meanScores(scores) };
+  const refitEpochs = watchesValidation(cell) ? refitEpochsOf(epochs) : undefined;
+  return { id: cell.id, status: 'done', foldKeys, val: meanScores(scores), ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
 }
 
 async function runCell(acts: GridActivities, ctx: CellContext, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
@@ -349,7 +382,7 @@ function better(best: BestCell | undefined, index: number, result: CellResult, m
   const score = result.val?.[metric];
   if (result.status === 'failed' || typeof score !== 'number' || !(result.trainKey || result.foldKeys)) return best;
   if (best && (best.score > score || (best.score === score && best.index < index))) return best;
-  const model = result.trainKey ? { trainKey: result.trainKey, ...(result.featuresKey ? { featuresKey: result.featuresKey } : {}) } : { cell: cell! };
+  const model = result.trainKey ? { trainKey: result.trainKey, ...(result.featuresKey ? { featuresKey: result.featuresKey } : {}) } : { cell: refitCell(cell!, result.refitEpochs) };
   return { id: result.id, index, score, ...model };
 }
 
