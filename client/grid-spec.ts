@@ -52,6 +52,8 @@ const FamilySchema = z.strictObject({
   name: z.string().min(1),
   values: GridValuesSchema,
   exclude: ExcludeSchema,
+  /** Run the family only when the training split has at most this many rows (a budget for costly families). @default no limit */
+  maxTrainRows: z.number().int().positive().optional(),
 });
 
 export const GridSpecSchema = z.strictObject({
@@ -106,12 +108,12 @@ function gridIssueMessage(issue: z.core.$ZodIssue): string {
 }
 
 /** Every combination of the grid, each with its family's name when the grid has families. */
-function expandCombos(grid: GridSpec, file: string): { combo: Record<string, unknown>; family?: string }[] {
-  const families = grid.families ?? [{ name: undefined, values: {}, exclude: [] }];
+function expandCombos(grid: GridSpec, file: string): { combo: Record<string, unknown>; family?: string; maxTrainRows?: number }[] {
+  const families: { name?: string; values: Record<string, unknown[]>; exclude: Record<string, unknown>[]; maxTrainRows?: number }[] = grid.families ?? [{ values: {}, exclude: [] }];
   const combos = families.flatMap((family) =>
     cartesian({ ...grid.values, ...family.values })
       .filter((combo) => !excluded(combo, [...grid.exclude, ...family.exclude]))
-      .map((combo) => ({ combo, ...(family.name ? { family: family.name } : {}) })),
+      .map((combo) => ({ combo, ...(family.name ? { family: family.name } : {}), ...(family.maxTrainRows ? { maxTrainRows: family.maxTrainRows } : {}) })),
   );
   if (Object.keys(grid.values).length === 0 && !grid.families) {
     throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - grid: give values (or families) to vary`, { file, field: 'grid.values' });
@@ -138,7 +140,7 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
   const { grid: _omit, ...base } = raw;
   void _omit;
   let first: ExperimentSpec | undefined;
-  const cells: GridCell[] = expandCombos(grid, file).map(({ combo, family }, index) => {
+  const cells: GridCell[] = expandCombos(grid, file).map(({ combo, family, maxTrainRows }, index) => {
     const parsed = ExperimentSpecSchema.safeParse(applyCombo(base, combo));
     if (!parsed.success) {
       const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message} (grid cell ${JSON.stringify(combo)})`);
@@ -146,7 +148,7 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     }
     first ??= parsed.data;
     const plan = planFromSpec(parsed.data);
-    return { id: `c${String(index).padStart(4, '0')}`, ...(family ? { family } : {}), features: plan.features, resample: plan.resample, train: plan.train };
+    return { id: `c${String(index).padStart(4, '0')}`, ...(family ? { family } : {}), ...(maxTrainRows ? { maxTrainRows } : {}), features: plan.features, resample: plan.resample, train: plan.train };
   });
   const { method, folds = DEFAULT_FOLDS, minValClassRows = MIN_VAL_CLASS_ROWS } = grid.selection as { method: Selection['method']; folds?: number; minValClassRows?: number };
   if (method === 'validation') requireValidationSplit(first!, file, 'grid.selection is validation');

@@ -18,6 +18,7 @@ import {
   epochsTrained,
   featuresOf,
   meanScores,
+  overBudget,
   refitEpochsOf,
   watchesValidation,
   SELECTION_METRICS,
@@ -187,6 +188,10 @@ async function recordedCells(store: ArtifactStore, input: RecordGridInput, plan:
   for (const key of input.failures) Object.assign(failures, await readJsonArtifact<Record<string, CellFailure>>(store, key, FAILURES_FILE, 'grid-failures artifact'));
   const cells: RecordedCell[] = [];
   for (const cell of plan) {
+    if (overBudget(cell, input.trainRows)) {
+      cells.push({ id: cell.id, skipped: `family ${cell.family ?? '(none)'} runs on training splits of at most ${cell.maxTrainRows} rows; this one has ${input.trainRows}` });
+      continue;
+    }
     const scored = await recordedScores(store, input, cell);
     if (scored) cells.push({ id: cell.id, ...scored, ...(cell.id === input.selected && input.selectedTrainKey ? { trainKey: input.selectedTrainKey } : {}) });
     else if (failures[cell.id]) cells.push({ id: cell.id, error: failures[cell.id] });

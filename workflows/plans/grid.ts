@@ -32,6 +32,8 @@ export interface GridCell {
   id: string;
   /** The family the cell belongs to (`grid.families`), for the report's per-family gains. */
   family?: string;
+  /** The family's budget: the cell runs only when the training split has at most this many rows. */
+  maxTrainRows?: number;
   /** The cell's features; absent in grids stored before features could vary: the plan's. */
   features?: FeaturesParams;
   resample: ResampleParams;
@@ -156,6 +158,8 @@ export interface GridActivities extends PipelineActivities {
 
 /** A cell as the grid artifact keys it: only what is the same on every run (no status, no timings). */
 export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'foldKeys' | 'error'> & {
+  /** Why the cell did not run (its family's budget), when it did not. */
+  skipped?: string;
   /** cv: the selection metric's standard deviation over folds. */
   sd?: Partial<Record<SelectionMetric, number>>;
 };
@@ -178,6 +182,8 @@ export interface RecordGridInput {
   cv?: { folds: number; seed: number };
   /** cv: the selected cell's model refitted on the whole training split. */
   selectedTrainKey?: string;
+  /** Rows of the training split, against which cells' `maxTrainRows` budgets were checked. */
+  trainRows?: number;
   cells: GridCellsRef;
   /** Keys of the failure batches `recordFailures` stored. */
   failures: string[];
@@ -227,6 +233,10 @@ export interface GridState {
   split?: ArtifactRef;
   /** Resolved after the split; absent in runs started before cv existed: validation. */
   method?: SelectionMethod;
+  /** Rows of the training split (cells over their family's budget are skipped). */
+  trainRows?: number;
+  /** Cells skipped for their family's budget: out of the progress total. */
+  skipped?: number;
   next: number;
   counts: Omit<GridProgress, 'total' | 'running'>;
   best?: BestCell;
@@ -403,7 +413,13 @@ class CellRun {
   }
 
   progress(): GridProgress {
-    return { total: this.plan.cells.count, ...this.state.counts, running: this.running.size };
+    return { total: this.plan.cells.count - (this.state.skipped ?? 0), ...this.state.counts, running: this.running.size };
+  }
+
+  /** A cell over its family's training-row budget: never run, out of the total. */
+  skip(): void {
+    this.state.skipped = (this.state.skipped ?? 0) + 1;
+    this.hooks.onProgress?.(this.progress());
   }
 
   finish(index: number, result: CellResult, cell?: GridCell): void {
@@ -442,6 +458,10 @@ async function runCells(acts: GridActivities, run: CellRun, ctx: CellContext, up
     if (!paused) await refill(acts, run, ctx);
     while (!paused && run.queue.length > 0 && (run.queue[0]!.cached || run.running.size < Math.max(1, plan.parallel))) {
       const slot = run.queue.shift()!;
+      if (slot.cell && overBudget(slot.cell, run.state.trainRows)) {
+        run.skip();
+        continue;
+      }
       if (slot.cached) {
         run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached }, slot.cell);
         continue;
@@ -487,6 +507,16 @@ export function resolveSelection(selection: Selection | undefined, splitSummary:
   return rarest < selection.minValClassRows ? 'cv' : 'validation';
 }
 
+/** Whether a cell's family budget excludes a training split of `trainRows` rows. */
+export const overBudget = (cell: GridCell, trainRows: number | undefined): boolean =>
+  cell.maxTrainRows !== undefined && trainRows !== undefined && trainRows > cell.maxTrainRows;
+
+/** Rows of the split's training partition, from its manifest summary. */
+function trainRowsOf(splitSummary: Record<string, unknown>): number {
+  const train = (splitSummary.perSplitLabelCounts as Record<string, Record<string, number>> | undefined)?.train ?? {};
+  return Object.values(train).reduce((a, b) => a + b, 0);
+}
+
 /** What lookupCells and recordGrid need to find each cell's artifacts. */
 function lookupContext(ctx: CellContext): Omit<LookupCellsInput, 'cells' | 'from' | 'count'> {
   return {
@@ -505,6 +535,7 @@ async function prepareShared(acts: GridActivities, plan: GridPlan, state: GridSt
     if (plan.storeId) await checkStores(acts, plan.storeId);
     const { split, summary } = await prepareSplit(acts, plan, record);
     state.split = split;
+    state.trainRows = trainRowsOf(summary);
     state.method = resolveSelection(plan.selection, summary, plan.annotate.rule.classes.length);
     if (state.method === 'validation') state.features = await record('features', () => acts.features({ split, params: plan.features }));
   }
@@ -541,7 +572,7 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, previous: Gr
   const { model, features } = await selectedModel(acts, ctx, best, record);
   const test = await record('evaluate', () => acts.evaluate({ model, features, params: { partition: 'test' } }));
   const { name, metric } = plan;
-  const selectedTrain = best.trainKey ? {} : { selectedTrainKey: model.key };
+  const selectedTrain = { ...(best.trainKey ? {} : { selectedTrainKey: model.key }), ...(state.trainRows !== undefined ? { trainRows: state.trainRows } : {}) };
   const grid = await record('grid', () =>
     acts.recordGrid({ test, features, ...lookupContext(ctx), cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id, ...selectedTrain }),
   );
