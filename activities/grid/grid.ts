@@ -36,6 +36,7 @@ import {
 } from '../../workflows/plans/grid';
 import type { ActivityDeps } from '../context';
 import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
+import { gridStandings, standingsLines } from './standings';
 import type { ReportGrid } from '../report/report-model';
 import { resampleStage, resampleStageParams } from '../resample/resample';
 import { trainStage, trainStageParams } from '../train/train';
@@ -261,5 +262,12 @@ export async function reportGrid(store: ArtifactStore, gridKey: string): Promise
     valMetrics: c.val as Record<string, number>,
   }));
   const selected = grid.cells.find((c) => c.id === grid.selected);
-  return { selectedKey: selected && keyOf(selected), selectionMetric: grid.metric, cells };
+  const standings = gridStandings(grid);
+  return {
+    selectedKey: selected && keyOf(selected),
+    selectionMetric: grid.metric,
+    cells,
+    standings: standingsLines(standings),
+    ...(standings.method === 'cv' ? { crossValidated: true } : {}),
+  };
 }
