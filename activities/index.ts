@@ -8,6 +8,7 @@ import { cleanStage, createCleanActivity } from './clean/clean';
 import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
 import { classifyError } from '../core/errors';
+import { createEnsembleActivity, ensembleStage } from './evaluate/ensemble';
 import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
 import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity, gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
 import { createFeaturesActivity, featuresStage } from './features/features';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     checkTrainStore: createCheckStoreActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
     fold: createFoldActivity(deps),
+    ensemble: createEnsembleActivity(deps),
     recordFailures: createRecordFailuresActivity(deps),
     recordGrid: createRecordGridActivity(deps),
     scrapeApp: createScrapeActivity(deps),
@@ -76,7 +78,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
 export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, foldStage, featuresStage, resampleStage, trainStage, evaluateStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
+  [importStage, cleanStage, annotateStage, splitStage, foldStage, featuresStage, resampleStage, trainStage, evaluateStage, ensembleStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
     (stage) => [stage.stage, stage as StageDefinition<unknown>],
   ),
 );

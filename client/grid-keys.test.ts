@@ -91,7 +91,14 @@ describe('grid cells and keys', () => {
     }
     // Cells differing in features have different fold evaluations; only the selected cell has a model (its refit).
     expect(new Set(cvCells.map((c) => c.foldKeys![0])).size).toBe(4);
-    expect(cvCells.filter((c) => c.trainKey).map((c) => c.id)).toEqual([cvFirst.selected]);
+    const grid = await readGridFile(new ArtifactStore(root), cvFirst.gridKey);
+    // The top 3 cells' soft vote, scored in every fold; the selected candidate (a cell or the vote) alone was refitted.
+    expect(grid.ensemble).toMatchObject({ members: expect.any(Array), foldKeys: expect.any(Array) });
+    expect(grid.ensemble!.members).toHaveLength(3);
+    expect(grid.ensemble!.foldKeys).toHaveLength(3);
+    expect(grid.ensemble!.val.macroF1).toBeGreaterThan(0);
+    if (cvFirst.selected === 'ensemble') expect(grid.ensemble!.refits).toHaveLength(3);
+    else expect(cvCells.filter((c) => c.trainKey).map((c) => c.id)).toEqual([cvFirst.selected]);
     expect(cvSecond.counts).toEqual({ done: 0, cached: 4, failed: 0 });
     expect(cvSecond.gridKey).toBe(cvFirst.gridKey);
     const store = new ArtifactStore(root);

@@ -31,6 +31,9 @@ const ExcludeSchema = z.array(z.record(z.string(), z.unknown())).default([]);
  */
 export const MIN_VAL_CLASS_ROWS = 200;
 
+/** Cells in the soft vote when `selection` does not say (cv): the top 3, a small committee of different families' best. */
+export const DEFAULT_ENSEMBLE = 3;
+
 /** Folds when `selection` does not say: 5, scikit-learn's default. */
 export const DEFAULT_FOLDS = 5;
 
@@ -43,6 +46,8 @@ const SelectionSchema = z
       folds: z.number().int().min(2).max(20).optional(),
       /** auto: cross-validate below this many validation rows of the rarest class. @default 200 */
       minValClassRows: z.number().int().min(0).optional(),
+      /** cv: soft-vote the top this-many cells inside every fold, a candidate of its own; 0 turns it off. @default 3 */
+      ensemble: z.number().int().min(0).max(10).optional(),
     }),
   ])
   .default({ method: 'auto' });
@@ -150,7 +155,8 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     const plan = planFromSpec(parsed.data);
     return { id: `c${String(index).padStart(4, '0')}`, ...(family ? { family } : {}), ...(maxTrainRows ? { maxTrainRows } : {}), features: plan.features, resample: plan.resample, train: plan.train };
   });
-  const { method, folds = DEFAULT_FOLDS, minValClassRows = MIN_VAL_CLASS_ROWS } = grid.selection as { method: Selection['method']; folds?: number; minValClassRows?: number };
+  const selection = grid.selection as { method: Selection['method']; folds?: number; minValClassRows?: number; ensemble?: number };
+  const { method, folds = DEFAULT_FOLDS, minValClassRows = MIN_VAL_CLASS_ROWS, ensemble = DEFAULT_ENSEMBLE } = selection;
   if (method === 'validation') requireValidationSplit(first!, file, 'grid.selection is validation');
   const upstream = planFromSpec(first!, options);
   return {
@@ -162,7 +168,7 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     features: upstream.features,
     // Cells are selected on val and the winner scored on test: both need every class (cv: the folds are of the training split).
     support: { ...upstream.support!, partitions: method === 'validation' ? ['val', 'test'] : ['test'] },
-    selection: { method, folds, seed: first!.seed, minValClassRows },
+    selection: { method, folds, seed: first!.seed, minValClassRows, ensemble },
     cells,
     metric: grid.metric,
     parallel: grid.parallel,

@@ -31,10 +31,12 @@ import {
   type GridPlan,
   type LookupCellsInput,
   type RecordedCell,
+  type RecordedEnsemble,
   type RecordGridInput,
   type SelectionMetric,
 } from '../../workflows/plans/grid';
 import type { ActivityDeps } from '../context';
+import type { EnsembleMember } from '../evaluate/ensemble';
 import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
 import { gridStandings, standingsLines } from './standings';
 import type { ReportGrid } from '../report/report-model';
@@ -120,15 +122,18 @@ function sdScores(folds: Partial<Record<SelectionMetric, number>>[], mean: Parti
 async function cachedCvCell(store: ArtifactStore, place: CellPlace, cell: GridCell): Promise<(CachedCell & { folds: Partial<Record<SelectionMetric, number>>[] }) | undefined> {
   const foldKeys = foldEvaluationKeys(place, cell);
   const folds: Partial<Record<SelectionMetric, number>>[] = [];
+  const foldModels: EnsembleMember[] = [];
   const epochs: (number | undefined)[] = [];
   for (const key of foldKeys) {
     const check = await store.check(key);
     if (check.status !== 'ok') return undefined;
+    const { model, features } = check.manifest.inputs;
     folds.push(pickMetrics(check.manifest.summary));
-    if (watchesValidation(cell)) epochs.push(epochsTrained((await store.manifest(check.manifest.inputs.model!)).summary));
+    foldModels.push({ model: model!, features: features! });
+    if (watchesValidation(cell)) epochs.push(epochsTrained((await store.manifest(model!)).summary));
   }
   const refitEpochs = refitEpochsOf(epochs);
-  return { foldKeys, val: meanScores(folds), folds, ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
+  return { foldKeys, foldModels, val: meanScores(folds), folds, ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
 }
 
 /** The stored scores of a cell, when its train and validation artifacts (cv: every fold's evaluation) are in the store and intact. */
@@ -168,6 +173,8 @@ export function createRecordFailuresActivity(deps: ActivityDeps) {
 
 export interface GridParams {
   name: string;
+  /** cv: the soft vote of the top cells. */
+  ensemble?: RecordedEnsemble;
   metric: SelectionMetric;
   selected: string;
   /** cv: the folds cells were scored on (absent: validation). */
@@ -181,6 +188,14 @@ async function recordedScores(store: ArtifactStore, place: CellPlace, cell: Grid
   if (!place.cv) return cachedCell(store, place, cell);
   const cached = await cachedCvCell(store, place, cell);
   return cached && { foldKeys: cached.foldKeys, val: cached.val, sd: sdScores(cached.folds, cached.val) };
+}
+
+/** cv: the soft vote's fold scores (mean and sd) and members, as the grid records them. */
+async function recordedEnsemble(store: ArtifactStore, ensemble: RecordedEnsemble): Promise<GridFile['ensemble']> {
+  const folds: Partial<Record<SelectionMetric, number>>[] = [];
+  for (const key of ensemble.foldKeys) folds.push(pickMetrics((await store.manifest(key)).summary));
+  const val = meanScores(folds);
+  return { ...ensemble, val, sd: sdScores(folds, val) };
 }
 
 /** Every cell's outcome as the store knows it: scored (its validation artifact) or failed (a stored failure). */
@@ -223,8 +238,9 @@ export const gridStage: StageDefinition<GridParams> = {
     const cells = await describeCells(store, params);
     const test = JSON.parse(await readFile(inputs.test!.file(METRICS_FILE), 'utf8')) as unknown;
     const { name, metric, selected } = params;
+    const ensemble = params.ensemble ? { ensemble: await recordedEnsemble(store, params.ensemble) } : {};
     const selection = params.cv ? { method: 'cv', ...params.cv } : { method: 'validation' };
-    await writeFile(join(outDir, GRID_FILE), JSON.stringify({ name, metric, selected, selection, cells, test }, null, 2) + '\n');
+    await writeFile(join(outDir, GRID_FILE), JSON.stringify({ name, metric, selected, selection, cells, ...ensemble, test }, null, 2) + '\n');
     const failed = params.cells.filter((c) => c.error !== undefined).length;
     return { rowCounts: { cells: cells.length, failed }, summary: { metric, selected, failed } };
   },
@@ -234,7 +250,15 @@ export function createRecordGridActivity(deps: ActivityDeps) {
   return async function recordGrid(input: RecordGridInput): Promise<StageOutcome> {
     const plan = await readGridCells(deps.store, input.cells);
     const cells = await recordedCells(deps.store, input, plan);
-    const params: GridParams = { name: input.name, metric: input.metric, selected: input.selected, ...(input.cv ? { cv: input.cv } : {}), cells, plan };
+    const params: GridParams = {
+      name: input.name,
+      metric: input.metric,
+      selected: input.selected,
+      ...(input.cv ? { cv: input.cv } : {}),
+      ...(input.ensemble ? { ensemble: input.ensemble } : {}),
+      cells,
+      plan,
+    };
     return runStage(deps.store, gridStage, params, { test: input.test }, deps);
   };
 }
@@ -245,6 +269,8 @@ export interface GridFile {
   metric: SelectionMetric;
   selected: string;
   selection?: { method: 'validation' } | { method: 'cv'; folds: number; seed: number };
+  /** cv: the soft vote of the top cells, scored in every fold like a cell. */
+  ensemble?: RecordedEnsemble & { val: Partial<Record<SelectionMetric, number>>; sd: Partial<Record<SelectionMetric, number>> };
   cells: (RecordedCell & { params: GridCell; trainMs: number | null; backend: string | null; worker: string | null })[];
 }
 

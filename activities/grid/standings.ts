@@ -9,6 +9,8 @@ import type { SelectionMetric } from '../../workflows/plans/grid';
 /** The parts of a recorded grid cell the standings read. */
 export interface StandingCell {
   id: string;
+  /** How the cell is named (else from its params). */
+  label?: string;
   val?: Partial<Record<SelectionMetric, number>>;
   sd?: Partial<Record<SelectionMetric, number>>;
   params?: { family?: string; train?: { model?: { arch?: string } }; resample?: { sampler?: { method?: string } }; features?: { kind?: string } };
@@ -38,6 +40,7 @@ export interface GridStandings {
 }
 
 function labelOf(cell: StandingCell): string {
+  if (cell.label) return cell.label;
   const p = cell.params ?? {};
   const what = `${p.train?.model?.arch ?? '?'} + ${p.resample?.sampler?.method ?? '?'}${p.features?.kind ? ` (${p.features.kind})` : ''}`;
   return p.family ? `${p.family}: ${what}` : what;
@@ -54,9 +57,11 @@ export function gridStandings(grid: {
   selected: string;
   selection?: { method: string; folds?: number };
   cells: StandingCell[];
+  ensemble?: { members: string[]; val: Partial<Record<SelectionMetric, number>>; sd?: Partial<Record<SelectionMetric, number>> };
 }): GridStandings {
   const { metric } = grid;
-  const scored = grid.cells.filter((c) => typeof c.val?.[metric] === 'number');
+  const vote = grid.ensemble && { id: 'ensemble', label: `ensemble: soft vote of ${grid.ensemble.members.join(', ')}`, val: grid.ensemble.val, ...(grid.ensemble.sd ? { sd: grid.ensemble.sd } : {}), params: { family: 'ensemble' } };
+  const scored = [...grid.cells, ...(vote ? [vote] : [])].filter((c) => typeof c.val?.[metric] === 'number');
   const ranked = scored.map((c, i) => ({ c, i })).sort((a, b) => b.c.val![metric]! - a.c.val![metric]! || a.i - b.i).map(({ c }) => c);
   const winnerCell = scored.find((c) => c.id === grid.selected) ?? ranked[0];
   const runnerUpCell = ranked.find((c) => c.id !== winnerCell?.id);

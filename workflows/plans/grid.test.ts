@@ -31,6 +31,8 @@ interface FakeOptions {
   cancelAt?: number;
   /** cv: each fold's held-out macro-F1 per learning rate (else the validation figure). */
   foldVal?: Record<number, number[]>;
+  /** cv: the top cells' soft vote per fold. */
+  ensembleVal?: number[];
 }
 
 class Cancelled extends Error {}
@@ -60,6 +62,12 @@ function fakes(options: FakeOptions) {
     async features(input) {
       calls.push({ name: 'features', input });
       return outcome(`features-of-${input.split.key}`, 'features');
+    },
+    async ensemble(input) {
+      calls.push({ name: `ensemble:${input.partition}`, input });
+      const fold = /^features-of-fold-(\d+)$/.exec(input.members[0]!.features)?.[1];
+      const macroF1 = input.partition === 'test' ? 0.5 : (options.ensembleVal?.[Number(fold)] ?? 0);
+      return outcome(`vote-${input.partition}-${fold ?? 'all'}`, 'ensemble', { macroF1 });
     },
     async fold(input) {
       calls.push({ name: 'fold', input });
@@ -265,5 +273,26 @@ describe('runGrid', () => {
     expect(refit.train).not.toHaveProperty('earlyStopping');
     expect(refitCell(cells[0]!, 6)).toBe(cells[0]);
     expect(refitEpochsOf([undefined])).toBeUndefined();
+  });
+
+  it('cv: soft-votes the top cells inside every fold, and selects the vote when its mean beats the best cell', async () => {
+    const foldVal = { 0.1: [0.5, 0.5], 0.2: [0.7, 0.7], 0.3: [0.6, 0.6], 0.4: [0.65, 0.65], 0.5: [0.1, 0.1] };
+    const selection = { method: 'cv' as const, folds: 2, seed: 7, minValClassRows: 200, ensemble: 3 };
+    const losing = fakes({ val: VAL, test: TEST, foldVal, ensembleVal: [0.69, 0.69] });
+    expect((await done(losing.acts, { ...plan, selection })).selected).toBe('c1');
+    // The vote in each fold is of that fold's models of c1, c3, c2 (the top 3), and it never meets the test split.
+    const votes = losing.calls.filter((c) => c.name.startsWith('ensemble'));
+    expect(votes.map((c) => c.name)).toEqual(['ensemble:val', 'ensemble:val']);
+    expect((votes[1]!.input as { members: { features: string }[] }).members.map((m) => m.features)).toEqual(['features-of-fold-1', 'features-of-fold-1', 'features-of-fold-1']);
+    expect(losing.calls.find((c) => c.name === 'grid')!.input).toMatchObject({ selected: 'c1', ensemble: { members: ['c1', 'c3', 'c2'], foldKeys: ['vote-val-0', 'vote-val-1'] } });
+
+    const winning = fakes({ val: VAL, test: TEST, foldVal, ensembleVal: [0.72, 0.74] });
+    const result = await done(winning.acts, { ...plan, selection });
+    expect(result.selected).toBe('ensemble');
+    // Each member refitted on the whole training split, the vote scored once on test, no cell scored on test.
+    expect(winning.calls.filter((c) => c.name === 'features' && (c.input as { split: { key: string } }).split.key === 'split-key')).toHaveLength(3);
+    expect(winning.calls.filter((c) => c.name === 'ensemble:test')).toHaveLength(1);
+    expect(winning.calls.some((c) => c.name === 'evaluate:test')).toBe(false);
+    expect(result.metricsKey).toBe('vote-test-all');
   });
 });

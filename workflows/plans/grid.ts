@@ -15,6 +15,7 @@
  */
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
 import type { FeaturesParams } from '../../activities/features/features';
+import type { EnsembleInput, EnsembleMember } from '../../activities/evaluate/ensemble';
 import type { FoldInput } from '../../activities/split/folds';
 import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
@@ -59,6 +60,8 @@ export interface Selection {
   seed: number;
   /** auto: cross-validate when the validation split's rarest class has fewer rows than this. @default 200 */
   minValClassRows: number;
+  /** cv: soft-vote the top this-many cells inside every fold; the vote competes as a candidate of its own. 0 or 1: none. @default 3 */
+  ensemble?: number;
 }
 
 /** The method a grid runs with once the split is known. */
@@ -102,6 +105,8 @@ export interface CellResult {
   val?: Partial<Record<SelectionMetric, number>>;
   /** cv: each fold's held-out evaluation artifact. */
   foldKeys?: string[];
+  /** cv: each fold's model and features (what an ensemble of cells votes with). */
+  foldModels?: EnsembleMember[];
   /** Validation: the cell's features artifact when it is not the plan's. */
   featuresKey?: string;
   /** cv with early stopping: the epochs the winner's refit trains for (the folds' mean best epoch). */
@@ -114,6 +119,7 @@ export interface CachedCell {
   trainKey?: string;
   valKey?: string;
   foldKeys?: string[];
+  foldModels?: EnsembleMember[];
   featuresKey?: string;
   refitEpochs?: number;
   val: Partial<Record<SelectionMetric, number>>;
@@ -150,10 +156,21 @@ export interface GridActivities extends PipelineActivities {
   lookupCells(input: LookupCellsInput): Promise<CellSlot[]>;
   /** One fold of the training split as a split artifact of its own (activities/split/folds.ts). */
   fold(input: FoldInput): Promise<StageOutcome>;
+  /** Soft voting of stored models on one partition, as an evaluation (activities/evaluate/ensemble.ts). */
+  ensemble(input: EnsembleInput): Promise<StageOutcome>;
   /** Stores failed cells (one batch per run) so results never travel as one big payload; returns its key. */
   recordFailures(input: { failures: Record<string, CellFailure> }): Promise<string>;
   /** Writes the grid artifact: every cell's validation metrics (read from the store), the selection, the test evaluation. */
   recordGrid(input: RecordGridInput): Promise<StageOutcome>;
+}
+
+/** cv: the soft vote of the top cells as the grid records it. */
+export interface RecordedEnsemble {
+  /** Ids of the voting cells, best first. */
+  members: string[];
+  foldKeys: string[];
+  /** When the vote won: each member refitted on the whole training split (train keys). */
+  refits?: string[];
 }
 
 /** A cell as the grid artifact keys it: only what is the same on every run (no status, no timings). */
@@ -169,6 +186,7 @@ export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
   ...PIPELINE_PROFILES,
   lookupCells: 'io',
   fold: 'cpu',
+  ensemble: 'cpu',
   recordFailures: 'io',
   recordGrid: 'io',
 };
@@ -184,6 +202,8 @@ export interface RecordGridInput {
   selectedTrainKey?: string;
   /** Rows of the training split, against which cells' `maxTrainRows` budgets were checked. */
   trainRows?: number;
+  /** cv: the soft vote of the top cells, its fold evaluations and whether it won. */
+  ensemble?: RecordedEnsemble;
   cells: GridCellsRef;
   /** Keys of the failure batches `recordFailures` stored. */
   failures: string[];
@@ -227,6 +247,15 @@ export interface BestCell {
  * of the first cell not yet run (cells run in order and a run drains before handing over), counts, the
  * best cell, and the keys of stored failure batches.
  */
+/** cv: one of the best cells so far, with what its folds trained (an ensemble's voters). */
+export interface TopCell {
+  id: string;
+  index: number;
+  score: number;
+  cell: GridCell;
+  foldModels: EnsembleMember[];
+}
+
 export interface GridState {
   /** The plan's features (validation selection). */
   features?: ArtifactRef;
@@ -237,6 +266,8 @@ export interface GridState {
   trainRows?: number;
   /** Cells skipped for their family's budget: out of the progress total. */
   skipped?: number;
+  /** cv with an ensemble: the top cells so far, best first. */
+  top?: TopCell[];
   next: number;
   counts: Omit<GridProgress, 'total' | 'running'>;
   best?: BestCell;
@@ -360,6 +391,7 @@ async function runCvCell(acts: GridActivities, ctx: CellContext, cell: GridCell,
   const params = featuresOf(cell, ctx.planFeatures);
   const scores: Partial<Record<SelectionMetric, number>>[] = [];
   const foldKeys: string[] = [];
+  const foldModels: EnsembleMember[] = [];
   const epochs: (number | undefined)[] = [];
   for (let fold = 0; fold < folds; fold++) {
     const split = await steps.run(() => acts.fold({ split: ctx.split!, params: { folds, fold, seed } }));
@@ -369,10 +401,11 @@ async function runCvCell(acts: GridActivities, ctx: CellContext, cell: GridCell,
     const val = await steps.run(() => acts.evaluate({ model: model.ref, features: features.ref, params: { partition: 'val' } }));
     scores.push(pickScores(val.summary));
     foldKeys.push(val.ref.key);
+    foldModels.push({ model: model.ref.key, features: features.ref.key });
     epochs.push(epochsTrained(model.summary));
   }
   const refitEpochs = watchesValidation(cell) ? refitEpochsOf(epochs) : undefined;
-  return { id: cell.id, status: 'done', foldKeys, val: meanScores(scores), ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
+  return { id: cell.id, status: 'done', foldKeys, foldModels, val: meanScores(scores), ...(refitEpochs !== undefined ? { refitEpochs } : {}) };
 }
 
 async function runCell(acts: GridActivities, ctx: CellContext, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
@@ -394,6 +427,14 @@ function better(best: BestCell | undefined, index: number, result: CellResult, m
   if (best && (best.score > score || (best.score === score && best.index < index))) return best;
   const model = result.trainKey ? { trainKey: result.trainKey, ...(result.featuresKey ? { featuresKey: result.featuresKey } : {}) } : { cell: refitCell(cell!, result.refitEpochs) };
   return { id: result.id, index, score, ...model };
+}
+
+/** The best `k` cells by score (ties to the cell listed first), with what their folds trained. */
+function keepTop(top: TopCell[], index: number, result: CellResult, cell: GridCell, metric: SelectionMetric, k: number): TopCell[] {
+  const score = result.val?.[metric];
+  if (typeof score !== 'number' || !result.foldModels) return top;
+  const entry: TopCell = { id: result.id, index, score, cell, foldModels: result.foldModels };
+  return [...top, entry].sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k);
 }
 
 /** The run's bookkeeping: counts, best cell, this run's failures, and what is queued and running. */
@@ -426,6 +467,8 @@ class CellRun {
     const { state } = this;
     state.counts[result.status]++;
     state.best = better(state.best, index, result, this.plan.metric, cell);
+    const k = this.plan.selection?.ensemble ?? 0;
+    if (k >= 2 && result.foldModels && cell) state.top = keepTop(state.top ?? [], index, result, refitCell(cell, result.refitEpochs), this.plan.metric, k);
     if (result.error) {
       this.failures[result.id] = result.error;
       if (state.firstFailures.length < FIRST_FAILURES_KEPT) state.firstFailures.push({ id: result.id, ...result.error });
@@ -557,6 +600,43 @@ async function selectedModel(acts: GridActivities, ctx: CellContext, best: BestC
   return { model, features };
 }
 
+/** The id the grid records when the soft vote of the top cells is selected. */
+export const ENSEMBLE_ID = 'ensemble';
+
+/**
+ * cv: the top cells' soft vote in every fold, each fold's voters being the models that fold trained (so
+ * its score is as honest as a cell's). Undefined when the plan asks for no ensemble or too few cells scored.
+ */
+async function scoreEnsemble(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>) {
+  const top = state.top ?? [];
+  if (top.length < 2) return undefined;
+  const steps = new Producers(record.producers);
+  const scores: Partial<Record<SelectionMetric, number>>[] = [];
+  const foldKeys: string[] = [];
+  for (let fold = 0; fold < top[0]!.foldModels.length; fold++) {
+    const members = top.map((t) => t.foldModels[fold]!);
+    const outcome = await steps.run(() => acts.ensemble({ members, partition: 'val' }));
+    scores.push(pickScores(outcome.summary));
+    foldKeys.push(outcome.ref.key);
+  }
+  const score = meanScores(scores)[plan.metric];
+  if (typeof score !== 'number') return undefined;
+  return { score, recorded: { members: top.map((t) => t.id), foldKeys } };
+}
+
+/** The vote won: every member refitted on the whole training split, their vote scored once on test. */
+async function ensembleOnTest(acts: GridActivities, ctx: CellContext, top: TopCell[], record: ReturnType<typeof stageRecorder>) {
+  const members: EnsembleMember[] = [];
+  let first: ArtifactRef | undefined;
+  for (const t of top) {
+    const { model, features } = await selectedModel(acts, ctx, { id: t.id, index: t.index, score: t.score, cell: t.cell }, record);
+    first ??= features;
+    members.push({ model: model.key, features: features.key });
+  }
+  const test = await record('ensemble', () => acts.ensemble({ members, partition: 'test' }));
+  return { test, features: first!, refits: members.map((m) => m.model) };
+}
+
 export async function runGrid(acts: GridActivities, plan: GridPlan, previous: GridState = initialGridState(), hooks: GridHooks = {}): Promise<GridOutcome> {
   const state: GridState = { ...previous, counts: { ...previous.counts }, firstFailures: [...previous.firstFailures], failureKeys: [...previous.failureKeys], stages: [...previous.stages] };
   const record = stageRecorder(state.stages);
@@ -569,13 +649,22 @@ export async function runGrid(acts: GridActivities, plan: GridPlan, previous: Gr
 
   const best = state.best;
   if (!best) throw allFailed(plan, state);
-  const { model, features } = await selectedModel(acts, ctx, best, record);
-  const test = await record('evaluate', () => acts.evaluate({ model, features, params: { partition: 'test' } }));
+  const vote = await scoreEnsemble(acts, plan, state, record);
   const { name, metric } = plan;
-  const selectedTrain = { ...(best.trainKey ? {} : { selectedTrainKey: model.key }), ...(state.trainRows !== undefined ? { trainRows: state.trainRows } : {}) };
+  const trainRows = state.trainRows !== undefined ? { trainRows: state.trainRows } : {};
+  let recorded: Pick<RecordGridInput, 'test' | 'features' | 'selected' | 'selectedTrainKey' | 'ensemble'>;
+  if (vote && vote.score > best.score) {
+    const { test, features, refits } = await ensembleOnTest(acts, ctx, state.top!, record);
+    recorded = { test, features, selected: ENSEMBLE_ID, ensemble: { ...vote.recorded, refits } };
+  } else {
+    const { model, features } = await selectedModel(acts, ctx, best, record);
+    const test = await record('evaluate', () => acts.evaluate({ model, features, params: { partition: 'test' } }));
+    recorded = { test, features, selected: best.id, ...(best.trainKey ? {} : { selectedTrainKey: model.key }), ...(vote ? { ensemble: vote.recorded } : {}) };
+  }
+  const { test } = recorded;
   const grid = await record('grid', () =>
-    acts.recordGrid({ test, features, ...lookupContext(ctx), cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id, ...selectedTrain }),
+    acts.recordGrid({ ...recorded, ...lookupContext(ctx), cells: plan.cells, failures: state.failureKeys, name, metric, ...trainRows }),
   );
   const report = await record('report', () => acts.report({ evaluation: test, grid, params: withWarnings(plan.report, stageWarnings(state.stages)) }));
-  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
+  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: recorded.selected, counts: state.counts, stages: state.stages } };
 }
