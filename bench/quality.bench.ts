@@ -15,6 +15,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readGridFile, storeGridCells } from '../activities/grid/grid';
 import { METRICS_FILE } from '../activities/evaluate/evaluate';
+import { gridStandings } from '../activities/grid/standings';
 import { gridPlanFromSpec } from '../client/grid-spec';
 import { runGridLocal } from '../client/local-runner';
 import { readRawSpec } from '../client/spec';
@@ -62,11 +63,6 @@ interface Row {
   seconds: number;
 }
 
-/** A cell as the table names it: family, model and sampler. */
-function describe(cell: { params: { family?: string; train: { model: { arch: string } }; resample: { sampler: { method: string } } } }): string {
-  return `${cell.params.family ?? ''}:${cell.params.train.model.arch}+${cell.params.resample.sampler.method}`;
-}
-
 async function runOne(store: ArtifactStore, dataset: string, task: Task, peer: Row['peer']): Promise<Row> {
   const { raw } = await readRawSpec(join(ROOT, 'experiments/auto.yaml'));
   const spec = {
@@ -86,11 +82,10 @@ async function runOne(store: ArtifactStore, dataset: string, task: Task, peer: R
     macro: { f1: number };
     bootstrap?: { macroF1: { low: number; high: number } };
   };
-  const grid = await readGridFile(store, result.gridKey);
-  const selected = grid.cells.find((c) => c.id === grid.selected)!;
-  const cv = `${selected.val?.macroF1?.toFixed(3)} ± ${selected.sd?.macroF1?.toFixed(3) ?? '?'}`;
+  const { winner } = gridStandings(await readGridFile(store, result.gridKey));
+  const cv = winner ? `${winner.score.toFixed(3)} ± ${winner.sd?.toFixed(3) ?? '?'}` : '?';
   const interval = metrics.bootstrap?.macroF1 ?? { low: NaN, high: NaN };
-  return { dataset, task, ulasan: metrics.macro.f1, ...interval, n: metrics.n, winner: describe(selected as never), cv, peer, seconds };
+  return { dataset, task, ulasan: metrics.macro.f1, ...interval, n: metrics.n, winner: winner?.label ?? '?', cv, peer, seconds };
 }
 
 function printTable(rows: Row[]): void {
