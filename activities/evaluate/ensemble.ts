@@ -6,11 +6,7 @@
  * member's model and features as inputs (so lineage and reports walk that member's chain) and every
  * member in its params. Members must score the same rows: features of one split (or one fold).
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { canonicalJson } from '../../data/canonical';
-import { Rng } from '../../data/random';
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type ComputeResult, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
@@ -19,10 +15,7 @@ import { partitionFile } from '../features/features';
 import { readPartition } from '../features/partition';
 import { scoreStoredModel, type RowScores } from '../predict/score-model';
 import type { SplitName } from '../split/stratified';
-import { DEFAULT_BOOTSTRAP_SEED, METRICS_FILE, PREDICTIONS_FILE } from './evaluate';
-import { msPerThousand } from './evaluate-run';
-import { classificationMetrics } from './metrics';
-import { bootstrapCi } from './uncertainty';
+import { writeEvaluation } from './evaluate-run';
 
 /** One voter: a trained model and the features it was trained on (keys). */
 export interface EnsembleMember {
@@ -33,7 +26,7 @@ export interface EnsembleMember {
 export interface EnsembleParams {
   partition: SplitName;
   members: EnsembleMember[];
-  /** @default DEFAULT_BOOTSTRAP_SEED */
+  /** Bootstrap seed. @default DEFAULT_BOOTSTRAP_SEED */
   seed?: number;
 }
 
@@ -78,7 +71,7 @@ export const ensembleStage: StageDefinition<EnsembleParams> = {
   stage: 'ensemble',
   version: 1,
   inputNames: ['model', 'features'],
-  async compute({ params, inputs, outDir, store }) {
+  async compute({ params, inputs, outDir, store }): Promise<ComputeResult> {
     const features = inputs.features!;
     const classes = await readClassNames(features.file(LABELS_FILE));
     let truth: { labels: Int32Array; sourceRows: Int32Array; rows: number } | undefined;
@@ -98,24 +91,10 @@ export const ensembleStage: StageDefinition<EnsembleParams> = {
       voters.push(probabilities(scores));
     }
     const yPred = softVote(voters, truth!.rows, classes.length);
-    const metrics = classificationMetrics(truth!.labels, yPred, classes);
-    const seed = params.seed ?? DEFAULT_BOOTSTRAP_SEED;
-    const bootstrap = truth!.rows > 0 ? bootstrapCi(truth!.labels, yPred, classes.length, new Rng(seed).fork('bootstrap')) : undefined;
-    const document = { partition: params.partition, model: inputs.model!.key, features: features.key, members: params.members, voting: 'soft', ...metrics, bootstrap };
-    await writeFile(join(outDir, METRICS_FILE), canonicalJson(document) + '\n');
-    await writeFile(join(outDir, PREDICTIONS_FILE), JSON.stringify({ sourceRows: [...truth!.sourceRows], yTrue: [...truth!.labels], yPred: [...yPred] }) + '\n');
-    return {
-      rowCounts: { scored: truth!.rows, members: params.members.length },
-      summary: {
-        partition: params.partition,
-        accuracy: metrics.accuracy,
-        macroF1: metrics.macro.f1,
-        balancedAccuracy: metrics.balancedAccuracy,
-        gMean: metrics.gMean,
-        members: params.members.length,
-        inferenceMsPer1000: msPerThousand(inferenceMs, truth!.rows),
-      },
-    };
+    const identity = { partition: params.partition, model: inputs.model!.key, features: features.key, members: params.members, voting: 'soft' };
+    const scored = { yTrue: truth!.labels, yPred, sourceRows: truth!.sourceRows, classes, inferenceMs, ...(params.seed !== undefined ? { seed: params.seed } : {}) };
+    const result = await writeEvaluation(outDir, identity, scored);
+    return { rowCounts: { ...result.rowCounts, members: params.members.length }, summary: { ...result.summary, members: params.members.length } };
   },
 };
 
