@@ -295,4 +295,17 @@ describe('runGrid', () => {
     expect(winning.calls.some((c) => c.name === 'evaluate:test')).toBe(false);
     expect(result.metricsKey).toBe('vote-test-all');
   });
+
+  it('validation: a cell with features of its own gets them off the split; cells with the plan\'s share its features', async () => {
+    const own = { kind: 'tfidf' as const, ngramRange: [1, 2] as [number, number], minDf: 1, maxDf: 1, maxFeatures: null, useIdf: true, smoothIdf: true, sublinearTf: false, norm: 'l2' as const };
+    const mixed: GridCell[] = cells.map((c, i) => (i === 1 ? { ...c, features: own } : { ...c, features: plan.features }));
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    acts.lookupCells = async (input) => mixed.slice(input.from, input.from + input.count).map((cell, offset) => ({ index: input.from + offset, id: cell.id, cell }));
+    const result = await done(acts, { ...plan, selection: { method: 'validation', folds: 5, seed: 1, minValClassRows: 200 } });
+    const featureCalls = calls.filter((c) => c.name === 'features').map((c) => (c.input as { params: unknown }).params);
+    expect(featureCalls).toEqual([plan.features, own]);
+    const trainedOn = calls.filter((c) => c.name === 'train').map((c) => (c.input as { features: { key: string } }).features.key);
+    expect(new Set(trainedOn)).toEqual(new Set(['features-of-split-key']));
+    expect(result.selected).toBe('c2');
+  });
 });
