@@ -2,12 +2,13 @@
  * A grid finds its cells in the store by the same key material the stages use: a rerun schedules
  * nothing, and cells that differ only in options a baseline ignores are one artifact.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGridFile, storeGridCells, type GridFile } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
+import type { Manifest } from '../data/store/types';
 import type { GridResult } from '../workflows/plans/grid';
 import { gridPlanFromSpec } from './grid-spec';
 import { runGridLocal } from './local-runner';
@@ -51,6 +52,20 @@ const cvPlan = gridPlanFromSpec(
 let cvFirst: GridResult;
 let cvSecond: GridResult;
 let cvCells: GridFile['cells'];
+let testScoringsBefore: Manifest[];
+let testScoringsAfter: Manifest[];
+
+/** Every committed manifest in the store that `keep` accepts. */
+async function manifestsWhere(storeRoot: string, keep: (m: Manifest) => boolean): Promise<Manifest[]> {
+  const found: Manifest[] = [];
+  for (const prefix of (await readdir(storeRoot)).filter((name) => /^[0-9a-f]{2}$/.test(name))) {
+    for (const key of await readdir(join(storeRoot, prefix))) {
+      const manifest = JSON.parse(await readFile(join(storeRoot, prefix, key, 'manifest.json'), 'utf8')) as Manifest;
+      if (keep(manifest)) found.push(manifest);
+    }
+  }
+  return found;
+}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ulasan-grid-keys-'));
@@ -61,7 +76,9 @@ beforeAll(async () => {
   second = await runGridLocal(stored, { store });
   secondCells = (await readGridFile(store, second.gridKey)).cells;
   const cvStored = await storeGridCells(store, cvPlan);
+  testScoringsBefore = await manifestsWhere(root, (m) => (m.params as { partition?: string }).partition === 'test');
   cvFirst = await runGridLocal(cvStored, { store });
+  testScoringsAfter = await manifestsWhere(root, (m) => (m.params as { partition?: string }).partition === 'test');
   cvCells = (await readGridFile(store, cvFirst.gridKey)).cells;
   cvSecond = await runGridLocal(cvStored, { store });
 }, 180_000);
@@ -104,6 +121,11 @@ describe('grid cells and keys', () => {
     const store = new ArtifactStore(root);
     const fold = await store.manifest((await store.manifest((await store.manifest(cvCells[0]!.foldKeys![0]!)).inputs.features!)).inputs.split!);
     expect(fold.stage).toBe('fold');
-    expect(fold.rowCounts.test).toBe(0);
+    // No fold holds a test row, and the whole cv grid scored the test split exactly once: its selected candidate.
+    const folds = await manifestsWhere(root, (m) => m.stage === 'fold');
+    expect(folds.length).toBe(3);
+    expect(folds.every((m) => m.rowCounts.test === 0 && m.rowCounts.val! > 0)).toBe(true);
+    const scoredOnTest = testScoringsAfter.filter((m) => !testScoringsBefore.some((b) => b.key === m.key));
+    expect(scoredOnTest.map((m) => m.key)).toEqual([cvFirst.metricsKey]);
   });
 });
