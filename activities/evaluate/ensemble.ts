@@ -10,12 +10,12 @@ import { runStage, type ComputeResult, type StageDefinition } from '../../data/s
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE, readClassNames } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { partitionFile } from '../features/features';
 import { readPartition } from '../features/partition';
 import { scoreStoredModel, type RowScores } from '../predict/score-model';
 import type { SplitName } from '../split/stratified';
-import { writeEvaluation } from './evaluate-run';
+import { writeEvaluation } from './evaluate-compute';
 
 /** One voter: a trained model and the features it was trained on (keys). */
 export interface EnsembleMember {

@@ -15,7 +15,7 @@ import { commitArtifact } from '../report/testing/fixture-store';
 import { assignFolds, createFoldActivity, foldSplits } from './folds';
 import { SPLIT_FILE } from './split';
 import { straddlingTexts, type SplitName, type SplitRow } from './stratified';
-import { syntheticRows } from './testing';
+import { syntheticRows } from './testing/tables';
 
 const rowsArbitrary = fc
   .record({

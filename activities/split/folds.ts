@@ -14,7 +14,7 @@ import { runStage, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import { LABELS_FILE } from '../annotate/annotate';
 import type { ActivityDeps } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../../core/errors';
 import { SPLIT_FILE } from './split';
 import { groupByText, straddlingTexts, type SplitName, type SplitRow } from './stratified';
 
