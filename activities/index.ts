@@ -2,42 +2,41 @@
  * All pipeline activities, built once per process from shared dependencies (store, heartbeat, warn).
  * The worker registers these with Temporal; the local runner calls them directly.
  */
-import type { StageDefinition } from '../data/store/stage';
-import { annotateStage, createAnnotateActivity } from './annotate/annotate';
-import { cleanStage, createCleanActivity } from './clean/clean';
+import { createAnnotateActivity } from './annotate/annotate';
+import { createCleanActivity } from './clean/clean';
 import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
 import { classifyError } from '../core/errors';
-import { createEnsembleActivity, ensembleStage } from './evaluate/ensemble';
-import { createEvaluateActivity, evaluateStage } from './evaluate/evaluate';
-import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity, gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
-import { createFeaturesActivity, featuresStage } from './features/features';
-import { createImportActivity, importStage } from './import/import';
-import { createLeakySplitActivity, leakySplitStage } from './leaky/leaky-split';
-import { createPredictActivity, predictStage } from './predict/predict';
-import { createDriftCheckActivity, driftCheckStage } from './lineage/drift-check';
+import { createEnsembleActivity } from './evaluate/ensemble';
+import { createEvaluateActivity } from './evaluate/evaluate';
+import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity } from './grid/grid';
+import { createFeaturesActivity } from './features/features';
+import { createImportActivity } from './import/import';
+import { createLeakySplitActivity } from './leaky/leaky-split';
+import { createPredictActivity } from './predict/predict';
+import { createDriftCheckActivity } from './lineage/drift-check';
 import { createWriteRunRecordActivity } from './lineage/run-record';
-import { createSemiActivities, labelFractionStage, pseudoLabelStage } from './semi/semi';
-import { createReportActivity, reportStage } from './report/report';
-import { createResampleActivity, resampleStage } from './resample/resample';
-import { createCombineScrapesActivity, createScrapeActivity } from './scrape/scrape';
-import { scrapeStage } from './scrape/snapshot';
-import { createFoldActivity, foldStage } from './split/folds';
-import { createSplitActivity, splitStage } from './split/split';
-import { createTrainActivity, trainStage } from './train/train';
+import { createSemiActivities } from './semi/semi';
+import { createReportActivity } from './report/report';
+import { createResampleActivity } from './resample/resample';
+import { createCombineScrapesActivity, createScrapeActivity } from './scrape/scrape-app';
+import { createFoldActivity } from './split/folds';
+import { createSplitActivity } from './split/split';
+import { createTrainActivity } from './train/train';
+import { cleanStage, createTrainStage, ensembleStage, evaluateStage, featuresStage, predictStage } from './stages';
 
 export type { ActivityDeps } from './context';
 
 export function createActivities(deps: ActivityDeps) {
   return typedFailures({
     importReviews: createImportActivity(deps),
-    clean: createCleanActivity(deps),
+    clean: createCleanActivity(deps, cleanStage),
     annotate: createAnnotateActivity(deps),
     split: createSplitActivity(deps),
-    features: createFeaturesActivity(deps),
+    features: createFeaturesActivity(deps, featuresStage),
     resample: createResampleActivity(deps),
-    trainModel: createTrainActivity(deps),
-    evaluate: createEvaluateActivity(deps),
+    trainModel: createTrainActivity(deps, createTrainStage),
+    evaluate: createEvaluateActivity(deps, evaluateStage),
     report: createReportActivity(deps),
     leakySplit: createLeakySplitActivity(deps),
     ...createSemiActivities(deps),
@@ -45,12 +44,12 @@ export function createActivities(deps: ActivityDeps) {
     checkTrainStore: createCheckStoreActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
     fold: createFoldActivity(deps),
-    ensemble: createEnsembleActivity(deps),
+    ensemble: createEnsembleActivity(deps, ensembleStage),
     recordFailures: createRecordFailuresActivity(deps),
     recordGrid: createRecordGridActivity(deps),
     scrapeApp: createScrapeActivity(deps),
     combineScrapes: createCombineScrapesActivity(deps),
-    predict: createPredictActivity(deps),
+    predict: createPredictActivity(deps, predictStage),
     driftCheck: createDriftCheckActivity(deps),
     writeRunRecord: createWriteRunRecordActivity(deps),
   });
@@ -76,9 +75,4 @@ function typedFailures<A extends Record<string, (input: never) => Promise<unknow
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Every stage by name, so `ulasan verify` can recompute any artifact from its manifest. */
-export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntries(
-  [importStage, cleanStage, annotateStage, splitStage, foldStage, featuresStage, resampleStage, trainStage, evaluateStage, ensembleStage, reportStage, gridStage, gridCellsStage, gridFailuresStage, leakySplitStage, labelFractionStage, pseudoLabelStage, scrapeStage, predictStage, driftCheckStage].map(
-    (stage) => [stage.stage, stage as StageDefinition<unknown>],
-  ),
-);
+export { STAGES } from './stages';

@@ -1,16 +1,17 @@
 /**
- * `npm run bench -- grid`: an 8-cell grid of small models trained with 1 and with 2 at once, in the same
- * run: locally (the grid plan in-process, cells in worker threads), and on a Temporal dev server with one
- * and then two `ulasan worker` processes on the train queue (when the Temporal CLI is installed; workers
- * start and are warmed by a cell before the clock). Each measurement trains cells no other measurement trained (learning rates of
- * its own) over shared, cached upstream stages. Returns the local time with 1 ÷ time with 2 (goal ≥ 1.7 on
- * 2 cores); the Temporal ratio is printed above it.
+ * `npm run bench -- grid`: an 8-cell grid of small models trained with 1 and with 2 at once, in the same run: locally
+ * (the grid plan in-process, whole cells in a pool of 1 or 2 worker threads), and on a Temporal dev server with one
+ * and then two `ulasan worker` processes on the train queue (when the Temporal CLI is installed). Both sides start
+ * warm: every thread or worker process trains a cell of its own before the clock. Each measurement trains cells no
+ * other measurement trained (learning rates of its own) over shared, cached upstream stages. Returns the local time
+ * with 1 ÷ time with 2 (goal ≥ 1.7 on 2 cores); the Temporal ratio is printed above it.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGridFile, storeGridCells } from '../activities/grid/grid';
 import { gridPlanFromSpec } from '../client/grid-spec';
+import { ActivityPool } from '../runtime/activity-pool';
 import { realActivities, runGridLocal } from '../client/local-runner';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { ExpandedGridPlan, GridPlan } from '../workflows/plans/grid';
@@ -19,8 +20,9 @@ import { prepareFeatures, stageRecorder } from '../workflows/plans/pipeline';
 const TRAIN_QUEUE = 'bench-grid-train';
 
 /**
- * 8 cells: 4 learning rates × 2 batch sizes, a small CNN on 6,000 synthetic reviews, 3 epochs. `variant`
- * nudges the learning rates, so each measurement trains cells of its own (same work, other keys).
+ * 8 cells of equal cost (4 learning rates × 2 dropout rates), so two workers share them evenly: a small CNN on 6,000
+ * synthetic reviews, 3 epochs, sized so that training, not per-cell scheduling, dominates a cell. `variant` nudges
+ * the learning rates, so each measurement trains cells of its own (same work, other keys).
  */
 function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
   const learningRates = [0.002, 0.004, 0.006, 0.008].map((lr) => lr + variant * 1e-6);
@@ -30,12 +32,18 @@ function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
     source: { synthetic: { rows: 6000 } },
     label: { rule: 'binary' },
     split: { train: 0.7, val: 0.15, test: 0.15 },
-    features: { maxVocab: 3000, maxLen: 32 },
-    model: { arch: 'cnn-small', embeddingDim: 32, filters: 32 },
-    train: { epochs: 3 },
-    grid: { parallel, trainTaskQueue: TRAIN_QUEUE, values: { 'train.learningRate': learningRates, 'train.batchSize': [32, 64] } },
+    features: { maxVocab: 3000, maxLen: 64 },
+    model: { arch: 'cnn-small', embeddingDim: 64, filters: 128 },
+    train: { epochs: 3, batchSize: 32 },
+    grid: { parallel, trainTaskQueue: TRAIN_QUEUE, values: { 'train.learningRate': learningRates, 'model.dropout': [0.2, 0.4] } },
   };
   return gridPlanFromSpec(spec, 'bench/grid.bench.ts');
+}
+
+/** The grid of `variant` cut to its first `cells` cells, stored. */
+async function storedGrid(store: ArtifactStore, variant: number, parallel: number, cells = 8): Promise<GridPlan> {
+  const expanded = expandedGrid(variant, parallel);
+  return storeGridCells(store, { ...expanded, cells: expanded.cells.slice(0, cells) });
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<number> {
@@ -44,10 +52,23 @@ async function timed<T>(work: () => Promise<T>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Locally: one at a time in this process, or two at once in threads; both start cold (tfjs loads in the timed part). */
-async function local(store: ArtifactStore, variant: number, parallel: number): Promise<number> {
-  const plan = await storeGridCells(store, expandedGrid(variant, parallel));
-  return timed(() => runGridLocal(plan, { store }));
+/**
+ * Locally: the grid plan in this process, its cells in a pool of 1 or 2 threads, each warmed by a cell of its own
+ * (thread started, tfjs loaded, kernels assembled and compiled) before the clock, as the Temporal workers are.
+ * Seconds of wall and of CPU (every thread of this process).
+ */
+async function local(store: ArtifactStore, variant: number, parallel: number): Promise<{ wall: number; cpu: number }> {
+  const pool = new ActivityPool(parallel, store.root);
+  try {
+    await runGridLocal(await storedGrid(store, variant + 50, parallel, parallel), { store, pool });
+    const plan = await storedGrid(store, variant, parallel);
+    const cpu = process.cpuUsage();
+    const wall = await timed(() => runGridLocal(plan, { store, pool }));
+    const { user, system } = process.cpuUsage(cpu);
+    return { wall, cpu: (user + system) / 1e6 };
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Times the grid on a dev server with 1, then 2, train worker processes; undefined without the Temporal CLI. */
@@ -65,8 +86,7 @@ async function onTemporal(store: ArtifactStore, variants: [number, number]): Pro
     const worker = (q: string, args: string[] = []) => startWorkerProcess({ address: env.address, queue: q, storeRoot: store.root, args, readyTimeoutMs: 300_000 });
     await Promise.all([worker(queue), worker(TRAIN_QUEUE, ['--concurrency', '1'])]);
     const submit = async (variant: number, cells = 8) => {
-      const expanded = expandedGrid(variant, 2);
-      const plan: GridPlan = { ...(await storeGridCells(store, { ...expanded, cells: expanded.cells.slice(0, cells) })), storeId: await store.id() };
+      const plan: GridPlan = { ...(await storedGrid(store, variant, 2, cells)), storeId: await store.id() };
       let gridKey = '';
       const seconds = await timed(async () => (gridKey = (await runGridOnTemporal(plan, { address: env.address, taskQueue: queue })).gridKey));
       if (cells === 8) console.log(`  ${seconds.toFixed(1)} s; ${await trainTimesByWorker(store, gridKey)}`);
@@ -101,13 +121,14 @@ export default async function gridBenchmark(): Promise<number> {
     await prepareFeatures(realActivities(store, () => undefined), expandedGrid(0, 1), stageRecorder([]));
     const one = await local(store, 11, 1);
     const two = await local(store, 12, 2);
-    console.log(`local, 8 cells: ${one.toFixed(1)} s one at a time, ${two.toFixed(1)} s two at once (threads): ${(one / two).toFixed(2)}×`);
+    const cpu = `CPU ${one.cpu.toFixed(1)} s and ${two.cpu.toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`;
+    console.log(`local, 8 cells: ${one.wall.toFixed(1)} s one at a time, ${two.wall.toFixed(1)} s two at once (threads): ${(one.wall / two.wall).toFixed(2)}×; ${cpu}`);
     const temporal = await onTemporal(store, [21, 22]);
     if (temporal) {
       const [t1, t2] = temporal;
       console.log(`temporal, 8 cells: ${t1.toFixed(1)} s on 1 train worker process, ${t2.toFixed(1)} s on 2: ${(t1 / t2).toFixed(2)}×`);
     }
-    return one / two;
+    return one.wall / two.wall;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

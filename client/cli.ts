@@ -96,6 +96,26 @@ program
   });
 
 program
+  .command('studies')
+  .description('Run the published studies of experiments/studies/ (all, or those named) as published and honestly, and regenerate docs/RESULTS.md and docs/results.html from their metrics.')
+  .argument('[names...]', 'study ids or numbers (e.g. 1 5 or halodoc-cnn-bilstm); none runs all')
+  .option('--budget <budget>', 'full (the published protocol) or smoke (same protocol: a row sample, fewer epochs and grid points)', 'full')
+  .option('--temporal', 'submit every run to the Temporal server at TEMPORAL_ADDRESS instead of running in-process')
+  .option('--task-queue <queue>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+  .option('--out <dir>', 'folder of results.json, RESULTS.md and results.html', 'docs')
+  .option('--studies-dir <dir>', 'folder of the study files', 'experiments/studies')
+  .option('--page-only', 'regenerate the page from <out>/results.json and the store, running nothing')
+  .option('--allow-small', 'run even when a scored split has fewer rows per class than evaluate.minSupport')
+  .action(async (names: string[], options: { budget: string; temporal?: boolean; taskQueue: string; out: string; studiesDir: string; pageOnly?: boolean; allowSmall?: boolean }) => {
+    const { parseBudget, regeneratePage, runStudies } = await import('./studies/run-studies');
+    const budget = parseBudget(options.budget);
+    const written = options.pageOnly
+      ? await regeneratePage(resolve(options.out))
+      : await runStudies({ names, budget, studiesDir: resolve(options.studiesDir), outDir: resolve(options.out), temporal: options.temporal, taskQueue: options.taskQueue, allowSmall: options.allowSmall, log });
+    console.log(`results: ${written.markdownPath} and ${written.htmlPath}`);
+  });
+
+program
   .command('cancel')
   .description('Cancel a run on Temporal: running activities stop within one heartbeat interval, finished stages stay cached.')
   .argument('<runId>', 'run id printed by `ulasan run --temporal`, or a workflow id')
@@ -128,10 +148,12 @@ program
   .option('--app <name>', 'app id to record on every row (default: the file\'s app column)')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
   .addOption(new Option('--encoding <encoding>', 'text encoding of a CSV/TSV file (default: utf-8, and a file that is not UTF-8 is detected: UTF-16, Latin-1)').choices(TEXT_ENCODINGS))
+  .option('--unlabelled', 'reviews to predict: the file needs no rating column, and rows without a readable rating keep a null rating instead of being quarantined')
   .option('--json', 'print {key, rows, quarantined} as the last line')
-  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; json?: boolean }) => {
+  .action(async (file: string, options: { app?: string; format?: ReviewFileFormat; encoding?: TextEncoding; unlabelled?: boolean; json?: boolean }) => {
     const store = new ArtifactStore();
-    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format, encoding: options.encoding } });
+    const ratings = options.unlabelled ? 'optional' : 'required';
+    const outcome = await realActivities(store, log).importReviews({ source: { kind: 'file', path: file, app: options.app, format: options.format, encoding: options.encoding, ratings } });
     const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
     console.log(`${outcome.cache === 'hit' ? 'already imported' : 'imported'}: ${rows} rows, ${quarantined} quarantined`);
     console.log(`key: ${outcome.ref.key}`);
@@ -206,7 +228,7 @@ program
   .command('predict')
   .description("Label reviews with a trained model, through the model's own cleaning and features: a cached `predict` artifact (predictions.parquet).")
   .argument('<model>', 'train artifact key, run id (its selected model) or model tag')
-  .argument('<input>', 'review file (CSV/TSV/JSON/Parquet, as `import` reads) or a table artifact key')
+  .argument('<input>', 'review file (CSV/TSV/JSON/Parquet, as `import` reads; a rating column is not needed) or a table artifact key')
   .option('--out <file>', 'also write the predictions to a .csv, .parquet or .jsonl file')
   .option('--app <name>', 'app id to record on every imported row')
   .option('--format <format>', 'csv | tsv | json | parquet (default: from the extension)')
@@ -326,6 +348,7 @@ interface ScheduleCliOptions extends ScrapeCliOptions {
   runTimeout?: string;
   taskQueue?: string;
   scrapeQueue?: string;
+  queueTimeout?: number;
 }
 /** The schedule options `create` and `update` share (no defaults here: `update` changes only what is given). */
 const withScheduleOptions = (command: Command): Command =>
@@ -335,10 +358,15 @@ const withScheduleOptions = (command: Command): Command =>
     .option('--catchup-window <duration>', 'how late a missed night may still start (default 1 day)')
     .option('--run-timeout <duration>', 'how long one night may run before it is timed out and the next may start (default 12 hours)')
     .option('--task-queue <queue>', `task queue of the workers that run the nightly workflow (default ${DEFAULT_TASK_QUEUE})`)
-    .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)');
+    .option('--scrape-queue <queue>', 'task queue of the scrape activities: one `ulasan worker --queue <it>` per outgoing address keeps the throttle (default scrape)')
+    .option('--queue-timeout <duration>', 'fail an app when no worker on --scrape-queue takes its scrape within this (default 1h)', durationMs);
 /** The scrape plan of `create` (and of `update` when --app is given); `--score-with` is resolved now, and its runs named after the schedule. */
 const schedulePlan = async (scheduleId: string, options: ScheduleCliOptions) => {
-  const plan = { ...(await nightlyPlanFromOptions(options, { name: scheduleId })), ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}) };
+  const plan = {
+    ...(await nightlyPlanFromOptions(options, { name: scheduleId })),
+    ...(options.scrapeQueue ? { scrapeTaskQueue: options.scrapeQueue } : {}),
+    ...(options.queueTimeout !== undefined ? { queueTimeoutMs: options.queueTimeout } : {}),
+  };
   if (plan.score) console.log(describeScoring(plan.score));
   return plan;
 };

@@ -61,8 +61,12 @@ export function parseParallel(value: unknown): number {
 
 export async function runExperiment(specPath: string, options: RunOptions): Promise<RunSummary> {
   if (options.parallel !== undefined) options = { ...options, parallel: parseParallel(options.parallel) };
+  return runLoadedExperiment(await loadExperiment(specPath, { allowSmall: options.allowSmall }), options);
+}
+
+/** Runs an experiment already loaded and validated (`ulasan run` after reading its file; `ulasan studies`). */
+export async function runLoadedExperiment(loaded: Experiment, options: RunOptions): Promise<RunSummary> {
   const store = new ArtifactStore();
-  const loaded = await loadExperiment(specPath, { allowSmall: options.allowSmall });
   const experiment = options.temporal ? await forWorkers(loaded, store, options) : loaded;
   const runId = newRunId(experiment.plan);
   const runner = options.temporal ? 'temporal' : 'local';

@@ -54,7 +54,7 @@ class FaultyStore extends ArtifactStore {
 
 async function run(store: ArtifactStore) {
   const retries: string[] = [];
-  const result = await runLocal(plan, { store, retry: { onRetry: (_, err) => retries.push((err as Error).message), sleep: async () => undefined } }).catch(
+  const result = await runLocal(plan, { store, retry: { onRetry: ({ error }) => retries.push((error as Error).message), sleep: async () => undefined } }).catch(
     (err: unknown) => err as Error,
   );
   return { result, retries };

@@ -1,16 +1,18 @@
 /**
  * A grid finds its cells in the store by the same key material the stages use: a rerun schedules
- * nothing, and cells that differ only in options a baseline ignores are one artifact.
+ * nothing, and cells that differ only in options a baseline ignores are one artifact. Run in a pool of
+ * threads, a grid writes the same keys as in one thread.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readGridFile, storeGridCells, type GridFile } from '../activities/grid/grid';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import type { GridResult } from '../workflows/plans/grid';
 import { gridPlanFromSpec } from './grid-spec';
+import { ActivityPool } from '../runtime/activity-pool';
 import { runGridLocal } from './local-runner';
 
 let root: string;
@@ -128,4 +130,29 @@ describe('grid cells and keys', () => {
     const scoredOnTest = testScoringsAfter.filter((m) => !testScoringsBefore.some((b) => b.key === m.key));
     expect(scoredOnTest.map((m) => m.key)).toEqual([cvFirst.metricsKey]);
   });
+});
+
+describe('a grid in a pool of threads', () => {
+  let pooledRoot: string;
+  afterAll(() => rm(pooledRoot, { recursive: true, force: true }));
+
+  it('runs every cell\'s resample, training and evaluation in the threads and writes the same keys', async () => {
+    pooledRoot = await mkdtemp(join(tmpdir(), 'ulasan-grid-pool-'));
+    const store = new ArtifactStore(pooledRoot);
+    const pool = new ActivityPool(2, pooledRoot);
+    const jobs = vi.spyOn(pool, 'run');
+    try {
+      const pooled = await runGridLocal(await storeGridCells(store, { ...plan, parallel: 2 }), { store, pool });
+      expect(pooled.gridKey).toBe(first.gridKey);
+      expect((await readGridFile(store, pooled.gridKey)).cells.map((c) => c.trainKey)).toEqual(firstCells.map((c) => c.trainKey));
+    } finally {
+      await pool.close();
+    }
+    const ran = jobs.mock.calls.map(([name]) => name);
+    // 4 cells (2 distinct models), each resampled, trained and scored on validation; plus the upstream stages and the test score.
+    expect(ran.filter((name) => name === 'trainModel')).toHaveLength(4);
+    expect(ran.filter((name) => name === 'evaluate')).toHaveLength(5);
+    expect(ran).toEqual(expect.arrayContaining(['clean', 'features', 'resample']));
+    expect(ran.some((name) => ['lookupCells', 'recordGrid', 'report'].includes(name)), 'io activities stay on the main thread').toBe(false);
+  }, 180_000);
 });

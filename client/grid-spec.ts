@@ -85,7 +85,8 @@ export const GridSpecSchema = z.strictObject({
 
 export type GridSpec = z.infer<typeof GridSpecSchema>;
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+/** Sets a dotted path in a raw spec, copying the objects on the way (the spec's own are never changed). */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let node = target;
   for (const part of parts.slice(0, -1)) {
@@ -156,9 +157,13 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     return { id: `c${String(index).padStart(4, '0')}`, ...(family ? { family } : {}), ...(maxTrainRows ? { maxTrainRows } : {}), features: plan.features, resample: plan.resample, train: plan.train };
   });
   const selection = grid.selection as { method: Selection['method']; folds?: number; minValClassRows?: number; ensemble?: number };
-  const { method, folds = DEFAULT_FOLDS, minValClassRows = MIN_VAL_CLASS_ROWS, ensemble = DEFAULT_ENSEMBLE } = selection;
-  if (method === 'validation') requireValidationSplit(first!, file, 'grid.selection is validation');
+  const { folds = DEFAULT_FOLDS, minValClassRows = MIN_VAL_CLASS_ROWS, ensemble = DEFAULT_ENSEMBLE } = selection;
+  const leaky = leakyGrid(first!, grid, selection.method, file);
+  // A leaky grid selects on its leaky split's val rows: it has no honest training split to fold.
+  const method = leaky ? 'validation' : selection.method;
+  if (method === 'validation') requireValidationSplit(first!, file, leaky ? 'a leaky grid selects on validation' : 'grid.selection is validation');
   const upstream = planFromSpec(first!, options);
+  if (leaky) for (const cell of cells) Object.assign(cell, { resample: { ...cell.resample, sampler: { method: 'none' } }, onFeatures: true });
   return {
     name: upstream.name,
     source: upstream.source,
@@ -174,5 +179,26 @@ export function gridPlanFromSpec(raw: Record<string, unknown>, file: string, opt
     parallel: grid.parallel,
     trainTaskQueue: grid.trainTaskQueue,
     report: upstream.report,
+    ...(leaky ? { leakyResample: upstream.resample } : {}),
   };
+}
+
+/**
+ * Whether a grid reproduces a leaky setup (`mode: leaky`: the spec's sampler runs over every row before the
+ * split, once for all cells). Refuses what that cannot mean: a grid over samplers or features, honest-vs-leaky,
+ * or cross-validation (`auto` selects on validation there).
+ */
+function leakyGrid(spec: ExperimentSpec, grid: GridSpec, method: Selection['method'], file: string): boolean {
+  if (spec.mode === 'honest') return false;
+  const fail = (message: string, field: string): never => {
+    throw new UlasanError('BadInput', `Invalid experiment spec ${file}:\n  - ${field}: ${message}`, { file, field });
+  };
+  if (spec.mode === 'honest-vs-leaky') fail('a grid runs one mode; write two specs (mode: honest and mode: leaky) to compare them', 'mode');
+  const paths = [grid.values, ...(grid.families ?? []).map((family) => family.values)].flatMap((values) => Object.keys(values));
+  const varied = paths.find((path) => path.startsWith('resample.'));
+  if (varied) fail(`${varied} cannot vary in a leaky grid: its one sampler runs over every row before the split`, 'grid.values');
+  const features = paths.find((path) => path === 'features' || path.startsWith('features.'));
+  if (features) fail(`${features} cannot vary in a leaky grid: its features are built once, over every row, before the split`, 'grid.values');
+  if (method === 'cv') fail('a leaky grid cannot cross-validate (its rows were resampled before the split); use selection method validation or auto', 'grid.selection.method');
+  return true;
 }

@@ -9,19 +9,19 @@ import type { ArtifactStore } from '../data/store/artifact-store';
 import { PIPELINE_PROFILES, runPipeline, type PipelineActivities, type PipelinePlan, type PipelineResult } from '../workflows/plans/pipeline';
 import { PROFILES, type ProfileName } from '../core/profiles';
 import type { RecordedActivityCall } from '../workflows/testing/history';
-import { GRID_PROFILES, GridFailedError, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
-import type { TrainInput } from '../activities/train/train';
-import { ActivityPool } from '../runtime/activity-pool';
+import { GRID_PROFILES, GridFailedError, POOLED_ACTIVITIES, runGrid, type GridActivities, type GridPlan, type GridProgress, type GridResult } from '../workflows/plans/grid';
+import { ActivityPool, type ActivityName } from '../runtime/activity-pool';
 import { epochReporter } from './epoch-progress';
 import { refKeys, type RunLease } from './leases';
-import { withRetry, type RetryHooks } from '../core/runner-retry';
+import { withRetry, type RetryOptions } from '../core/retry';
 
 export interface LocalRunOptions {
   store: ArtifactStore;
   log?: (message: string) => void;
   /** Collects each activity call with its input and result, in order. */
   recorder?: RecordedActivityCall[];
-  retry?: RetryHooks;
+  /** How to wait between attempts, and who else hears of a retry (tests). */
+  retry?: Pick<RetryOptions, 'sleep' | 'onRetry'>;
   /** Replaces the real activities (tests). */
   activities?: PipelineActivities;
   /** Hash every file of every cache hit instead of trusting matching stamps (`--verify-hashes`). */
@@ -39,19 +39,22 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
   const wrapped = {} as Record<keyof A, (input: unknown) => Promise<unknown>>;
   for (const name of Object.keys(profiles) as (keyof A & string)[]) {
     const run = activities[name] as (input: unknown) => Promise<unknown>;
-    const profile = PROFILES[profiles[name]];
     wrapped[name] = async (input) => {
-      const onRetry = (attempt: number, error: unknown, delay: number) => {
-        log(`${name} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delay} ms`);
-        options.retry?.onRetry?.(attempt, error, delay);
+      const retry: RetryOptions = {
+        policy: PROFILES[profiles[name]].retry,
+        ...(options.retry?.sleep ? { sleep: options.retry.sleep } : {}),
+        onRetry: (info) => {
+          log(`${name} failed (attempt ${info.attempt}): ${(info.error as Error).message}; retrying in ${info.delayMs} ms`);
+          options.retry?.onRetry?.(info);
+        },
       };
       await options.lease?.holdInputs(refKeys(input));
       // Typed before the retry decision, as on a worker: only what may pass is tried again.
       const typed = () => run(input).catch((err: unknown) => Promise.reject(classifyError(err, { stage: name })));
-      let result = await withRetry(typed, profile, { ...options.retry, onRetry });
+      let result = await withRetry(typed, retry);
       // A cache hit on an artifact a concurrent gc then removed: run the stage again, which recomputes it.
       while (options.lease && (await options.lease.hold(refKeys((result as { ref?: unknown } | undefined)?.ref))).length > 0) {
-        result = await withRetry(typed, profile, { ...options.retry, onRetry });
+        result = await withRetry(typed, retry);
       }
       options.recorder?.push({ activityType: name, taskQueue: options.taskQueue ?? 'ulasan', args: [input], result });
       return result;
@@ -60,11 +63,15 @@ export function wrapActivities<A extends object>(activities: A, options: LocalRu
   return wrapped as unknown as A;
 }
 
+/** Prints training epochs through `log` when asked (see epoch-progress.ts); otherwise ignores heartbeats. */
+function heartbeatPrinter(log: (message: string) => void, progress: boolean | undefined): (details?: unknown) => void {
+  return progress ? epochReporter({ log, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) }) : () => undefined;
+}
+
 /** The real activities in this process; `progress` prints training epochs (see epoch-progress.ts). */
 export function realActivities(store: ArtifactStore, log: (message: string) => void, options: { verifyHashes?: boolean; progress?: boolean } = {}): Activities {
   const verifyHashes = options.verifyHashes ?? false;
-  const heartbeat = options.progress ? epochReporter({ log, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) }) : () => undefined;
-  return createActivities({ store, heartbeat, warn: (message) => log(`warning: ${message}`), verifyHashes });
+  return createActivities({ store, heartbeat: heartbeatPrinter(log, options.progress), warn: (message) => log(`warning: ${message}`), verifyHashes });
 }
 
 export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Promise<PipelineResult> {
@@ -75,14 +82,31 @@ export async function runLocal(plan: PipelinePlan, options: LocalRunOptions): Pr
 
 export interface LocalGridOptions extends LocalRunOptions {
   onProgress?: (progress: GridProgress) => void;
+  /**
+   * Threads that run the cpu and train stages (the caller closes them; warm them with `warm()` beforehand to keep
+   * start-up out of the run). @default a pool of `plan.parallel` threads when that is above 1, else this thread
+   */
+  pool?: ActivityPool;
 }
 
-/** Runs a grid in-process; with `parallel > 1`, cells train in a pool of worker threads. */
+/** `activities` with every cpu and train stage handed to `pool`, so whole cells run in threads, several at once. */
+function inPool<A extends object>(activities: A, pool: ActivityPool, options: LocalRunOptions): A {
+  const log = options.log ?? (() => undefined);
+  const jobOptions = { onHeartbeat: heartbeatPrinter(log, options.progress), onWarn: (message: string) => log(`warning: ${message}`) };
+  const pooled = Object.keys(activities).filter((name) => POOLED_ACTIVITIES.has(name));
+  return { ...activities, ...Object.fromEntries(pooled.map((name) => [name, (input: never) => pool.run(name as ActivityName, input, jobOptions)])) };
+}
+
+/**
+ * Runs a grid in-process. With `parallel > 1` (or a `pool`), every cell's resample, training and evaluation run in
+ * the pool's threads: the main thread only schedules, so cells really run `parallel` at once.
+ */
 export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): Promise<GridResult> {
   const log = options.log ?? (() => undefined);
   const base: GridActivities = options.activities ? (options.activities as GridActivities) : realActivities(options.store, log, options);
-  const pool = plan.parallel > 1 && !options.activities ? new ActivityPool(plan.parallel, options.store.root) : undefined;
-  const activities = pool ? { ...base, trainModel: (input: TrainInput) => pool.run('trainModel', input) } : base;
+  const ownPool = !options.pool && plan.parallel > 1 && !options.activities ? new ActivityPool(plan.parallel, options.store.root) : undefined;
+  const pool = options.activities ? undefined : (options.pool ?? ownPool);
+  const activities = pool ? inPool(base, pool, options) : base;
   try {
     const outcome = await runGrid(wrapActivities(activities, options, GRID_PROFILES), plan, undefined, { onProgress: options.onProgress }).catch((error: unknown) => {
       throw error instanceof GridFailedError ? new UlasanError(error.type, error.message) : error;
@@ -90,6 +114,6 @@ export async function runGridLocal(plan: GridPlan, options: LocalGridOptions): P
     if (outcome.kind !== 'done') throw new UlasanError('Internal', 'the local grid runner does not continue as new');
     return outcome.result;
   } finally {
-    await pool?.close();
+    await ownPool?.close();
   }
 }

@@ -3,7 +3,8 @@
  * `ulasan` for the workflows, one on `scrape` for the scrape activities) and the fake Play server: a
  * triggered night stores every review once; a scrape worker killed (-9) mid-scrape and replaced loses
  * and duplicates nothing (the retry resumes from its heartbeat); a manual `ulasan scrape` of the same
- * app during the night loses nothing (the snapshot merge is locked).
+ * app during the night loses nothing (the snapshot merge is locked); a scrape queue no worker serves fails the
+ * app within its queue timeout.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePlayServer, type FakePlayServer } from '../activities/scrape/testing/fake-play-server';
-import { readScrapeIndex, type ScrapeWindow } from '../activities/scrape/snapshot';
+import { readScrapeIndex, type ScrapeWindow } from '../activities/scrape/scrape';
 import { parquet, queryRows, withConnection } from '../data/duckdb';
 import { ArtifactStore } from '../data/store/artifact-store';
 import { devServerAvailable, startDevServer } from '../worker/testing/dev-server';
@@ -137,4 +138,15 @@ describe.skipIf(!devServerAvailable('nightly scrape with ulasan worker processes
     expect(slowRequests().filter((r) => r.token === null)).toHaveLength(2);
     await client.schedule.getHandle(scheduleId).delete();
   }, 240_000);
+
+  it('a scrape queue nobody serves fails the app within the queue timeout, as NoWorker naming the queue', async () => {
+    const workflowId = `no-scrape-worker-${Date.now()}`;
+    const started = Date.now();
+    const lonely = plan(QUICK_APP, { scrapeTaskQueue: 'scrape-nobody', queueTimeoutMs: 2_000 });
+    const night = client.workflow.execute('nightlyScrapeWorkflow', { workflowId, taskQueue: 'ulasan', args: [lonely] });
+    await expect(night).rejects.toMatchObject({ cause: { type: 'NoWorker' } });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const child = await client.workflow.getHandle(`${workflowId}/${QUICK_APP}`).result().catch((error: unknown) => error);
+    expect(child).toMatchObject({ cause: { type: 'NoWorker', message: expect.stringMatching(/task queue 'scrape-nobody' within 2s.*--scrape-queue/) } });
+  }, 60_000);
 });

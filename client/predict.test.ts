@@ -3,7 +3,7 @@
  * evaluate's (a CNN on token ids and a linear SVM on TF-IDF), given as a raw review file or as the split
  * table; lineage reaches model and input; run ids and tags resolve; 1,000 unseen synthetic reviews score.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -163,6 +163,49 @@ describe('predict by run id and tag', () => {
     await predictReviews('synthetic-prod', summary.tableKey, { ...quiet, store, out: jsonl });
     expect((await readFile(jsonl, 'utf8')).trim().split('\n')).toHaveLength(rows.length);
     await expect(predictReviews(runId, csv, { ...quiet, store, out: join(root, 'x.xlsx') })).rejects.toThrow(/--out .*x\.xlsx/);
+  });
+
+  it('labels unlabelled CSV and JSON-lines files (no rating column, ids optional) exactly as the same reviews with ratings', async () => {
+    const model = stageKey(result, 'train');
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('mantap bgt', 'aplikasi; lemot | parah', 'dokter "ramah"\nresep ok', '  ', '12345'));
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 10 }), fc.constantFrom('csv', 'jsonl'), fc.boolean(), async (texts, format, withIds) => {
+        const id = (i: number) => (withIds ? `u${i}` : `row-${i}`);
+        const unlabelled = join(root, `unlabelled-${n}.${format}`);
+        // Without ids a CSV has one column: its texts' ';' or '|' must not be read as the delimiter.
+        const records = texts.map((text, i) => (withIds ? { review_id: id(i), text } : { text }));
+        await writeFile(
+          unlabelled,
+          format === 'jsonl'
+            ? records.map((r) => JSON.stringify(r)).join('\n') + '\n'
+            : [Object.keys(records[0]!).join(','), ...records.map((r) => Object.values(r).map(csvField).join(','))].join('\n') + '\n',
+        );
+        const labelled = join(root, `labelled-${n++}.csv`);
+        await writeFile(labelled, [SYNTHETIC_CSV_HEADER, ...texts.map((text, i) => [id(i), 'u', 5, text, '2024-01-01', 'app'].map(csvField).join(','))].join('\n') + '\n');
+        const rows = await rowsOf((await predictReviews(model, unlabelled, { ...quiet, store })).path);
+        const expected = await rowsOf((await predictReviews(model, labelled, { ...quiet, store })).path);
+        expect(rows.map((r) => r.id)).toEqual(texts.map((_, i) => id(i)));
+        // CSV reads an empty field as null; JSON keeps ''. Either way the review is there, unlabelled.
+        expect(rows.map((r) => r.text ?? '')).toEqual(texts);
+        const labels = (rs: Record<string, unknown>[]) => rs.map(({ clean_text, label, label_index, p_negative, p_positive }) => ({ clean_text, label, label_index, p_negative, p_positive }));
+        expect(labels(rows)).toEqual(labels(expected));
+      }),
+      { numRuns: 10 },
+    );
+  }, 180_000);
+
+  it('refuses an unlabelled file with no text column before importing anything, naming the file and what to do', async () => {
+    const file = join(root, 'no-text.csv');
+    await writeFile(file, 'review_id,komentar\na,bagus\n');
+    const manifests = async () => (await readdir(root, { recursive: true })).filter((name) => name.endsWith('manifest.json')).sort();
+    const before = await manifests();
+    await expect(predictReviews(stageKey(result, 'train'), file, { ...quiet, store })).rejects.toMatchObject({
+      type: 'BadInput',
+      context: { file, field: 'columns.text' },
+      message: expect.stringContaining('(columns: review_id, komentar); name it one of content, text'),
+    });
+    expect(await manifests()).toEqual(before);
   });
 
   it('keeps one row per input review whatever the texts, with no label only for texts cleaning empties', async () => {

@@ -38,7 +38,11 @@ function exportFormat(out: string): string {
 
 /** A review file to import, or a table artifact already in the store. */
 async function inputOf(store: ArtifactStore, input: string, options: PredictOptions): Promise<PredictPlan['input']> {
-  if (existsSync(input)) return { source: { kind: 'file', path: resolve(input), ...(options.app ? { app: options.app } : {}), ...(options.format ? { format: options.format } : {}) } };
+  if (existsSync(input)) {
+    // Reviews to label need no rating: a file without one imports, and a row's missing rating costs it nothing.
+    const source = { kind: 'file', path: resolve(input), ratings: 'optional', ...(options.app ? { app: options.app } : {}), ...(options.format ? { format: options.format } : {}) } as const;
+    return { source };
+  }
   if (/^[0-9a-f]{64}$/.test(input) && (await store.has(input))) return { table: { key: input, stage: (await store.manifest(input)).stage } };
   throw notFound(`input '${input}' is neither a review file nor an artifact key in ${store.root}; give a CSV/TSV/JSON/Parquet file or a table key`, { file: input });
 }

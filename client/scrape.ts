@@ -8,7 +8,7 @@ import { createActivities } from '../activities';
 import { badInput } from '../core/errors';
 import type { ReviewSort } from '../activities/scrape/play-client';
 import { withRetry } from '../core/retry';
-import { createScrapeActivity, type ScrapeAppInput, type ScrapeAppOutput } from '../activities/scrape/scrape';
+import { createScrapeActivity, type ScrapeAppInput, type ScrapeAppOutput } from '../activities/scrape/scrape-app';
 import type { PipelinePlan } from '../workflows/plans/pipeline';
 import {
   SCRAPE_PROFILES,

@@ -38,6 +38,8 @@ const SourceSchema = z.union([
     app: z.string().optional(),
     /** Text encoding of a CSV/TSV file; a file that is not valid UTF-8 is detected (UTF-16, Latin-1). @default 'utf-8' */
     encoding: z.enum(TEXT_ENCODINGS).optional(),
+    /** Keep a seeded sample of this many data rows (the experiment seed picks them), e.g. for a smoke budget. @default every row */
+    sampleRows: z.number().int().min(1).optional(),
   }),
 ], { error: 'source: give either `synthetic: {rows}` or `file: <path>` (with optional format, columns, app)' });
 
@@ -169,7 +171,15 @@ export function planFromSpec(spec: ExperimentSpec, options: PlanOptions = {}): P
   const source =
     'synthetic' in spec.source
       ? { kind: 'synthetic' as const, rows: spec.source.synthetic.rows, seed, app: spec.source.synthetic.app }
-      : { kind: 'file' as const, path: spec.source.file, format: spec.source.format, columns: spec.source.columns, app: spec.source.app, encoding: spec.source.encoding };
+      : {
+          kind: 'file' as const,
+          path: spec.source.file,
+          format: spec.source.format,
+          columns: spec.source.columns,
+          app: spec.source.app,
+          encoding: spec.source.encoding,
+          ...(spec.source.sampleRows ? { sample: { rows: spec.source.sampleRows, seed } } : {}),
+        };
   return {
     name: spec.name,
     source,

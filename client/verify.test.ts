@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tfBackend } from '../models/tf-runtime';
-import { trainStage } from '../activities/train/train';
+import { trainIdentity } from '../activities/train/train';
 import { ArtifactStore } from '../data/store/artifact-store';
 import type { Manifest } from '../data/store/types';
 import { TF_BACKENDS } from '../kernels/backend';
@@ -22,7 +22,7 @@ async function foreignModel(backend: string): Promise<{ store: ArtifactStore; ke
   const manifest: Manifest = {
     key,
     stage: 'train',
-    stageVersion: trainStage.version,
+    stageVersion: trainIdentity.version,
     params: {},
     inputs: { train: 'missing', features: 'missing' },
     inputKeys: ['missing', 'missing'],

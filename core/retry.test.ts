@@ -17,9 +17,11 @@ describe('withRetry (io profile)', () => {
     expect(delays).toEqual([1000, 2000, 4000, 8000]);
   });
 
-  it('waits for Retry-After when it is longer than the backoff, never shorter', () => {
+  it('waits for Retry-After when it is longer than the backoff, never shorter, and never past the cap', () => {
     const slowDown = new ScrapeError('RateLimited', 'slow down', { retryAfterMs: 30_000 });
     expect(retryDelayMs(1, slowDown)).toBe(30_000);
+    const anHour = new ScrapeError('RateLimited', 'slow down', { retryAfterMs: 3_600_000 });
+    expect(retryDelayMs(1, anHour)).toBe(PROFILES.io.retry.maximumInterval);
     expect(retryDelayMs(1, new ScrapeError('RateLimited', 'slow down', { retryAfterMs: 10 }))).toBe(1000);
     expect(retryDelayMs(10, new Error('x'))).toBe(PROFILES.io.retry.maximumInterval);
   });

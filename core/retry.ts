@@ -1,7 +1,9 @@
 /**
- * Retries for the CLI / local path, with the same policy the workflows give activities (`PROFILES.io`):
- * exponential backoff, a cap, a maximum number of attempts, and no retry for non-retryable failure
- * types. Unlike Temporal's policy it also waits at least as long as Play's Retry-After asked.
+ * Retries outside Temporal (the local runner, the CLI's scrapes) with the policy the workflows give
+ * activities (a profile's `retry`, `PROFILES.io` by default): exponential backoff, a cap, a maximum
+ * number of attempts, and no retry for non-retryable failure types, so what Temporal would retry is
+ * retried here and what it would give up on fails here. Unlike Temporal's policy it also waits at least
+ * as long as a Retry-After asked, capped at the policy's maximum interval.
  */
 import { isRetryableFailureType } from './failures';
 import { PROFILES, type ActivityProfile } from './profiles';
@@ -34,7 +36,8 @@ export function isRetryable(error: unknown, policy: ActivityProfile['retry'] = P
 
 /**
  * The wait before attempt `attempt + 1` (attempt is 1-based): Temporal's formula,
- * `min(initial * coefficient^(attempt-1), maximum)`, raised to the error's `retryAfterMs` if larger.
+ * `min(initial * coefficient^(attempt-1), maximum)`, raised to the error's `retryAfterMs` if larger, but
+ * never past `maximum` (a server asking for an hour does not stall a run for an hour).
  */
 export function retryDelayMs(
   attempt: number,
@@ -43,7 +46,8 @@ export function retryDelayMs(
 ): number {
   const backoff = Math.min(policy.initialInterval * policy.backoffCoefficient ** (attempt - 1), policy.maximumInterval);
   const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof retryAfter === 'number' && retryAfter > backoff ? retryAfter : backoff;
+  if (typeof retryAfter !== 'number' || retryAfter <= backoff) return backoff;
+  return Math.min(retryAfter, policy.maximumInterval);
 }
 
 /** Runs `fn` until it succeeds, a non-retryable error, or `maximumAttempts`; rethrows the last error. */

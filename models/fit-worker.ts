@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../kernels/backend';
 import { setDropoutStep } from './fused-layers';
 import { barrier, type FromWorker, type ToWorker, type WorkerInit } from './parallel-fit';
-import { loadModel } from './serialize';
+import { loadModel } from './model-io';
 import {
   captureOptimizer,
   checkFinite,
@@ -91,7 +91,7 @@ class ShardTrainer {
           total = lossOf(output as tf.Tensor, labels, this.shape, sampleWeights, batchRows);
         }
         // The L2 penalty belongs to the batch, not to each share: only worker 0 adds it.
-        if (penalties) for (const penalty of regularizationLosses(this.model)) total = tf.add(total, penalty);
+        if (penalties) for (const penalty of regularizationLosses(this.model, this.init.opts.weightDecay)) total = tf.add(total, penalty);
         return total;
       }, this.variables);
       this.variables.forEach((v, j) => {

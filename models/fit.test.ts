@@ -3,7 +3,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../data/random';
 import { UlasanError } from '../core/errors';
-import { fitModel, loadModel, macroF1, predict, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
+import { scoreTokenIds } from './token-scores';
+import { fitModel, loadModel, macroF1, regularizationLosses, serializeModel, type FitCheckpoint, type FitOptions, type TrainingData } from './fit';
 import { buildModel, type ModelSpecInput } from './builders';
 import { registerTrainingKernels } from '../kernels/training-kernels';
 
@@ -158,6 +159,24 @@ describe('fitModel', () => {
     expect(losses[2]).toBe(losses[0]);
   });
 
+  it('adds weight decay as ½·decay·Σw² over every trainable weight (gradient decay·w, PyTorch Adagrad), and it shrinks the weights', async () => {
+    const model = buildModel(small, context);
+    try {
+      const squares = model.trainableWeights.reduce((sum, w) => sum + Array.from(w.read().dataSync()).reduce((a, v) => a + v * v, 0), 0);
+      expect(regularizationLosses(model)).toHaveLength(0);
+      const [penalty] = regularizationLosses(model, 1e-2);
+      expect(penalty!.dataSync()[0]).toBeCloseTo(0.5 * 1e-2 * squares, 4);
+      penalty!.dispose();
+    } finally {
+      model.dispose();
+    }
+    const norm = (weights: number[][]) => weights.flat().reduce((a, v) => a + v * v, 0);
+    const adagrad: FitOptions = { ...options, optimizer: 'adagrad', epochs: 2 };
+    const plain = await weightsAfterFit(small, adagrad);
+    const decayed = await weightsAfterFit(small, { ...adagrad, weightDecay: 0.05 });
+    expect(norm(decayed)).toBeLessThan(norm(plain));
+  });
+
   it('rejects inconsistent data with what, where and how many', async () => {
     const model = buildModel(small, context);
     const data = dataset();
@@ -183,7 +202,7 @@ describe('predict and serialisation', () => {
     const { x } = toyData(5, 9);
     for (const nClasses of [2, 3]) {
       const model = buildModel(small, { ...context, nClasses });
-      const { classes, probabilities } = predict(model, x, 2);
+      const { labels: classes, scores: probabilities } = scoreTokenIds(model, x, 5, x.length / 5, 2);
       expect(classes).toHaveLength(5);
       expect(probabilities).toHaveLength(5 * nClasses);
       for (let r = 0; r < 5; r++) {
@@ -203,7 +222,8 @@ describe('predict and serialisation', () => {
     expect(sb.modelJson).toBe(sa.modelJson);
     const loaded = await loadModel(sa);
     const { x } = toyData(4, 3);
-    expect(predict(loaded, x).probabilities).toEqual(predict(a, x).probabilities);
+    const scores = (model: Parameters<typeof scoreTokenIds>[0]) => scoreTokenIds(model, x, 4, x.length / 4).scores;
+    expect(scores(loaded)).toEqual(scores(a));
     expect((await serializeModel(loaded)).weights).toEqual(sa.weights);
     [a, b, loaded].forEach((m) => m.dispose());
   });

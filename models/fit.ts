@@ -16,9 +16,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from '../data/zod';
 import { badInput } from '../core/errors';
+import { scoreTokenIds } from './token-scores';
 import { setDropoutStep } from './fused-layers';
 import { startWorkerRunner } from './parallel-fit';
-import { loadModel, serializeModel, type SerializedModel } from './serialize';
+import { loadModel, serializeModel, type SerializedModel } from './model-io';
 import {
   captureOptimizer,
   checkFinite,
@@ -37,7 +38,7 @@ import {
   type OptimizerState,
 } from './train-step';
 
-export { loadModel, serializeModel, type SerializedModel } from './serialize';
+export { loadModel, serializeModel, type SerializedModel } from './model-io';
 export { regularizationLosses, type OptimizerState } from './train-step';
 
 const MonitorSchema = z.enum(['val_loss', 'val_macro_f1']);
@@ -84,6 +85,8 @@ export const FitOptionsSchema = z.object({
     .optional(),
   /** Data-parallel worker threads; 1 trains in this thread. @default 1 */
   threads: z.number().int().positive().max(64).default(1),
+  /** PyTorch-style (coupled) weight decay: adds decay·w to every trainable weight's gradient. @default none */
+  weightDecay: z.number().positive().optional(),
 });
 
 export type FitOptions = z.input<typeof FitOptionsSchema>;
@@ -335,7 +338,7 @@ class LocalRunner implements EpochRunner {
         () => {
           const output = this.model.apply(xs, { training: true }) as tf.Tensor;
           let total = lossOf(output, labels, shape, sampleWeights);
-          for (const penalty of regularizationLosses(this.model)) total = tf.add(total, penalty);
+          for (const penalty of regularizationLosses(this.model, this.setup.opts.weightDecay)) total = tf.add(total, penalty);
           return total as tf.Scalar;
         },
         true,
@@ -362,17 +365,22 @@ function validate(
   shape: ModelShape,
   batchSize: number,
 ): Pick<EpochLogs, 'valLoss' | 'valMacroF1' | 'valAccuracy'> {
-  const { probabilities, classes } = predict(model, x, batchSize);
+  const { labels: classes, scores: probabilities } = scoreTokenIds(model, x, y.length, shape.seqLen, batchSize);
   let loss = 0;
   for (let i = 0; i < y.length; i++) {
-    const p = probabilities[i * shape.nClasses + (y[i] as number)] as number;
+    // float32, as the model gives it (a binary head's 1 − p too): the recorded losses stay bit for bit.
+    const p = Math.fround(probabilities[i * shape.nClasses + (y[i] as number)] as number);
     loss -= Math.log(Math.min(Math.max(p, EPSILON), 1 - EPSILON));
   }
   const correct = classes.reduce((sum, c, i) => sum + (c === y[i] ? 1 : 0), 0);
   return { valLoss: loss / y.length, valMacroF1: macroF1(y, classes, shape.nClasses), valAccuracy: correct / y.length };
 }
 
-/** Macro F1 over the classes present in the labels or the predictions (scikit-learn's default label set). */
+/**
+ * Macro F1 over the classes present in the labels or the predictions (scikit-learn's default label set).
+ * Not yet models/class-scores.ts's: that one sums F1 from precision and recall and differs in the last bit,
+ * which would change the train stage's recorded history (metadata.json) and so need a new train version.
+ */
 export function macroF1(truth: Int32Array, predicted: Int32Array, nClasses: number): number {
   const tp = new Float64Array(nClasses);
   const fp = new Float64Array(nClasses);
@@ -435,48 +443,4 @@ function updatePlateau(state: TrainerState, logs: EpochLogs, opts: ResolvedFitOp
     state.learningRate = Math.max(rp.minLr, state.learningRate * rp.factor);
     state.plateau.wait = 0;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Prediction
-
-export interface Predictions {
-  classes: Int32Array;
-  /** rows × nClasses (a binary model's sigmoid p becomes [1 − p, p]). */
-  probabilities: Float32Array;
-}
-
-/** Class indices and probabilities for token-id rows (rows × seqLen), `batchSize` rows at a time. */
-export function predict(model: tf.LayersModel, x: Int32Array, batchSize = 256): Predictions {
-  const { seqLen, nClasses, binary } = modelShape(model);
-  if (x.length % seqLen !== 0) {
-    throw badInput(`x has ${x.length} token ids, not a multiple of the sequence length ${seqLen}`, { stage: 'train' });
-  }
-  const rows = x.length / seqLen;
-  const probabilities = new Float32Array(rows * nClasses);
-  for (let start = 0; start < rows; start += batchSize) {
-    const count = Math.min(batchSize, rows - start);
-    const values = tf.tidy(() => {
-      const xs = tf.tensor2d(x.subarray(start * seqLen, (start + count) * seqLen), [count, seqLen], 'int32');
-      return (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;
-    });
-    for (let i = 0; i < count; i++) {
-      const out = (start + i) * nClasses;
-      if (binary) {
-        probabilities[out] = 1 - (values[i] as number);
-        probabilities[out + 1] = values[i] as number;
-      } else probabilities.set(values.subarray(i * nClasses, (i + 1) * nClasses), out);
-    }
-  }
-  return { classes: argmaxRows(probabilities, nClasses), probabilities };
-}
-
-function argmaxRows(p: Float32Array, nClasses: number): Int32Array {
-  const out = new Int32Array(p.length / nClasses);
-  for (let r = 0; r < out.length; r++) {
-    let best = 0;
-    for (let c = 1; c < nClasses; c++) if ((p[r * nClasses + c] as number) > (p[r * nClasses + best] as number)) best = c;
-    out[r] = best;
-  }
-  return out;
 }

@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { UlasanError } from '../core/errors';
 import type { EpochRunner, ResolvedFitOptions, RunnerSetup } from './fit';
-import { serializeModel, type SerializedModel } from './serialize';
+import { serializeModel, type SerializedModel } from './model-io';
 import type { OptimizerState } from './train-step';
 
 /** What each worker starts with. */

@@ -8,7 +8,7 @@ import { badInput } from '../core/errors';
 import { FusedAdamOptimizer } from '../kernels/fused-adam';
 import { prepareHeapSimd } from '../kernels/heap-simd';
 import { balancedClassWeights } from './baselines/matrix';
-import { concatWeightData, ownBuffer } from './serialize';
+import { concatWeightData, ownBuffer } from './model-io';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'rmsprop' | 'sgd';
 export type Optimizer = tf.Optimizer & { learningRate: number };
@@ -87,10 +87,14 @@ export function lossOf(
 
 /**
  * The L2 penalties of every layer. `LayersModel.calculateLosses()` misses them on a Sequential (it only walks its
- * own graph nodes, and a Sequential keeps them in an inner model).
+ * own graph nodes, and a Sequential keeps them in an inner model). With `weightDecay`, also ½·decay·Σw² over every
+ * trainable weight (biases included): its gradient is decay·w, PyTorch's `weight_decay` of Adagrad/SGD/RMSprop.
  */
-export function regularizationLosses(model: tf.LayersModel): tf.Scalar[] {
-  return model.layers.flatMap((layer) => layer.calculateLosses());
+export function regularizationLosses(model: tf.LayersModel, weightDecay?: number): tf.Scalar[] {
+  const penalties = model.layers.flatMap((layer) => layer.calculateLosses());
+  if (!weightDecay) return penalties;
+  const squares = model.trainableWeights.map((w) => tf.sum(tf.square(w.read())));
+  return [...penalties, tf.mul(0.5 * weightDecay, tf.addN(squares)) as tf.Scalar];
 }
 
 export async function createOptimizer(name: OptimizerName, learningRate: number): Promise<Optimizer> {

@@ -17,7 +17,7 @@ import type { Execution } from '../activities/context';
 import { UlasanError } from '../core/errors';
 import type { ActivityPool } from '../runtime/activity-pool';
 import type { ArtifactStore } from '../data/store/artifact-store';
-import { GRID_PROFILES } from '../workflows/plans/grid';
+import { POOLED_ACTIVITIES } from '../workflows/plans/grid';
 
 export function toApplicationFailure(error: unknown): unknown {
   if (!(error instanceof UlasanError)) return error;
@@ -32,9 +32,6 @@ export function toApplicationFailure(error: unknown): unknown {
     ...(typeof retryAfterMs === 'number' && retryAfterMs >= 0 && error.retryable ? { nextRetryDelay: retryAfterMs } : {}),
   });
 }
-
-/** Activities that run off the main thread when the worker has a pool: every `cpu` and `train` one. */
-const OFF_THREAD = new Set(Object.entries(GRID_PROFILES).filter(([, profile]) => profile !== 'io').map(([name]) => name));
 
 export interface WorkerActivityOptions {
   /** Runs the cpu and train activities in threads; without it (tests) they run on the calling thread. */
@@ -109,7 +106,7 @@ export function createWorkerActivities(store: ArtifactStore, options: WorkerActi
     },
   });
   const run = (name: keyof Activities, input: never, ctx: Context): Promise<unknown> => {
-    if (!options.pool || !OFF_THREAD.has(name)) return (activities[name] as (input: never) => Promise<unknown>)(input);
+    if (!options.pool || !POOLED_ACTIVITIES.has(name)) return (activities[name] as (input: never) => Promise<unknown>)(input);
     return options.pool.run(name, input, {
       resume: ctx.info.heartbeatDetails,
       execution: executionOf(ctx, identity),
@@ -127,7 +124,7 @@ export function createWorkerActivities(store: ArtifactStore, options: WorkerActi
         const work = run(name, input, ctx);
         try {
           // A pool job settles once its thread has stopped; a main-thread one is left behind on a cancel.
-          return await (options.pool && OFF_THREAD.has(name) ? work : untilCancelled(work, ctx));
+          return await (options.pool && POOLED_ACTIVITIES.has(name) ? work : untilCancelled(work, ctx));
         } catch (error) {
           if (ctx.cancellationSignal.aborted) logStopped(ctx, name);
           throw toApplicationFailure(error);

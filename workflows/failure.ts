@@ -9,8 +9,11 @@ import { ActivityFailure, ApplicationFailure, isCancellation, TimeoutFailure } f
 import { PlanFailure, type FailureType } from '../core/failures';
 import { GridFailedError } from './plans/grid';
 
-/** The queue an activity type was scheduled on and how long it may wait there, for "no worker on queue X" messages. */
-export type QueueOf = (activityType: string) => { queue: string; waitMs?: number };
+/**
+ * The queue an activity type was scheduled on, how long it may wait there, and the option that picks it (default
+ * `--train-queue`), for "no worker on queue X" messages.
+ */
+export type QueueOf = (activityType: string) => { queue: string; waitMs?: number; option?: string };
 
 export function workflowFailure(error: unknown, queueOf: QueueOf): unknown {
   if (isCancellation(error)) return error;
@@ -26,11 +29,11 @@ function activityFailure(error: ActivityFailure, queueOf: QueueOf): ApplicationF
   const activity = error.activityType;
   const cause = error.cause;
   if (cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START') {
-    const { queue, waitMs } = queueOf(activity);
+    const { queue, waitMs, option = '--train-queue' } = queueOf(activity);
     const within = waitMs === undefined ? 'in time' : `within ${formatMs(waitMs)}`;
     return failure(
       'NoWorker',
-      `no worker took ${activity} from task queue '${queue}' ${within}: start one with \`ulasan worker --queue ${queue}\`, or pass the right --train-queue`,
+      `no worker took ${activity} from task queue '${queue}' ${within}: start one with \`ulasan worker --queue ${queue}\`, or pass the right ${option}`,
       error,
     );
   }

@@ -1,12 +1,14 @@
 /**
  * Scraping on Temporal: `scrapeAppWorkflow` runs the scrape activity for one app on the scrape task queue
- * (retries resume from its heartbeat checkpoint); `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with
- * one child per app (id `<parent id>/<appId>`, so a retried parent never starts a duplicate) and, when
- * asked, the pipeline (`<parent id>/pipeline`) and the night's scoring (`<parent id>/score`) as children
- * afterwards; a scored night's memo carries `scoringStatus` (`ok`, `drift`, `skipped`, `failed`) and its alerts.
+ * (retries resume from its heartbeat checkpoint; no worker there within the queue timeout fails it as NoWorker);
+ * `nightlyScrapeWorkflow` (what a Schedule starts) runs the shared nightly plan with one child per app (id
+ * `<parent id>/<appId>`, so a retried parent never starts a duplicate) and, when asked, the pipeline
+ * (`<parent id>/pipeline`) and the night's scoring (`<parent id>/score`) as children afterwards; a scored night's
+ * memo carries `scoringStatus` (`ok`, `drift`, `skipped`, `failed`) and its alerts.
  */
 import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../activities/scrape/scrape-app';
+import { workflowFailure } from './failure';
 import { pipelineWorkflow } from './pipeline';
 import { NIGHTLY_SCORING_PATCH, scoringWorkflow, upsertScoringMemo } from './score';
 import {
@@ -24,8 +26,14 @@ import {
 const { combineScrapes } = proxyActivities<ScrapeActivities>(SCRAPE_PROFILES.combineScrapes);
 
 export async function scrapeAppWorkflow(input: ScrapeAppInput, routing: ScrapeRouting = {}): Promise<ScrapeAppOutput> {
-  const { scrapeApp } = proxyActivities<ScrapeActivities>(scrapeActivityOptions(routing));
-  return scrapeApp(input);
+  const options = scrapeActivityOptions(routing);
+  const { scrapeApp } = proxyActivities<ScrapeActivities>(options);
+  try {
+    return await scrapeApp(input);
+  } catch (error) {
+    // Typed, with the real cause; no scrape worker within the queue timeout is NoWorker, naming the queue.
+    throw workflowFailure(error, () => ({ queue: options.taskQueue, waitMs: options.scheduleToStartTimeout, option: '--scrape-queue' }));
+  }
 }
 
 export async function nightlyScrapeWorkflow(plan: NightlyScrapePlan): Promise<NightlyScrapeResult> {

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageIdentity } from '../../data/store/stage';
 import type { ArtifactRef, Provenance, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import { badInput } from '../../core/errors';
@@ -105,22 +105,19 @@ export async function cleanLexiconsOf(
   return { config, lexicons };
 }
 
-export const cleanStage: StageDefinition<CleanParams> = {
+/** What keys the clean stage; its work is clean-compute.ts (joined in activities/stages.ts). */
+export const cleanIdentity: StageIdentity = {
   stage: 'clean',
   // 4: options of switched-off steps take their defaults in the key (cleanKeyConfig).
   // 5: a lexicon file is keyed by content only; its path is the manifest's provenance.
   version: 5,
   inputNames: ['table'],
-  async compute(ctx) {
-    // DuckDB and the cleaning steps load only here, on a cache miss.
-    const { computeClean } = await import('./clean-compute');
-    return computeClean(ctx);
-  },
 };
 
-export function createCleanActivity(deps: ActivityDeps) {
+/** The clean activity over `stage` (activities/stages.ts `cleanStage`: this identity and its compute). */
+export function createCleanActivity(deps: ActivityDeps, stage: StageDefinition<CleanParams>) {
   return async function clean(input: CleanInput): Promise<StageOutcome> {
     const { params, provenance } = await cleanStageParams(input.config);
-    return runStage(deps.store, cleanStage, params, { table: input.table }, { ...deps, ...(provenance ? { provenance } : {}) });
+    return runStage(deps.store, stage, params, { table: input.table }, { ...deps, ...(provenance ? { provenance } : {}) });
   };
 }

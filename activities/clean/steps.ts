@@ -1,7 +1,7 @@
 /**
- * The cleaning steps of the clean stage, as one public module. The stage activity (`clean.ts`)
- * runs the character steps in DuckDB with `sqlCleanExpression`, the token steps in TypeScript with
- * `cleaner.afterSql`, and asks `cleaner.trace(raw)` why a row came out empty.
+ * The cleaning steps of the clean stage, as one public module. The stage's compute (`clean-compute.ts`)
+ * runs the character steps in DuckDB with `sqlCleanExpressionOf`, the token steps in TypeScript with
+ * `cleaner.afterSqlTrace` (counting steps); the predict stage cleans new texts with the same cleaner (`createTextCleaner`).
  *
  * Pipeline, in order, each step switchable (`CleanConfigSchema`):
  *   case → unicode (format characters, NFC) → urls → mentions → hashtags → emoji →

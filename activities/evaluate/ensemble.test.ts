@@ -1,7 +1,7 @@
 /** Soft voting: probabilities as given or from margins (softmax), the mean probability decides, ties to the lower class. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { probabilities, softVote } from './ensemble';
+import { probabilities, softVote } from './ensemble-compute';
 
 describe('soft voting', () => {
   it('turns margins into probabilities that sum to 1 and keep their order', () => {

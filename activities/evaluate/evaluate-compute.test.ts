@@ -12,7 +12,8 @@ import { recomputeStage, runStage, type StageDefinition } from '../../data/store
 import { writeTokenMatrix } from '../features/token-matrix';
 import { commitArtifact } from '../report/testing/fixture-store';
 import { writeTinyModel } from '../report/testing/tiny-model';
-import { DEFAULT_BOOTSTRAP_SEED, METRICS_FILE, PREDICTIONS_FILE, evaluateStage } from './evaluate';
+import { DEFAULT_BOOTSTRAP_SEED, METRICS_FILE, PREDICTIONS_FILE } from './evaluate';
+import { evaluateStage } from '../stages';
 import { msPerThousand } from './evaluate-compute';
 import { bootstrapCi } from './uncertainty';
 

@@ -4,7 +4,7 @@
  * `predictions.json`. No timings go into metrics.json: it must be byte-identical whenever the same
  * model meets the same rows; inference time goes into the manifest summary instead.
  */
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageIdentity } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import type { SplitName } from '../split/stratified';
@@ -32,19 +32,17 @@ export interface EvaluateInput {
 export const METRICS_FILE = 'metrics.json';
 export const PREDICTIONS_FILE = 'predictions.json';
 
-export const evaluateStage: StageDefinition<EvaluateParams> = {
+/** What keys the evaluate stage; its work is evaluate-compute.ts (joined in activities/stages.ts). */
+export const evaluateIdentity: StageIdentity = {
   stage: 'evaluate',
   // 2: metrics.json gained `bootstrap`.
   version: 2,
   inputNames: ['model', 'features'],
-  async compute(ctx) {
-    const { scoreEvaluateStage } = await import('./evaluate-compute');
-    return scoreEvaluateStage(ctx);
-  },
 };
 
-export function createEvaluateActivity(deps: ActivityDeps) {
+/** The evaluate activity over `stage` (activities/stages.ts `evaluateStage`). */
+export function createEvaluateActivity(deps: ActivityDeps, stage: StageDefinition<EvaluateParams>) {
   return async function evaluate(input: EvaluateInput): Promise<StageOutcome> {
-    return runStage(deps.store, evaluateStage, input.params, { model: input.model, features: input.features }, deps);
+    return runStage(deps.store, stage, input.params, { model: input.model, features: input.features }, deps);
   };
 }

@@ -8,6 +8,10 @@
  * can be written with canonical JSON. Sums run in class order, so the bytes never depend on the host.
  */
 import { badInput } from '../../core/errors';
+import { accuracyAndMacroF1, confusionCounts, f1Of, marginals } from '../../models/class-scores';
+
+// The count-based core lives in models/ (the fit loop's validation scores use it too); re-exported for the stage.
+export { accuracyAndMacroF1, confusionCounts };
 
 /** Precision, recall, F1 and support of one class. */
 export interface ClassMetrics {
@@ -65,22 +69,6 @@ export interface MetricsOptions {
   gMeanCorrection?: number;
 }
 
-/** Counts `matrix[t * k + p]` over all rows, or over `rows` (a bootstrap resample) when given. */
-export function confusionCounts(
-  yTrue: Int32Array,
-  yPred: Int32Array,
-  nClasses: number,
-  rows?: Int32Array,
-): Float64Array {
-  const counts = new Float64Array(nClasses * nClasses);
-  if (rows === undefined) {
-    for (let i = 0; i < yTrue.length; i++) counts[(yTrue[i] as number) * nClasses + (yPred[i] as number)]! += 1;
-  } else {
-    for (const i of rows) counts[(yTrue[i] as number) * nClasses + (yPred[i] as number)]! += 1;
-  }
-  return counts;
-}
-
 /** Checks the two label vectors against `classes`; throws BadInput naming the first bad row. */
 export function validateLabels(yTrue: Int32Array, yPred: Int32Array, classes: readonly string[]): void {
   const stage = 'evaluate';
@@ -112,28 +100,6 @@ export function validateLabels(yTrue: Int32Array, yPred: Int32Array, classes: re
   }
 }
 
-/** Per-class sums of a k×k count matrix: true (row) totals, predicted (column) totals, diagonal. */
-function marginals(counts: Float64Array, k: number): Record<'tp' | 'trueSum' | 'predSum', Float64Array> {
-  const tp = new Float64Array(k);
-  const trueSum = new Float64Array(k);
-  const predSum = new Float64Array(k);
-  for (let t = 0; t < k; t++) {
-    for (let p = 0; p < k; p++) {
-      const c = counts[t * k + p] as number;
-      trueSum[t]! += c;
-      predSum[p]! += c;
-    }
-    tp[t] = counts[t * k + t] as number;
-  }
-  return { tp, trueSum, predSum };
-}
-
-/** sklearn's F-beta for beta = 1, computed from precision and recall in the same order (0 when both are 0). */
-function f1Of(precision: number, recall: number): number {
-  const denom = precision + recall;
-  return (2 * precision * recall) / (denom === 0 ? 1 : denom);
-}
-
 function sumOf(values: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i] as number;
@@ -142,22 +108,6 @@ function sumOf(values: ArrayLike<number>): number {
 
 function mean(values: ArrayLike<number>): number {
   return sumOf(values) / values.length;
-}
-
-/** Accuracy and macro-F1 from a count matrix, without building a report (the bootstrap calls this 1000×). */
-export function accuracyAndMacroF1(counts: Float64Array, k: number): { accuracy: number; macroF1: number } {
-  const { tp, trueSum, predSum } = marginals(counts, k);
-  let correct = 0;
-  let total = 0;
-  let f1Sum = 0;
-  for (let c = 0; c < k; c++) {
-    correct += tp[c] as number;
-    total += trueSum[c] as number;
-    const pd = predSum[c] as number;
-    const td = trueSum[c] as number;
-    f1Sum += f1Of(pd === 0 ? 0 : (tp[c] as number) / pd, td === 0 ? 0 : (tp[c] as number) / td);
-  }
-  return { accuracy: correct / total, macroF1: f1Sum / k };
 }
 
 /** imblearn's G-mean: exp(mean(log r)) as scipy's `gmean` computes it; log(0) = -Infinity gives 0. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,25 +9,29 @@ import {
   csrToIPC,
   denseFromIPC,
   denseToIPC,
-  readCsr,
   readDense,
-  readTokenIds,
-  tokenIdsFromIPC,
-  tokenIdsToIPC,
-  writeCsr,
+  tokenMatrixFromIPC,
+  tokenMatrixToIPC,
   writeDense,
-  writeTokenIds,
-  type DenseMatrix,
-  type TokenIdMatrix,
+  type DenseWithRows,
+  type TokenMatrix,
 } from './arrow-io';
 import type { CsrMatrix } from './tfidf';
+import { readTokenMatrix, writeTokenMatrix } from './token-matrix';
+import { readCsr, writeCsr } from './testing/csr-files';
 
 const rng = new Rng(5);
-const tokenIds: TokenIdMatrix = { ids: Int32Array.from({ length: 7 * 16 }, () => rng.int(5000)), rows: 7, length: 16 };
-const wordVectors: DenseMatrix = {
-  values: Float32Array.from({ length: 4 * 3 }, () => rng.next() - 0.5),
+const tokenIds: TokenMatrix = {
+  ids: Int32Array.from({ length: 7 * 16 }, () => rng.int(5000)),
+  sourceRows: Int32Array.from([4, 0, 9, 2, 7, 1, 3]),
+  labels: Int32Array.from([1, 0, 1, 1, 0, 0, 1]),
+  rows: 7,
+  seqLen: 16,
+};
+const wordVectors: DenseWithRows = {
+  data: Float32Array.from({ length: 4 * 3 }, () => rng.next() - 0.5),
   rows: 4,
-  dim: 3,
+  cols: 3,
   words: ['bagus', 'aplikasi', 'dokter', 'café'],
   counts: Int32Array.from([40, 31, 31, 2]),
 };
@@ -48,76 +52,65 @@ afterAll(async () => {
 });
 
 describe('token-id matrices', () => {
-  it('round-trip through a file, with metadata', async () => {
+  it('round-trip through a file with their labels and source rows', async () => {
     const path = join(dir, 'ids.arrow');
-    await writeTokenIds(path, tokenIds, { padding: 'post', vocabSize: '5000' });
-    const back = await readTokenIds(path);
+    await writeTokenMatrix(path, tokenIds);
+    const back = await readTokenMatrix(path);
     expect(Array.from(back.ids)).toEqual(Array.from(tokenIds.ids));
-    expect([back.rows, back.length]).toEqual([7, 16]);
-    expect(back.metadata).toEqual({ padding: 'post', vocabSize: '5000' });
-    expect(back.rowColumns).toBeUndefined();
+    expect([back.rows, back.seqLen]).toEqual([7, 16]);
+    expect(Array.from(back.sourceRows)).toEqual(Array.from(tokenIds.sourceRows));
+    expect(Array.from(back.labels)).toEqual(Array.from(tokenIds.labels));
   });
 
-  it('carry extra per-row Int32 columns such as source row and label', () => {
-    const rowColumns = {
-      source_row: Int32Array.from([4, 0, 9, 2, 7, 1, 3]),
-      label: Int32Array.from([1, 0, 1, 1, 0, 0, 1]),
-    };
-    const bytes = tokenIdsToIPC({ ...tokenIds, rowColumns });
-    const back = tokenIdsFromIPC(bytes);
-    expect(Object.keys(back.rowColumns ?? {})).toEqual(['source_row', 'label']);
-    expect(Array.from(back.rowColumns?.source_row ?? [])).toEqual(Array.from(rowColumns.source_row));
-    expect(Array.from(back.rowColumns?.label ?? [])).toEqual(Array.from(rowColumns.label));
-    expect(back.rowColumns?.label?.buffer).toBe(bytes.buffer);
-    expect(Array.from(back.ids)).toEqual(Array.from(tokenIds.ids));
-    expect(() => tokenIdsToIPC({ ...tokenIds, rowColumns: { label: new Int32Array(3) } })).toThrow(
-      "matrix has 7 rows but 3 'label' values; pass one per row",
-    );
-    expect(() => tokenIdsToIPC({ ...tokenIds, rowColumns: { ids: new Int32Array(7) } })).toThrow('clashes');
-  });
-
-  it('read back as a view on the file bytes, not a copy', () => {
-    const bytes = tokenIdsToIPC(tokenIds);
-    const back = tokenIdsFromIPC(bytes);
+  it('read back as views on the file bytes, not copies', () => {
+    const bytes = tokenMatrixToIPC(tokenIds);
+    const back = tokenMatrixFromIPC(bytes);
     expect(back.ids.buffer).toBe(bytes.buffer);
+    expect(back.labels.buffer).toBe(bytes.buffer);
   });
 
-  it('write the same bytes for the same input', async () => {
-    await writeTokenIds(join(dir, 'a.arrow'), tokenIds, { b: '2', a: '1' });
-    await writeTokenIds(join(dir, 'b.arrow'), { ...tokenIds, ids: tokenIds.ids.slice() }, { a: '1', b: '2' });
-    expect((await readFile(join(dir, 'a.arrow'))).equals(await readFile(join(dir, 'b.arrow')))).toBe(true);
+  it('write the same bytes for the same input', () => {
+    const again = tokenMatrixToIPC({ ...tokenIds, ids: tokenIds.ids.slice() });
+    expect(Buffer.from(again).equals(Buffer.from(tokenMatrixToIPC(tokenIds)))).toBe(true);
+  });
+
+  it('refuse a file without labels or source rows', () => {
+    const ids = makeData({ type: new Int32(), length: 4, data: Int32Array.from([1, 2, 3, 4]) });
+    const type = new FixedSizeList(2, new Field('item', new Int32(), false));
+    const schema = new Schema([new Field('ids', type, false)]);
+    const struct = makeData({ type: new Struct(schema.fields), length: 2, nullCount: 0, children: [makeData({ type, length: 2, nullCount: 0, child: ids })] });
+    const bytes = tableToIPC(new Table(schema, [new RecordBatch(schema, struct)]), 'file');
+    expect(() => tokenMatrixFromIPC(bytes, 'ids.arrow')).toThrow("ids.arrow lacks the 'label' or 'source_row' column.");
   });
 
   it('join several record batches from other writers into one matrix', () => {
     const type = new FixedSizeList(2, new Field('item', new Int32(), false));
-    const schema = new Schema([new Field('ids', type, false)]);
-    const batch = (values: number[]) =>
+    const int32 = (values: number[]) => makeData({ type: new Int32(), length: values.length, nullCount: 0, data: Int32Array.from(values) });
+    const schema = new Schema([new Field('source_row', new Int32(), false), new Field('label', new Int32(), false), new Field('ids', type, false)]);
+    const batch = (values: number[], rows: number[]) =>
       new RecordBatch(
         schema,
         makeData({
           type: new Struct(schema.fields),
-          length: values.length / 2,
+          length: rows.length,
           nullCount: 0,
-          children: [
-            makeData({
-              type,
-              length: values.length / 2,
-              nullCount: 0,
-              child: makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values) }),
-            }),
-          ],
+          children: [int32(rows), int32(rows.map((row) => row % 2)), makeData({ type, length: rows.length, nullCount: 0, child: int32(values) })],
         }),
       );
-    const bytes = tableToIPC(new Table(schema, [batch([1, 2, 3, 4]), batch([5, 6])]), 'file');
-    const back = tokenIdsFromIPC(bytes);
+    const bytes = tableToIPC(new Table(schema, [batch([1, 2, 3, 4], [0, 1]), batch([5, 6], [2])]), 'file');
+    const back = tokenMatrixFromIPC(bytes);
     expect(Array.from(back.ids)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect([back.rows, back.length]).toEqual([3, 2]);
+    expect([back.rows, back.seqLen]).toEqual([3, 2]);
+    expect(Array.from(back.sourceRows)).toEqual([0, 1, 2]);
+    expect(Array.from(back.labels)).toEqual([0, 1, 0]);
   });
 
   it('refuse a matrix whose size does not match its shape', () => {
-    expect(() => tokenIdsToIPC({ ids: new Int32Array(5), rows: 2, length: 3 })).toThrow(
+    const rows = new Int32Array(2);
+    expect(() => tokenMatrixToIPC({ ids: new Int32Array(5), labels: rows, sourceRows: rows, rows: 2, seqLen: 3 })).toThrow(
       'token ids: 5 values do not fill 2 rows × 3; pass rows × width values',
     );
+    expect(() => tokenMatrixToIPC({ ...tokenIds, labels: new Int32Array(3) })).toThrow('matrix has 7 rows but 3 labels; pass one per row');
   });
 });
 
@@ -126,23 +119,23 @@ describe('dense matrices', () => {
     const path = join(dir, 'vectors.arrow');
     await writeDense(path, wordVectors, { model: 'word2vec' });
     const back = await readDense(path);
-    expect(Array.from(back.values)).toEqual(Array.from(wordVectors.values));
+    expect(Array.from(back.data)).toEqual(Array.from(wordVectors.data));
     expect(back.words).toEqual(wordVectors.words);
     expect(Array.from(back.counts ?? [])).toEqual([40, 31, 31, 2]);
-    expect([back.rows, back.dim]).toEqual([4, 3]);
+    expect([back.rows, back.cols]).toEqual([4, 3]);
     expect(back.metadata).toEqual({ model: 'word2vec' });
   });
 
   it('round-trip document vectors without words, as a view', () => {
     const label = Int32Array.from([0, 1]);
-    const docs: DenseMatrix = { values: wordVectors.values, rows: 2, dim: 6, rowColumns: { label } };
+    const docs: DenseWithRows = { data: wordVectors.data, rows: 2, cols: 6, rowColumns: { label } };
     const bytes = denseToIPC(docs);
     const back = denseFromIPC(bytes);
     expect(back.words).toBeUndefined();
     expect(back.counts).toBeUndefined();
     expect(Array.from(back.rowColumns?.label ?? [])).toEqual([0, 1]);
-    expect(Array.from(back.values)).toEqual(Array.from(docs.values));
-    expect(back.values.buffer).toBe(bytes.buffer);
+    expect(Array.from(back.data)).toEqual(Array.from(docs.data));
+    expect(back.data.buffer).toBe(bytes.buffer);
   });
 
   it('write the same bytes for the same input', () => {
@@ -150,8 +143,8 @@ describe('dense matrices', () => {
   });
 
   it('refuse to read another kind of feature file', () => {
-    expect(() => denseFromIPC(tokenIdsToIPC(tokenIds), 'ids.arrow')).toThrow(
-      'ids.arrow holds ulasan token-ids features, not dense; pass the right file',
+    expect(() => csrFromIPC(denseToIPC(wordVectors), 'vectors.arrow')).toThrow(
+      'vectors.arrow holds ulasan dense features, not csr; pass the right file',
     );
   });
 });

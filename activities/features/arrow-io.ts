@@ -38,28 +38,30 @@ import {
   Table,
   Utf8,
   makeData,
+  makeVector,
   tableFromIPC,
   vectorFromArray,
   type Data,
   type DataType,
 } from 'apache-arrow';
 import { UlasanError, badInput } from '../../core/errors';
-import type { CsrMatrix } from './tfidf';
+import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
 
-/** Row-major padded token ids: row `r` is `ids[r * length .. (r + 1) * length)`. */
-export interface TokenIdMatrix {
+/**
+ * A padded token-id matrix with its rows' labels and source rows: columns `source_row` (Int32), `label`
+ * (Int32) and `ids` (FixedSizeList<Int32>[seqLen]), the ids of all rows one contiguous Int32 buffer.
+ */
+export interface TokenMatrix {
+  /** Row-major ids, `rows × seqLen`. */
   ids: Int32Array;
+  labels: Int32Array;
+  sourceRows: Int32Array;
   rows: number;
-  length: number;
-  /** Extra Int32 columns, one value per row (e.g. `source_row`, `label`), written before `ids`. */
-  rowColumns?: Record<string, Int32Array>;
+  seqLen: number;
 }
 
-/** Row-major float matrix; for word vectors `words[r]` names row `r` and `counts[r]` is its corpus count. */
-export interface DenseMatrix {
-  values: Float32Array;
-  rows: number;
-  dim: number;
+/** data/matrix.ts's dense matrix as a file holds it; for word vectors `words[r]` names row `r` and `counts[r]` is its corpus count. */
+export interface DenseWithRows extends DenseMatrix {
   words?: string[];
   counts?: Int32Array;
   /** Extra Int32 columns, one value per row (e.g. `source_row`, `label` beside document vectors). */
@@ -70,7 +72,6 @@ export interface DenseMatrix {
 export type ArrowMetadata = Record<string, string>;
 
 type Kind = 'token-ids' | 'dense' | 'csr';
-const TOKEN_ID_COLUMNS = ['ids'];
 const DENSE_COLUMNS = ['word', 'count', 'vector'];
 const CSR_COLUMNS = ['indices', 'data'];
 const KIND_KEY = 'ulasan.kind';
@@ -78,33 +79,36 @@ const STAGE = 'features';
 
 // ---- token ids ---------------------------------------------------------------------------------
 
-export function tokenIdsToIPC(matrix: TokenIdMatrix, metadata: ArrowMetadata = {}): Uint8Array {
-  const { ids, rows, length } = matrix;
-  checkShape('token ids', ids.length, rows, length);
-  const column = fixedSizeList(new Int32(), ids, rows, length);
-  const columns = int32Columns(matrix.rowColumns, rows, TOKEN_ID_COLUMNS);
-  return toIPC([...columns, [new Field('ids', column.type, false), column]], 'token-ids', metadata);
+/** The one token-matrix codec: the features, resample and semi stages write with it (no schema metadata). */
+export function tokenMatrixToIPC(matrix: TokenMatrix): Uint8Array {
+  const { ids, labels, sourceRows, rows, seqLen } = matrix;
+  checkShape('token ids', ids.length, rows, seqLen);
+  checkRows('labels', labels.length, rows);
+  checkRows('source rows', sourceRows.length, rows);
+  const child = makeData({ type: new Int32(), length: rows * seqLen, data: ids });
+  const type = new FixedSizeList(seqLen, new Field('id', new Int32(), false));
+  const table = new Table({
+    source_row: makeVector(makeData({ type: new Int32(), length: rows, data: sourceRows })),
+    label: makeVector(makeData({ type: new Int32(), length: rows, data: labels })),
+    ids: makeVector(makeData({ type, length: rows, nullCount: 0, child })),
+  });
+  return tableToFileBytes(table);
 }
 
-export function tokenIdsFromIPC(bytes: Uint8Array, file?: string): TokenIdMatrix & { metadata: ArrowMetadata } {
+/** Reads a token matrix: views on `bytes` (one batch), concatenated copies when another writer made several. */
+export function tokenMatrixFromIPC(bytes: Uint8Array, file = 'token matrix'): TokenMatrix {
   const table = fromIPC(bytes, 'token-ids', file);
   const { values, rows, width } = readFixedSizeList(table, 'ids', Int32Array, file);
-  const rowColumns = readRowColumns(table, TOKEN_ID_COLUMNS, file);
-  return { ids: values, rows, length: width, ...(rowColumns ? { rowColumns } : {}), metadata: userMetadata(table) };
-}
-
-export async function writeTokenIds(path: string, matrix: TokenIdMatrix, metadata?: ArrowMetadata): Promise<void> {
-  await writeFile(path, tokenIdsToIPC(matrix, metadata));
-}
-
-export async function readTokenIds(path: string): Promise<TokenIdMatrix & { metadata: ArrowMetadata }> {
-  return tokenIdsFromIPC(await readAligned(path), path);
+  if (!table.getChild('label') || !table.getChild('source_row')) {
+    throw new UlasanError('CorruptArtifact', `${file} lacks the 'label' or 'source_row' column.`, { file });
+  }
+  return { ids: values, labels: readInt32(table, 'label', file), sourceRows: readInt32(table, 'source_row', file), rows, seqLen: width };
 }
 
 // ---- dense float matrices -----------------------------------------------------------------------
 
-export function denseToIPC(matrix: DenseMatrix, metadata: ArrowMetadata = {}): Uint8Array {
-  const { values, rows, dim, words, counts } = matrix;
+export function denseToIPC(matrix: DenseWithRows, metadata: ArrowMetadata = {}): Uint8Array {
+  const { data: values, rows, cols: dim, words, counts } = matrix;
   checkShape('dense matrix', values.length, rows, dim);
   const columns: [Field, Data][] = [];
   if (words) {
@@ -123,7 +127,7 @@ export function denseToIPC(matrix: DenseMatrix, metadata: ArrowMetadata = {}): U
   return toIPC(columns, 'dense', metadata);
 }
 
-export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { metadata: ArrowMetadata } {
+export function denseFromIPC(bytes: Uint8Array, file?: string): DenseWithRows & { metadata: ArrowMetadata } {
   const table = fromIPC(bytes, 'dense', file);
   const { values, rows, width } = readFixedSizeList(table, 'vector', Float32Array, file);
   const wordColumn = table.getChild('word');
@@ -131,9 +135,9 @@ export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { 
   const counts = table.getChild('count') ? readInt32(table, 'count', file) : undefined;
   const rowColumns = readRowColumns(table, DENSE_COLUMNS, file);
   return {
-    values,
+    data: values,
     rows,
-    dim: width,
+    cols: width,
     ...(words ? { words } : {}),
     ...(counts ? { counts } : {}),
     ...(rowColumns ? { rowColumns } : {}),
@@ -141,11 +145,11 @@ export function denseFromIPC(bytes: Uint8Array, file?: string): DenseMatrix & { 
   };
 }
 
-export async function writeDense(path: string, matrix: DenseMatrix, metadata?: ArrowMetadata): Promise<void> {
+export async function writeDense(path: string, matrix: DenseWithRows, metadata?: ArrowMetadata): Promise<void> {
   await writeFile(path, denseToIPC(matrix, metadata));
 }
 
-export async function readDense(path: string): Promise<DenseMatrix & { metadata: ArrowMetadata }> {
+export async function readDense(path: string): Promise<DenseWithRows & { metadata: ArrowMetadata }> {
   return denseFromIPC(await readAligned(path), path);
 }
 
@@ -201,14 +205,6 @@ export function csrFromIPC(bytes: Uint8Array, file?: string): CsrWithRows & { me
     ...(rowColumns ? { rowColumns } : {}),
     metadata: rest,
   };
-}
-
-export async function writeCsr(path: string, matrix: CsrWithRows, metadata?: ArrowMetadata): Promise<void> {
-  await writeFile(path, csrToIPC(matrix, metadata));
-}
-
-export async function readCsr(path: string): Promise<CsrWithRows & { metadata: ArrowMetadata }> {
-  return csrFromIPC(await readAligned(path), path);
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -318,7 +314,7 @@ class ExactByteSink extends AsyncByteQueue {
 }
 
 /** A table as Arrow IPC file bytes; use this, never `tableToIPC`, for anything written to the store. */
-export function tableToFileBytes(table: Table): Uint8Array {
+function tableToFileBytes(table: Table): Uint8Array {
   const sink = new ExactByteSink();
   const writer = new RecordBatchFileWriter();
   writer.reset(sink);

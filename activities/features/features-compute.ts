@@ -135,7 +135,7 @@ async function writeEmbedding(model: Word2VecModel, vocabulary: Vocabulary, path
     covered++;
   });
   const words = vocabulary.tokens;
-  await writeDense(path, { values, rows: words.length, dim, words }, { source: 'word2vec', fittedOn: 'train' });
+  await writeDense(path, { data: values, rows: words.length, cols: dim, words }, { source: 'word2vec', fittedOn: 'train' });
   const vocabWords = Math.max(0, words.length - 2);
   return { source: 'word2vec', dim, word2vecWords: model.vocab.length, covered, coverage: vocabWords === 0 ? 0 : covered / vocabWords };
 }
@@ -159,7 +159,7 @@ async function writeDocVectors(params: DocVectorsParams, splits: Splits, outDir:
   const { dim } = model;
   await writeDense(
     join(outDir, WORD_VECTORS_FILE),
-    { values: model.vectors, rows: model.vocab.length, dim, words: model.vocab, counts: model.counts },
+    { data: model.vectors, rows: model.vocab.length, cols: dim, words: model.vocab, counts: model.counts },
     { source: 'word2vec', fittedOn: 'train' },
   );
   const emptyRows: Record<string, number> = {};

@@ -12,7 +12,6 @@ import { readDense } from './arrow-io';
 import {
   EMBEDDING_FILE,
   FEATURES_FILE,
-  featuresStage,
   partitionFile,
   TFIDF_FILE,
   VOCAB_FILE,
@@ -21,6 +20,7 @@ import {
   type Word2VecParams,
 } from './features';
 import { featurizeTexts } from './featurize';
+import { featuresStage } from '../stages';
 import { readPartition } from './partition';
 import { textsOf, TEST_ONLY_WORD, writeSplitFixture, type SplitFixture } from './testing/split-fixture';
 import { fitTfidf, transformTfidf } from './tfidf';
@@ -68,14 +68,14 @@ describe('features stage', () => {
     const { file, description } = await run({ kind: 'token-ids', maxVocab: 100, minCount: 1, maxLen: 6, embedding: { word2vec: w2v } });
     const vocab = JSON.parse(await readFile(file(VOCAB_FILE), 'utf8')) as { tokens: string[] };
     const embedding = await readDense(file(EMBEDDING_FILE));
-    expect([embedding.rows, embedding.dim]).toEqual([vocab.tokens.length, 8]);
+    expect([embedding.rows, embedding.cols]).toEqual([vocab.tokens.length, 8]);
     expect(embedding.words).toEqual(vocab.tokens);
-    expect(Array.from(embedding.values.subarray(0, 16))).toEqual(new Array(16).fill(0)); // <pad>, <oov>
+    expect(Array.from(embedding.data.subarray(0, 16))).toEqual(new Array(16).fill(0)); // <pad>, <oov>
     const { seed, ...options } = w2v;
     const reference = await trainWord2Vec(trainTokens(), { ...options, threads: 1 }, seed);
     const id = vocab.tokens.indexOf('bagus');
     const row = reference.vocab.indexOf('bagus');
-    expect(Array.from(embedding.values.subarray(id * 8, id * 8 + 8))).toEqual(Array.from(reference.vectors.subarray(row * 8, row * 8 + 8)));
+    expect(Array.from(embedding.data.subarray(id * 8, id * 8 + 8))).toEqual(Array.from(reference.vectors.subarray(row * 8, row * 8 + 8)));
     expect(reference.vocab).not.toContain(TEST_ONLY_WORD);
     expect(description).toMatchObject({ fitted: { vocabulary: 'train', word2vec: 'train' }, embedding: { dim: 8, coverage: 1 } });
   });

@@ -9,9 +9,9 @@
  * - `doc-vectors`: Word2Vec on the training texts (`word-vectors.arrow`), each text the mean of its
  *   word vectors (dense per partition).
  * `features.json` and the manifest summary record what was fitted on what. The work itself (DuckDB,
- * apache-arrow) is in features-compute.ts, loaded only on a cache miss.
+ * apache-arrow) is in features-compute.ts, loaded only on a cache miss (activities/stages.ts).
  */
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageIdentity } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import type { SplitName } from '../split/stratified';
@@ -90,20 +90,17 @@ export const TFIDF_FILE = 'tfidf.json';
 export const FEATURES_FILE = 'features.json';
 export const partitionFile = (split: SplitName): string => `${split}.arrow`;
 
-export const featuresStage: StageDefinition<FeaturesParams> = {
+export const featuresIdentity: StageIdentity = {
   stage: 'features',
   // 3: tfidf and doc-vectors kinds, optional Word2Vec embedding, features.json.
   // 4: Word2Vec trains on the SIMD kernel (float32 sums, so vectors differ in the last bits from version 3).
   version: 4,
   inputNames: ['split'],
-  async compute(ctx) {
-    const { computeFeatures } = await import('./features-compute');
-    return computeFeatures(ctx);
-  },
 };
 
-export function createFeaturesActivity(deps: ActivityDeps) {
+/** The features activity over `stage` (activities/stages.ts `featuresStage`). */
+export function createFeaturesActivity(deps: ActivityDeps, stage: StageDefinition<FeaturesParams>) {
   return async function features(input: FeaturesInput): Promise<StageOutcome> {
-    return runStage(deps.store, featuresStage, input.params, { split: input.split }, deps);
+    return runStage(deps.store, stage, input.params, { split: input.split }, deps);
   };
 }

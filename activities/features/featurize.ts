@@ -52,7 +52,7 @@ export async function featurizeTexts(features: FeaturesSource, texts: readonly s
   }
   const vectorsPath = features.file(WORD_VECTORS_FILE);
   if (existsSync(vectorsPath)) {
-    const { values, dim, words } = await readDense(vectorsPath);
+    const { data: values, cols: dim, words } = await readDense(vectorsPath);
     const data = documentVectors({ vocab: words ?? [], vectors: values, dim }, tokens);
     return { layout: 'dense', x: { data, rows, cols: dim }, metadata: { fittedOn: 'train' }, ...info };
   }

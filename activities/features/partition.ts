@@ -12,8 +12,8 @@ import { RecordBatchReader } from 'apache-arrow';
 import type { CsrMatrix, DenseMatrix } from '../../data/matrix';
 import { UlasanError } from '../../core/errors';
 import { takeRows } from '../resample/matrix';
-import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, type ArrowMetadata } from './arrow-io';
-import { shareOfCopies, takeTokenRows, tokenMatrixFromIPC, tokenMatrixToIPC, type TokenMatrix } from './token-matrix';
+import { csrFromIPC, csrToIPC, denseFromIPC, denseToIPC, readAligned, tokenMatrixFromIPC, tokenMatrixToIPC, type ArrowMetadata } from './arrow-io';
+import { shareOfCopies, takeTokenRows, type TokenMatrix } from './token-matrix';
 
 export type FeatureLayout = 'token-ids' | 'dense' | 'csr';
 
@@ -61,12 +61,12 @@ export async function readPartition(path: string): Promise<FeaturePartition> {
   const bytes = await readAligned(path);
   const layout = layoutOf(bytes, path);
   if (layout === 'token-ids') {
-    const matrix = await tokenMatrixFromIPC(bytes, path);
+    const matrix = tokenMatrixFromIPC(bytes, path);
     return { layout, matrix, labels: matrix.labels, sourceRows: matrix.sourceRows, rows: matrix.rows };
   }
   if (layout === 'dense') {
-    const { values, rows, dim, rowColumns, metadata } = denseFromIPC(bytes, path);
-    return { layout, x: { data: values, rows, cols: dim }, metadata, ...rowInfo(rowColumns, rows, path) };
+    const { data, rows, cols, rowColumns, metadata } = denseFromIPC(bytes, path);
+    return { layout, x: { data, rows, cols }, metadata, ...rowInfo(rowColumns, rows, path) };
   }
   const { rowColumns, metadata, ...x } = csrFromIPC(bytes, path);
   return { layout, x, metadata, ...rowInfo(rowColumns, x.rows, path) };
@@ -84,7 +84,7 @@ async function partitionToIPC(partition: FeaturePartition): Promise<Uint8Array> 
       return tokenMatrixToIPC(partition.matrix);
     case 'dense': {
       const { data, rows, cols } = partition.x;
-      return denseToIPC({ values: data, rows, dim: cols, rowColumns }, partition.metadata);
+      return denseToIPC({ data, rows, cols, rowColumns }, partition.metadata);
     }
     case 'csr':
       return csrToIPC({ ...partition.x, rowColumns }, partition.metadata);

@@ -149,38 +149,57 @@ function grow<T extends Int32Array | Float64Array>(array: T, fill: number): T {
 export function transformTfidf(model: TfidfModel, documents: readonly (readonly string[])[]): CsrMatrix {
   const column = new Map(model.vocabulary.map((term, j) => [term, j]));
   const { sublinearTf, norm } = model.options;
-  const counts = new Float64Array(model.vocabulary.length);
+  const counts = new Float64Array(model.vocabulary.length); // per column, for the current document; reset after it
+  const row = { columns: new Int32Array(64), values: new Float64Array(64), length: 0 };
   const indptr = new Int32Array(documents.length + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
+  let indices = new Int32Array(Math.max(64, documents.length * 8));
+  let data = new Float32Array(indices.length);
   documents.forEach((doc, r) => {
-    const touched: number[] = [];
     forEachTerm(doc, model.options, (term) => {
       const j = column.get(term);
-      if (j === undefined) return;
-      if (counts[j] === 0) touched.push(j);
-      counts[j]! += 1;
+      if (j === undefined || counts[j]!++ !== 0) return;
+      if (row.length === row.columns.length) [row.columns, row.values] = [grown(row.columns, row.length * 2), grown(row.values, row.length * 2)];
+      row.columns[row.length++] = j;
     });
-    touched.sort((a, b) => a - b);
-    const row = touched.map((j) => {
-      const count = counts[j] as number;
+    sortAscending(row.columns, row.length);
+    for (let t = 0; t < row.length; t++) {
+      const j = row.columns[t]!;
+      row.values[t] = (sublinearTf ? Math.log(counts[j]!) + 1 : counts[j]!) * model.idf[j]!;
       counts[j] = 0;
-      return (sublinearTf ? Math.log(count) + 1 : count) * (model.idf[j] as number);
-    });
-    const scale = normScale(row, norm);
-    touched.forEach((j, p) => {
-      indices.push(j);
-      values.push((row[p] as number) * scale);
-    });
-    indptr[r + 1] = indices.length;
+    }
+    const scale = normScale(row.values, row.length, norm);
+    let nnz = indptr[r]!;
+    if (nnz + row.length > indices.length) [indices, data] = [grown(indices, 2 * (nnz + row.length)), grown(data, 2 * (nnz + row.length))];
+    for (let t = 0; t < row.length; t++, nnz++) {
+      indices[nnz] = row.columns[t]!;
+      data[nnz] = row.values[t]! * scale;
+    }
+    indptr[r + 1] = nnz;
+    row.length = 0;
   });
-  return {
-    indptr,
-    indices: Int32Array.from(indices),
-    data: Float32Array.from(values),
-    rows: documents.length,
-    cols: model.vocabulary.length,
-  };
+  const nnz = indptr[documents.length]!;
+  return { indptr, indices: indices.slice(0, nnz), data: data.slice(0, nnz), rows: documents.length, cols: model.vocabulary.length };
+}
+
+/** A copy of `array` with room for `length` values. */
+function grown<T extends Int32Array | Float32Array | Float64Array>(array: T, length: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(length);
+  bigger.set(array);
+  return bigger;
+}
+
+/** Sorts `values[0 .. length)` ascending in place: insertion sort for short rows (most), where a subarray sort would allocate per row. */
+function sortAscending(values: Int32Array, length: number): void {
+  if (length > 32) {
+    values.subarray(0, length).sort();
+    return;
+  }
+  for (let i = 1; i < length; i++) {
+    const v = values[i]!;
+    let k = i - 1;
+    for (; k >= 0 && values[k]! > v; k--) values[k + 1] = values[k]!;
+    values[k + 1] = v;
+  }
 }
 
 /** `fitTfidf` then `transformTfidf` on the same (training) documents. */
@@ -242,12 +261,13 @@ export function tfidfBlocksFromJson(json: TfidfModelJson | { blocks: TfidfModelJ
   return 'blocks' in json ? json.blocks.map(tfidfModelFromJson) : [tfidfModelFromJson(json)];
 }
 
-function normScale(row: readonly number[], norm: ResolvedTfidfOptions['norm']): number {
+/** 1 / the row's norm over its first `length` values, summed in column order; 1 for 'none' or an all-zero row. */
+function normScale(values: Float64Array, length: number, norm: ResolvedTfidfOptions['norm']): number {
   if (norm === 'none') return 1;
   let sum = 0;
-  for (const value of row) sum += norm === 'l2' ? value * value : Math.abs(value);
-  const length = norm === 'l2' ? Math.sqrt(sum) : sum;
-  return length > 0 ? 1 / length : 1;
+  for (let t = 0; t < length; t++) sum += norm === 'l2' ? values[t]! * values[t]! : Math.abs(values[t]!);
+  const total = norm === 'l2' ? Math.sqrt(sum) : sum;
+  return total > 0 ? 1 / total : 1;
 }
 
 /** Calls `visit` with every term of the document, once per occurrence, as the analyzer cuts them. */

@@ -12,7 +12,7 @@ import { notFound } from '../../core/errors';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { runStage, stageKey, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
-import { featuresStage } from '../features/features';
+import { featuresIdentity } from '../features/features';
 import { foldStage } from '../split/folds';
 import {
   epochsTrained,
@@ -37,11 +37,11 @@ import {
 } from '../../workflows/plans/grid';
 import type { ActivityDeps } from '../context';
 import type { EnsembleMember } from '../evaluate/ensemble';
-import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
+import { evaluateIdentity, METRICS_FILE } from '../evaluate/evaluate';
 import { gridStandings, standingsLines } from './standings';
 import type { ReportGrid } from '../report/report-model';
 import { resampleStage, resampleStageParams } from '../resample/resample';
-import { trainStage, trainStageParams } from '../train/train';
+import { trainIdentity, trainStageParams } from '../train/train';
 
 export const GRID_FILE = 'grid.json';
 export const CELLS_FILE = 'cells.json';
@@ -53,7 +53,7 @@ export type CellPlace = Omit<LookupCellsInput, 'cells' | 'from' | 'count'>;
 /** The features artifact a cell trains on: the plan's shared one, or its own off the split (its key, computed). */
 function cellFeatures(place: CellPlace, cell: GridCell): ArtifactRef {
   if (!place.split || !place.planFeatures) return place.features!;
-  const key = stageKey(featuresStage, featuresOf(cell, place.planFeatures), { split: place.split });
+  const key = stageKey(featuresIdentity, featuresOf(cell, place.planFeatures), { split: place.split });
   return { key, stage: 'features' };
 }
 
@@ -62,7 +62,7 @@ export function foldEvaluationKeys(place: CellPlace, cell: GridCell): string[] {
   const { folds, seed } = place.cv!;
   return Array.from({ length: folds }, (_, fold) => {
     const split = { key: stageKey(foldStage, { folds, fold, seed }, { split: place.split! }), stage: 'fold' };
-    const features = { key: stageKey(featuresStage, featuresOf(cell, place.planFeatures!), { split }), stage: 'features' };
+    const features = { key: stageKey(featuresIdentity, featuresOf(cell, place.planFeatures!), { split }), stage: 'features' };
     return cellKeys(features, cell).valKey;
   });
 }
@@ -71,8 +71,9 @@ export function foldEvaluationKeys(place: CellPlace, cell: GridCell): string[] {
 export function cellKeys(features: ArtifactRef, cell: GridCell): { resampleKey: string; trainKey: string; valKey: string } {
   // The same key material the resample and train activities compute (only what changes their output).
   const resampleKey = stageKey(resampleStage, resampleStageParams(cell.resample), { features });
-  const trainKey = stageKey(trainStage, trainStageParams(cell.train), { train: { key: resampleKey, stage: 'resample' }, features });
-  const valKey = stageKey(evaluateStage, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
+  const train = cell.onFeatures ? features : { key: resampleKey, stage: 'resample' };
+  const trainKey = stageKey(trainIdentity, trainStageParams(cell.train), { train, features });
+  const valKey = stageKey(evaluateIdentity, { partition: 'val' }, { model: { key: trainKey, stage: 'train' }, features });
   return { resampleKey, trainKey, valKey };
 }
 

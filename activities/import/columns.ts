@@ -7,7 +7,8 @@ export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
 
 export interface ColumnMapping {
   text: string;
-  rating: string;
+  /** Absent only in a file imported for prediction (`ratings: 'optional'`): its rows have no rating, so no label. */
+  rating?: string;
   id?: string;
   date?: string;
   user?: string;
@@ -24,8 +25,11 @@ const CANDIDATES: Record<keyof ColumnMapping, string[]> = {
   app: ['app', 'app_id', 'appid', 'app_name'],
 };
 
-/** Fills unmapped fields from the header; fails naming the field when text or rating cannot be found. */
-export function resolveColumns(header: string[], given: Partial<ColumnMapping>, file: string): ColumnMapping {
+/**
+ * Fills unmapped fields from the header; fails naming the field when the text cannot be found, or the rating
+ * when `ratings` is 'required' (training needs star ratings; prediction does not).
+ */
+export function resolveColumns(header: string[], given: Partial<ColumnMapping>, file: string, ratings: 'required' | 'optional' = 'required'): ColumnMapping {
   const byLower = new Map(header.map((name) => [name.trim().toLowerCase(), name]));
   const pick = (field: keyof ColumnMapping): string | undefined => {
     const explicit = given[field];
@@ -46,13 +50,14 @@ export function resolveColumns(header: string[], given: Partial<ColumnMapping>, 
   };
   const text = pick('text');
   const rating = pick('rating');
-  for (const [field, value] of [['text', text], ['rating', rating]] as const) {
-    if (value === undefined) {
-      throw badInput(`No ${field} column found in ${file}; set columns.${field} (columns: ${header.join(', ')}).`, {
-        file,
-        field: `columns.${field}`,
-      });
-    }
+  const missing = text === undefined ? 'text' : rating === undefined && ratings === 'required' ? 'rating' : undefined;
+  if (missing) {
+    const known = CANDIDATES[missing].join(', ');
+    const unlabelled = missing === 'rating' ? '; to label reviews that have no rating, give the file to `ulasan predict` (or `ulasan import --unlabelled`)' : '';
+    throw badInput(
+      `No ${missing} column found in ${file} (columns: ${header.join(', ')}); name it one of ${known} (any case), or set columns.${missing}${unlabelled}.`,
+      { file, field: `columns.${missing}` },
+    );
   }
-  return { text: text!, rating: rating!, id: pick('id'), date: pick('date'), user: pick('user'), app: pick('app') };
+  return { text: text!, rating, id: pick('id'), date: pick('date'), user: pick('user'), app: pick('app') };
 }

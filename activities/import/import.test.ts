@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parquet, queryRows, withConnection } from '../../data/duckdb';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { recomputeStage } from '../../data/store/stage';
-import { createImportActivity, importStage } from './import';
+import { createImportActivity, csvDelimiterOf, importStage } from './import';
 
 let dir: string;
 let store: ArtifactStore;
@@ -48,6 +49,42 @@ describe('import', () => {
     ]);
   });
 
+  it('imports reviews to predict without a rating column, or with unreadable ratings, keeping every row with a null rating', async () => {
+    const unlabelled = join(dir, 'unlabelled.csv');
+    await writeFile(unlabelled, 'id,review\nu1,mantap\nu2,"lemot, parah"\n');
+    await expect(importReviews()({ source: { kind: 'file', path: unlabelled } })).rejects.toMatchObject({
+      type: 'BadInput',
+      context: { field: 'columns.rating', file: unlabelled },
+      message: expect.stringContaining('give the file to `ulasan predict`'),
+    });
+    const outcome = await importReviews()({ source: { kind: 'file', path: unlabelled, ratings: 'optional' } });
+    expect(outcome.summary).toMatchObject({ rows: 2, quarantined: 0, ratings: {}, unrated: 2 });
+    expect(await rowsOf(store.path(outcome.ref.key, 'reviews.parquet'), 'SELECT review_id, rating, text FROM t ORDER BY source_row')).toEqual([
+      { review_id: 'u1', rating: null, text: 'mantap' },
+      { review_id: 'u2', rating: null, text: 'lemot, parah' },
+    ]);
+    const mixed = join(dir, 'mixed.csv');
+    await writeFile(mixed, 'content,score\nbagus,5\njelek,\nlumayan,lima\nok,7\n');
+    const labelled = await importReviews()({ source: { kind: 'file', path: mixed } });
+    const optional = await importReviews()({ source: { kind: 'file', path: mixed, ratings: 'optional' } });
+    expect(labelled.summary).toMatchObject({ rows: 1, quarantined: 3 });
+    expect(labelled.summary).not.toHaveProperty('unrated');
+    expect(optional.ref.key).not.toBe(labelled.ref.key);
+    expect(optional.summary).toMatchObject({ rows: 4, quarantined: 0, ratings: { 5: 1 }, unrated: 3 });
+  });
+
+  it('refuses a file with no text column before reading its rows, naming the file, its columns and what to name it', async () => {
+    const file = join(dir, 'no-text.jsonl');
+    await writeFile(file, '{"id": "a", "score": 5, "komentar": "x"}\n');
+    for (const ratings of ['required', 'optional'] as const) {
+      await expect(importReviews()({ source: { kind: 'file', path: file, ratings } })).rejects.toMatchObject({
+        type: 'BadInput',
+        context: { field: 'columns.text', file },
+        message: expect.stringMatching(/^No text column found in .*no-text\.jsonl \(columns: id, score, komentar\); name it one of content, text, .*or set columns\.text\.$/),
+      });
+    }
+  });
+
   it('reads JSON with an explicit column mapping, and names a wrong mapping', async () => {
     const file = join(dir, 'reviews.json');
     await writeFile(file, JSON.stringify([{ ulasan_teks: 'mantul', bintang: 5 }, { ulasan_teks: 'lemot', bintang: 2 }]));
@@ -80,6 +117,25 @@ describe('import', () => {
     await expect(recomputeStage(store, { import: importStage } as never, outcome.ref.key)).rejects.toThrow(
       new RegExp(`source file .*to-verify\\.csv now has sha256 [0-9a-f]{64}, but import ${outcome.ref.key} was made from sha256`),
     );
+  });
+
+  it('keeps a seeded sample of the data rows: the same rows for the same seed, counted with the quarantine', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `r${i},ulasan ${i},${i % 7 === 0 ? 'x' : (i % 5) + 1}`);
+    const file = join(dir, 'many.csv');
+    await writeFile(file, ['id,content,score', ...lines].join('\n') + '\n');
+    const sampled = (rows: number, seed: number) => importReviews()({ source: { kind: 'file', path: file, sample: { rows, seed } } });
+    const ids = async (key: string) =>
+      (await rowsOf(store.path(key, 'reviews.parquet'), 'SELECT source_row FROM t')).map((r) => Number(r.source_row));
+    const a = await sampled(50, 1);
+    expect(Number(a.summary.rows) + Number(a.summary.quarantined)).toBe(50);
+    expect(await recomputeStage(store, { import: importStage } as never, a.ref.key)).toMatchObject({ identical: true });
+    const b = await sampled(50, 2);
+    expect(b.ref.key).not.toBe(a.ref.key);
+    const rowsA = await ids(a.ref.key);
+    expect(rowsA).not.toEqual(await ids(b.ref.key));
+    expect(Math.max(...rowsA)).toBeGreaterThan(100); // spread over the file, not its first rows
+    const whole = await importReviews()({ source: { kind: 'file', path: file } });
+    expect(Number(whole.summary.rows) + Number(whole.summary.quarantined)).toBe(200);
   });
 
   it('changes its key when the file content changes', async () => {
@@ -169,5 +225,22 @@ describe.skipIf(!haveShared)('importing the shared real datasets', () => {
     const { rows, quarantined } = outcome.summary as { rows: number; quarantined: number };
     expect(rows + quarantined).toBe(expected);
     expect(quarantined).toBe(0);
+  });
+});
+
+describe('csvDelimiterOf', () => {
+  const name = fc.stringMatching(/^[a-z_][a-z0-9_ ]{0,11}$/);
+  it('reads the delimiter a header joins its names with, and "," for a one-column header', () => {
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 1, maxLength: 8 }), fc.constantFrom(',', ';', '\t', '|'), fc.boolean(), (names, delimiter, quote) => {
+        const header = names.map((n) => (quote ? `"${n}"` : n)).join(delimiter);
+        expect(csvDelimiterOf(header)).toBe(names.length > 1 ? delimiter : ',');
+      }),
+    );
+  });
+  it('ignores delimiters inside quoted names', () => {
+    expect(csvDelimiterOf('"a;b;c",text')).toBe(',');
+    expect(csvDelimiterOf('"review, text"')).toBe(',');
+    expect(csvDelimiterOf('"x|y";"z"')).toBe(';');
   });
 });

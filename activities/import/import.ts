@@ -1,9 +1,11 @@
 /**
  * Import stage: turns a review source (a CSV/JSON/Parquet file with a column mapping, or the seeded
  * synthetic generator) into `reviews.parquet` plus `quarantine.parquet` for rows whose rating or date
- * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source.
+ * cannot be read. Nothing is dropped silently: rows + quarantined = data rows in the source. Reviews to
+ * predict are imported with ratings optional: no rating column needed, and a row without a readable
+ * rating keeps a null rating (counted as `unrated`) rather than going to quarantine.
  */
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -14,17 +16,33 @@ import type { Provenance, StageOutcome } from '../../data/store/types';
 import { DEFAULT_SYNTHETIC_APP, syntheticReviewsCsv } from '../../data/sample/synthetic';
 import type { ActivityDeps } from '../context';
 import { badInput, notFound } from '../../core/errors';
-import { NEW_REVIEWS_FILE, REVIEWS_FILE, SCRAPE_IMPORT_COLUMNS, type ScrapeParams } from '../scrape/snapshot';
+import { NEW_REVIEWS_FILE, REVIEWS_FILE, SCRAPE_IMPORT_COLUMNS, type ScrapeParams } from '../scrape/scrape';
 import { resolveColumns, type ColumnMapping, type TextEncoding } from './columns';
 import { readableSource, REPLACEMENT_CHAR, type Decoding } from './decode';
 import { sourceSha256 } from './source-hash';
 
 export type ReviewFileFormat = 'csv' | 'tsv' | 'json' | 'parquet';
 
+/** Whether every row needs a star rating (training) or not (prediction). */
+export type RatingsMode = 'required' | 'optional';
+
 /** Where the reviews come from, as written in the experiment spec. */
 export type ImportSource =
   | { kind: 'synthetic'; rows: number; seed: number; app?: string }
-  | { kind: 'file'; path: string; format?: ReviewFileFormat; columns?: Partial<ColumnMapping>; app?: string; encoding?: TextEncoding }
+  | {
+      kind: 'file';
+      path: string;
+      format?: ReviewFileFormat;
+      columns?: Partial<ColumnMapping>;
+      app?: string;
+      encoding?: TextEncoding;
+      sample?: RowSample;
+      /**
+       * 'optional' for reviews to predict: a file without a rating column imports, and a row whose rating is
+       * missing or unreadable keeps a null rating instead of being quarantined. @default 'required'
+       */
+      ratings?: RatingsMode;
+    }
   /**
    * A `scrape` artifact (one app's snapshot, or a combined run) by key: its reviews.parquet; with
    * `reviews: 'new'`, one app's snapshot's new-reviews.parquet (only what that scrape run added: a night's window).
@@ -44,11 +62,31 @@ export type ImportSource =
  */
 export type ImportParams =
   | { kind: 'synthetic'; rows: number; seed: number; app: string }
-  | { kind: 'file'; sha256: string; format: ReviewFileFormat; columns: ColumnMapping; app: string | null; encoding?: TextEncoding }
+  | {
+      kind: 'file';
+      sha256: string;
+      format: ReviewFileFormat;
+      columns: ColumnMapping;
+      app: string | null;
+      encoding?: TextEncoding;
+      sample?: RowSample;
+      /** Only 'optional' is written, so a labelled import keeps the key it always had. */
+      ratings?: 'optional';
+    }
   /** The scrape artifact is the stage's `scrape` input (its key is in the stage key), read as Parquet. */
   | { kind: 'scrape'; format: 'parquet'; columns: ColumnMapping; app: null; reviews?: 'new' };
 
 type FileParams = Extract<ImportParams, { kind: 'file' }>;
+
+/**
+ * Keep a seeded sample of a file's data rows (e.g. a smoke budget's few thousand of 30,000), taken before
+ * anything is judged, so `rows + quarantined` is the sample's size. The same rows for the same seed on any
+ * machine: rows are ordered by an integer hash of their row number and the seed, and the first `rows` kept.
+ */
+export interface RowSample {
+  rows: number;
+  seed: number;
+}
 
 export interface ImportInput {
   source: ImportSource;
@@ -76,7 +114,7 @@ export const importStage: StageDefinition<ImportParams> = {
         await readOrExplain(sourcePath, params.kind === 'file' ? params.format : params.kind === 'scrape' ? 'parquet' : 'csv', () =>
           loadSource(connection, readable?.path ?? sourcePath, params, readable?.lossy ?? false),
         );
-        return await writeTables(connection, outDir, readable);
+        return await writeTables(connection, outDir, readable, ratingsOptional(params));
       } finally {
         await connection.run(`RESET threads`);
         await readable?.dispose();
@@ -138,12 +176,44 @@ async function sourceFileWithHash(params: FileParams, provenance: Provenance | u
   return path;
 }
 
+/** Delimiters a CSV header may use (semicolon CSVs come from spreadsheet exports in comma-decimal locales). */
+const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/**
+ * The delimiter of a CSV, read from its header line: the candidate it holds most often outside quotes, ',' when it
+ * holds none (a one-column file). DuckDB's own sniffer looks at the rows too, and a one-column file whose texts hold
+ * a ';' or '|' was read as split on it.
+ */
+export function csvDelimiterOf(headerLine: string): string {
+  const counts = new Map<string, number>();
+  let quoted = false;
+  for (const char of headerLine) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (CSV_DELIMITERS as readonly string[]).includes(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best = ',';
+  for (const delimiter of CSV_DELIMITERS) if ((counts.get(delimiter) ?? 0) > (counts.get(best) ?? 0)) best = delimiter;
+  return best;
+}
+
+/** The first line of a text file (up to 64 KiB), without its line break or a UTF-8 byte order mark. */
+async function firstLineOf(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(65_536);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf-8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  } finally {
+    await handle.close();
+  }
+}
+
 /** SQL reading a review file; text files are UTF-8 by then (see decode.ts). */
-function readerSql(path: string, format: ReviewFileFormat): string {
+async function readerSql(path: string, format: ReviewFileFormat): Promise<string> {
   const file = quoteLiteral(path);
   switch (format) {
     case 'csv':
-      return `read_csv(${file}, header = true, all_varchar = true)`;
+      return `read_csv(${file}, header = true, all_varchar = true, delim = ${quoteLiteral(csvDelimiterOf(await firstLineOf(path)))})`;
     case 'tsv':
       return `read_csv(${file}, header = true, all_varchar = true, delim = '\t')`;
     case 'json':
@@ -171,12 +241,18 @@ async function readOrExplain<T>(path: string, format: ReviewFileFormat, read: ()
   }
 }
 
+const ratingsOptional = (params: ImportParams): boolean => params.kind === 'file' && params.ratings === 'optional';
+
+/** The rating a kept row gets: 1..5, else null (only rows imported with ratings optional have other values). */
+const KEPT_RATING_SQL = `CASE WHEN rating_num IN (1, 2, 3, 4, 5) THEN rating_num::INTEGER END`;
+
 async function loadSource(connection: DuckDBConnection, path: string, params: ImportParams, lossy: boolean): Promise<void> {
   const format = params.kind === 'synthetic' ? 'csv' : params.format;
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE src AS
-     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${readerSql(path, format)}`,
+     SELECT (row_number() OVER () - 1)::INTEGER AS source_row, COLUMNS(*)::VARCHAR FROM ${await readerSql(path, format)}`,
   );
+  if (params.kind === 'file' && params.sample) await keepSample(connection, params.sample);
   const columns =
     params.kind === 'synthetic'
       ? { text: 'text', rating: 'rating', id: 'review_id', date: 'date', user: 'user_name', app: 'app' }
@@ -201,13 +277,25 @@ async function loadSource(connection: DuckDBConnection, path: string, params: Im
     `CREATE OR REPLACE TEMP TABLE judged AS
      SELECT *, CASE
        WHEN ${lossy ? UNDECODABLE_SQL : 'false'} THEN 'bytes not valid in the encoding of the file (replaced by U+FFFD); fix the file or pass --encoding'
-       WHEN rating_num IS NULL THEN concat('rating is not a number: ', coalesce(rating_raw, 'NULL'))
-       WHEN rating_num NOT IN (1, 2, 3, 4, 5) THEN concat('rating is not an integer 1..5: ', rating_raw)
+       ${ratingsOptional(params) ? '' : RATING_REASONS_SQL}
        WHEN date_raw IS NOT NULL AND trim(date_raw) <> '' AND date IS NULL THEN concat('unparseable date: ', date_raw)
      END AS reason
      FROM typed`,
   );
 }
+
+/** Keeps `sample.rows` rows of `src`: the smallest by (row number + seed) · 2654435761 mod 2^32 (Knuth's multiplicative hash), ties by row. */
+async function keepSample(connection: DuckDBConnection, sample: RowSample): Promise<void> {
+  await connection.run(
+    `DELETE FROM src WHERE source_row NOT IN (
+       SELECT source_row FROM src ORDER BY ((source_row::UBIGINT + $1::UBIGINT) * 2654435761) % 4294967296, source_row LIMIT $2)`,
+    [sample.seed, sample.rows],
+  );
+}
+
+/** Why a row's rating makes it unusable for training (not asked when ratings are optional). */
+const RATING_REASONS_SQL = `WHEN rating_num IS NULL THEN concat('rating is not a number: ', coalesce(rating_raw, 'NULL'))
+       WHEN rating_num NOT IN (1, 2, 3, 4, 5) THEN concat('rating is not an integer 1..5: ', rating_raw)`;
 
 /** A row holding a byte its encoding could not decode (only asked when decoding was lossy). */
 const UNDECODABLE_SQL = `contains(concat_ws('', review_id, app, user_name, rating_raw, text, date_raw), '${REPLACEMENT_CHAR}')`;
@@ -216,10 +304,11 @@ async function writeTables(
   connection: DuckDBConnection,
   outDir: string,
   decoding: Decoding | undefined,
+  optionalRatings: boolean,
 ): Promise<{ rowCounts: Record<string, number>; summary: Record<string, unknown> }> {
   await copyToParquet(
     connection,
-    `SELECT source_row, review_id, app, user_name, rating_num::INTEGER AS rating, text, date
+    `SELECT source_row, review_id, app, user_name, ${KEPT_RATING_SQL} AS rating, text, date
      FROM judged WHERE reason IS NULL ORDER BY source_row`,
     join(outDir, 'reviews.parquet'),
   );
@@ -236,12 +325,15 @@ async function writeTables(
   );
   const ratings = await queryRows(
     connection,
-    `SELECT rating_num::INTEGER AS rating, count(*)::INTEGER AS n FROM judged WHERE reason IS NULL GROUP BY 1 ORDER BY 1`,
+    `SELECT ${KEPT_RATING_SQL} AS rating, count(*)::INTEGER AS n FROM judged WHERE reason IS NULL GROUP BY 1 ORDER BY 1`,
   );
+  const rated = ratings.filter((r) => r.rating !== null);
   const rowCounts = { rows: Number(counts?.rows), quarantined: Number(counts?.quarantined) };
   // The encoding is reported only where the file was not plain UTF-8, so earlier summaries stay as they were.
   const encoding = decoding && (decoding.encoding !== 'utf-8' || decoding.lossy) ? { encoding: decoding.encoding, lossy: decoding.lossy } : {};
-  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(ratings.map((r) => [String(r.rating), r.n])), ...encoding } };
+  // Rows without a rating are counted only where ratings were optional, so labelled imports' summaries stay as they were.
+  const unrated = optionalRatings ? { unrated: Number(ratings.find((r) => r.rating === null)?.n ?? 0) } : {};
+  return { rowCounts, summary: { ...rowCounts, ratings: Object.fromEntries(rated.map((r) => [String(r.rating), r.n])), ...unrated, ...encoding } };
 }
 
 function detectFormat(path: string): ReviewFileFormat {
@@ -257,7 +349,7 @@ async function readHeader(path: string, format: ReviewFileFormat, encoding: Text
   try {
     return await readOrExplain(path, format, () =>
       withConnection(async (connection) => {
-        const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${readerSql(readable?.path ?? path, format)}`);
+        const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${await readerSql(readable?.path ?? path, format)}`);
         return rows.map((row) => String(row.column_name));
       }),
     );
@@ -299,9 +391,20 @@ export async function resolveFileSource(
   const format = source.format ?? detectFormat(path);
   await checkSourceFile(path, format);
   const encoding = format === 'csv' || format === 'tsv' ? (source.encoding ?? 'utf-8') : undefined;
-  const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path);
+  const ratings = source.ratings ?? 'required';
+  const columns = resolveColumns(await readHeader(path, format, encoding), source.columns ?? {}, path, ratings);
   const { sha256 } = await sourceSha256(path, { stampDir: options.store?.root, verifyHashes: options.verifyHashes });
-  const params: FileParams = { kind: 'file', sha256, format, columns, app: source.app ?? null, ...(encoding ? { encoding } : {}) };
+  const sample = source.sample ? { sample: { rows: source.sample.rows, seed: source.sample.seed } } : {};
+  const params: FileParams = {
+    kind: 'file',
+    sha256,
+    format,
+    columns,
+    app: source.app ?? null,
+    ...(encoding ? { encoding } : {}),
+    ...sample,
+    ...(ratings === 'optional' ? { ratings } : {}),
+  };
   return { params, provenance: { path, host: hostname() } };
 }
 

@@ -1,7 +1,7 @@
 /** The predict stage's work (loaded on a cache miss, with DuckDB, apache-arrow and, for tfjs models, tfjs). See predict.ts. */
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { copyToParquet, listParam, parquet, queryRows, quoteIdent, withConnection } from '../../data/duckdb';
+import { copyToParquet, parquet, queryRows, quoteIdent, tableFromLists, withConnection, type ListColumn } from '../../data/duckdb';
 import type { ComputeContext, ComputeResult, StageInputArtifact } from '../../data/store/stage';
 import type { ArtifactStore } from '../../data/store/artifact-store';
 import { collectLineage } from '../../data/store/lineage';
@@ -85,20 +85,14 @@ async function writePredictions(path: string, input: InputRows, cleaned: string[
     return column;
   });
   await withConnection(async (connection) => {
-    const scoreColumns = classes.map((name) => `${quoteIdent(scoreColumn(scores.kind, name))} DOUBLE`);
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE predictions (source_row INTEGER, id VARCHAR, text VARCHAR, clean_text VARCHAR, label_index INTEGER${scoreColumns.map((c) => `, ${c}`).join('')})`,
-    );
-    const unnest = ['INTEGER', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'INTEGER', ...classes.map(() => 'DOUBLE')].map((type, i) => `unnest($${i + 1})::${type}`);
-    // DuckDB binds no empty list: an input with no rows leaves the table empty.
-    if (input.texts.length > 0) await connection.run(`INSERT INTO predictions SELECT ${unnest.join(', ')}`, [
-      await listParam([...input.sourceRows]),
-      await listParam(input.ids),
-      await listParam(input.texts),
-      await listParam(cleaned),
-      await listParam([...labelIndex]),
-      ...(await Promise.all(classScores.map((column) => listParam([...column])))),
-    ]);
+    await tableFromLists(connection, 'predictions', {
+      source_row: ['INTEGER', input.sourceRows],
+      id: ['VARCHAR', input.ids],
+      text: ['VARCHAR', input.texts],
+      clean_text: ['VARCHAR', cleaned],
+      label_index: ['INTEGER', labelIndex],
+      ...Object.fromEntries(classes.map((name, c) => [quoteIdent(scoreColumn(scores.kind, name)), ['DOUBLE', classScores[c]!] as ListColumn])),
+    });
     const classCase = classes.map((name, c) => `WHEN ${c} THEN '${name.replaceAll("'", "''")}'`).join(' ');
     const scoreSelect = classes.map((name) => {
       const column = quoteIdent(scoreColumn(scores.kind, name));

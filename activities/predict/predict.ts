@@ -7,7 +7,7 @@
  * scores for a linear SVM). Rows emptied by cleaning keep a null label. Its inputs are the model and
  * the table, so its lineage reaches both. The work (DuckDB, apache-arrow, tfjs) is in predict-compute.ts.
  */
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageIdentity } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 
@@ -23,18 +23,16 @@ export const PREDICTIONS_TABLE = 'predictions.parquet';
 /** Table files predict reads, in order of preference: raw reviews first (cleaned here), then cleaned tables. */
 export const PREDICT_TABLE_FILES = ['reviews.parquet', 'clean.parquet', 'labelled.parquet', 'split.parquet'] as const;
 
-export const predictStage: StageDefinition<Record<string, never>> = {
+/** What keys the predict stage; its work is predict-compute.ts (joined in activities/stages.ts). */
+export const predictIdentity: StageIdentity = {
   stage: 'predict',
   version: 1,
   inputNames: ['model', 'table'],
-  async compute(ctx) {
-    const { computePredictions } = await import('./predict-compute');
-    return computePredictions(ctx);
-  },
 };
 
-export function createPredictActivity(deps: ActivityDeps) {
+/** The predict activity over `stage` (activities/stages.ts `predictStage`). */
+export function createPredictActivity(deps: ActivityDeps, stage: StageDefinition<Record<string, never>>) {
   return async function predict(input: PredictInput): Promise<StageOutcome> {
-    return runStage(deps.store, predictStage, {}, { model: input.model, table: input.table }, deps);
+    return runStage(deps.store, stage, {}, { model: input.model, table: input.table }, deps);
   };
 }

@@ -54,13 +54,13 @@ async function scoreModel(modelDir: string, data: FeaturePartition, modelKey: st
     return { ...scores, inferenceMs: performance.now() - started };
   }
   if (data.layout !== 'token-ids') throw mismatch(modelKey, stage, 'a token-id model', data.layout === 'csr' ? 'TF-IDF (CSR) rows' : 'dense rows');
-  const [{ tfReady }, { loadModel }, { scoreTokenIds }] = await Promise.all([
+  const [{ tfReady }, { loadModelFrom }, { scoreTokenIds }] = await Promise.all([
     import('../../models/tf-runtime'),
     import('../../models/model-io'),
-    import('./token-scores'),
+    import('../../models/token-scores'),
   ]);
   await tfReady();
-  const model = await loadModel(modelDir);
+  const model = await loadModelFrom(modelDir);
   try {
     const started = performance.now();
     const scores = scoreTokenIds(model, data.matrix.ids, data.rows, data.matrix.seqLen);

@@ -15,7 +15,7 @@ import { RESAMPLED_FILE } from '../resample/resample';
 import { fitBaseline, scoreBaseline, type BaselineKind, type BaselineParams, type RowScores } from '../../models/baselines';
 import { CheckpointDir } from '../../models/checkpoints';
 import { fitModel, serializeModel, type EpochLogs, type FitOptions, type TrainingData } from '../../models/fit';
-import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
+import { writeModelFiles } from '../../models/model-io';
 import { buildModel, parseModelSpec, type ModelSpec } from '../../models/builders';
 import { tfBackend } from '../../models/tf-runtime';
 import { BASELINE_FILE, isBaselineParams, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type PriorAdjustmentOption, type BaselineTrainParams, type TrainHooks, type TrainParams, type TrainProgress, type TrainStageParams } from './train';
@@ -159,9 +159,7 @@ async function fitNeuralStage(ctx: ComputeContext<TrainParams>, { train, val, cl
         ctx.throwIfCancelled();
       },
     }, resumed?.checkpoint);
-    const serialized = await serializeModel(model);
-    await writeFile(join(outDir, MODEL_FILE), serialized.modelJson);
-    await writeFile(join(outDir, WEIGHTS_FILE), serialized.weights);
+    await writeModelFiles(outDir, await serializeModel(model));
   } finally {
     model.dispose();
   }
@@ -245,7 +243,7 @@ function trainingData(train: FeaturePartition & { layout: 'token-ids' }, val: Fe
 }
 
 function fitOptions(params: TrainParams): FitOptions {
-  const { epochs, batchSize, learningRate, seed, optimizer, classWeight, earlyStopping, reduceLrOnPlateau, threads } = params;
+  const { epochs, batchSize, learningRate, seed, optimizer, classWeight, earlyStopping, reduceLrOnPlateau, threads, weightDecay } = params;
   return {
     epochs,
     batchSize,
@@ -256,6 +254,7 @@ function fitOptions(params: TrainParams): FitOptions {
     ...(earlyStopping ? { earlyStopping } : {}),
     ...(reduceLrOnPlateau ? { reduceLrOnPlateau } : {}),
     ...(threads ? { threads } : {}),
+    ...(weightDecay ? { weightDecay } : {}),
   };
 }
 
@@ -264,10 +263,10 @@ async function readEmbedding(features: StageInputArtifact, spec: ModelSpec, voca
   const path = features.file(EMBEDDING_FILE);
   if (!existsSync(path)) return undefined;
   const embedding = await readDense(path);
-  if (embedding.dim !== spec.embeddingDim) {
+  if (embedding.cols !== spec.embeddingDim) {
     throw badInput(
-      `features ${features.key} carry Word2Vec vectors of dimension ${embedding.dim}, but model.embeddingDim is ${spec.embeddingDim}; ` +
-        `set model.embeddingDim: ${embedding.dim} (or features.embedding.word2vec.vectorSize: ${spec.embeddingDim})`,
+      `features ${features.key} carry Word2Vec vectors of dimension ${embedding.cols}, but model.embeddingDim is ${spec.embeddingDim}; ` +
+        `set model.embeddingDim: ${embedding.cols} (or features.embedding.word2vec.vectorSize: ${spec.embeddingDim})`,
       { stage: 'train', key, field: 'model.embeddingDim' },
     );
   }
@@ -278,5 +277,5 @@ async function readEmbedding(features: StageInputArtifact, spec: ModelSpec, voca
       file: path,
     });
   }
-  return embedding.values;
+  return embedding.data;
 }

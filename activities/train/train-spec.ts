@@ -208,6 +208,8 @@ export const TrainOptionsSchema = z.strictObject({
    * different rounding, so it is part of the train key. @default 1
    */
   threads: positiveInt.max(64).default(1),
+  /** PyTorch-style weight decay (decay·w added to every gradient), e.g. Adagrad with 1e-4. @default none */
+  weightDecay: z.number().positive().optional(),
 });
 
 export type TrainOptions = z.output<typeof TrainOptionsSchema>;

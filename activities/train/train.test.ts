@@ -11,16 +11,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ArtifactStore } from '../../data/store/artifact-store';
 import { recomputeStage, runStage, stageKey, type StageDefinition } from '../../data/store/stage';
 import type { ArtifactRef } from '../../data/store/types';
-import { evaluateStage, METRICS_FILE } from '../evaluate/evaluate';
+import { METRICS_FILE } from '../evaluate/evaluate';
 import { readDense } from '../features/arrow-io';
-import { EMBEDDING_FILE, featuresStage, type FeaturesParams } from '../features/features';
+import { EMBEDDING_FILE, type FeaturesParams } from '../features/features';
 import { writeSplitFixture } from '../features/testing/split-fixture';
 import { leakySplitStage } from '../leaky/leaky-split';
 import { resampleStage, type ResampleParams } from '../resample/resample';
 import { CheckpointDir, CHECKPOINTS_DIR } from '../../models/checkpoints';
 import { MODEL_FILE, WEIGHTS_FILE } from '../../models/model-io';
 import { tf, tfBackend } from '../../models/tf-runtime';
-import { BASELINE_FILE, createTrainStage, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, trainStage, type TrainParams, type TrainProgress } from './train';
+import { BASELINE_FILE, METADATA_FILE, PRIOR_ADJUSTMENT_FILE, type TrainParams, type TrainProgress } from './train';
+import { createTrainStage, evaluateStage, featuresStage, trainStage } from '../stages';
 
 const roots: string[] = [];
 async function freshStore(): Promise<ArtifactStore> {
@@ -141,8 +142,8 @@ describe('train stage', () => {
     const embedding = await readDense(store.path(up.features.key, EMBEDDING_FILE));
     const weights = await readFile(store.path(trained.ref.key, WEIGHTS_FILE));
     const start = weights.byteOffset + offset;
-    const saved = new Float32Array(weights.buffer.slice(start, start + embedding.values.length * 4));
-    expect(Array.from(saved)).toEqual(Array.from(embedding.values));
+    const saved = new Float32Array(weights.buffer.slice(start, start + embedding.data.length * 4));
+    expect(Array.from(saved)).toEqual(Array.from(embedding.data));
     // `ulasan verify`: recomputed in this process, model.json and weights.bin come out byte-identical.
     const verdict = await recomputeStage(store, { train: trainStage as StageDefinition<unknown> }, trained.ref.key);
     expect(verdict).toMatchObject({ identical: true, differing: [] });

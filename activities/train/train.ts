@@ -11,7 +11,7 @@
  *   TF-IDF (CSR) or document vectors (dense) and are saved as `baseline.json`.
  * The work (tfjs, apache-arrow) is in train-compute.ts, loaded only on a cache miss.
  */
-import { runStage, type StageDefinition } from '../../data/store/stage';
+import { runStage, type StageDefinition, type StageIdentity } from '../../data/store/stage';
 import type { ArtifactRef, StageOutcome } from '../../data/store/types';
 import type { ActivityDeps } from '../context';
 import type { LinearSvmParams, LogisticRegressionParams, NaiveBayesParams, RandomForestParams } from '../../models/baselines';
@@ -39,7 +39,7 @@ export type BaselineSpecInput = PriorAdjustmentOption &
 /** What to train: a neural spec (models/builders.ts) or a baseline. */
 export type TrainModelInput = ModelSpecInput | BaselineSpecInput;
 
-export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads'> {
+export interface TrainParams extends Pick<FitOptions, 'optimizer' | 'classWeight' | 'earlyStopping' | 'reduceLrOnPlateau' | 'threads' | 'weightDecay'> {
   model: TrainModelInput;
   /** Total epochs (neural only). */
   epochs: number;
@@ -119,34 +119,28 @@ export interface TrainHooks {
   afterCheckpoint?: (progress: TrainProgress) => void | Promise<void>;
 }
 
-/** The train stage, with hooks for resuming and observing checkpoints; same stage name, version and keys. */
-export function createTrainStage(hooks: TrainHooks = {}): StageDefinition<TrainStageParams> {
-  return {
-    stage: 'train',
-    // 2: models/builders.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
-    // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
-    // 4: LSTM cell maths on wasm in float32 SIMD (lstm-cell.wat), likewise.
-    // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
-    // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (transpose-scatter-conv-grads.wat), summed in its own order.
-    // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
-    // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (transpose-scatter-conv-grads.wat convInputGrad).
-    // 9: a baseline's key holds only its hyperparameters (and the seed where it draws random numbers).
-    version: 9,
-    inputNames: ['train', 'features'],
-    async compute(ctx) {
-      // tfjs loads only when a model is actually trained: cache hits stay fast.
-      const { fitTrainStage } = await import('./train-compute');
-      return fitTrainStage(ctx, hooks);
-    },
-  };
-}
+/** What keys the train stage; its work is train-compute.ts (joined, with hooks, in activities/stages.ts). */
+export const trainIdentity: StageIdentity = {
+  stage: 'train',
+  // 2: models/builders.ts architectures and baselines, fitModel, per-epoch checkpoints; model.json from serializeModel.
+  // 3: Adam's update on wasm runs in float32 SIMD (adam.wat), so weights differ in the last bits from version 2.
+  // 4: LSTM cell maths on wasm in float32 SIMD (lstm-cell.wat), likewise.
+  // 5: Conv1D → GlobalMaxPooling1D as one ConvGlobalMax layer (cnn with global-max pooling, cnn-small).
+  // 6: the dense Conv1D filter gradient on wasm is one SIMD pass (transpose-scatter-conv-grads.wat), summed in its own order.
+  // 7: ConvGlobalMax compares float32 sums (its SIMD forward pass and the JavaScript one agree bit for bit).
+  // 8: the dense Conv1D input gradient on wasm is one SIMD pass too (transpose-scatter-conv-grads.wat convInputGrad).
+  // 9: a baseline's key holds only its hyperparameters (and the seed where it draws random numbers).
+  version: 9,
+  inputNames: ['train', 'features'],
+};
 
-export const trainStage: StageDefinition<TrainStageParams> = createTrainStage();
+/** The train stage with hooks (activities/stages.ts `createTrainStage`). */
+export type TrainStageOf = (hooks: TrainHooks) => StageDefinition<TrainStageParams>;
 
-export function createTrainActivity(deps: ActivityDeps, hooks: TrainHooks = {}) {
+export function createTrainActivity(deps: ActivityDeps, stageOf: TrainStageOf, hooks: TrainHooks = {}) {
   // On Temporal, the last heartbeat of an earlier attempt names the checkpoint to resume from.
   const resume = hooks.resume ?? deps.resumeFrom;
-  const stage = resume || hooks.afterCheckpoint ? createTrainStage({ ...hooks, ...(resume ? { resume } : {}) }) : trainStage;
+  const stage = stageOf({ ...hooks, ...(resume ? { resume } : {}) });
   return async function trainModel(input: TrainInput): Promise<StageOutcome> {
     return runStage(deps.store, stage, trainStageParams(input.params), { train: input.train, features: input.features }, deps);
   };

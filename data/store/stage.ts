@@ -39,13 +39,32 @@ export interface ComputeResult {
   summary?: Record<string, unknown>;
 }
 
-/** One pipeline stage: a name, a version bumped whenever its output for the same inputs changes, and its work. */
-export interface StageDefinition<P> {
+/**
+ * What keys a stage: a name, a version bumped whenever its output for the same inputs changes, and its
+ * input names. A stage's definition file (`activities/<stage>/<stage>.ts`) exports one and never imports
+ * its compute; `activities/stages.ts` joins the two.
+ */
+export interface StageIdentity {
   stage: string;
   version: number;
   /** Names of the input artifacts, in the order their keys enter the stage key. */
   inputNames: readonly string[];
+}
+
+/** A stage's work on a cache miss. */
+export type StageCompute<P> = (ctx: ComputeContext<P>) => Promise<ComputeResult>;
+
+/** One pipeline stage: what keys it and its work. */
+export interface StageDefinition<P> extends StageIdentity {
   compute(ctx: ComputeContext<P>): Promise<ComputeResult>;
+}
+
+/**
+ * A stage whose compute module loads on its first cache miss, so a run of cache hits never loads the
+ * heavy modules (DuckDB, apache-arrow, tfjs) a compute pulls in.
+ */
+export function withLazyCompute<P>(identity: StageIdentity, load: () => Promise<StageCompute<P>>): StageDefinition<P> {
+  return { ...identity, compute: async (ctx) => (await load())(ctx) };
 }
 
 export interface RunStageOptions {
@@ -99,12 +118,12 @@ export async function runStage<P>(
 }
 
 /** The key a stage run with these params and inputs has (or will have) in the store. */
-export function stageKey<P>(definition: StageDefinition<P>, params: P, inputs: Record<string, ArtifactRef>): string {
+export function stageKey<P>(definition: StageIdentity, params: P, inputs: Record<string, ArtifactRef>): string {
   const inputKeys = orderedInputKeys(definition, inputs);
   return artifactKey({ stage: definition.stage, stageVersion: definition.version, params, inputKeys });
 }
 
-function orderedInputKeys<P>(definition: StageDefinition<P>, inputs: Record<string, ArtifactRef>): string[] {
+function orderedInputKeys(definition: StageIdentity, inputs: Record<string, ArtifactRef>): string[] {
   return definition.inputNames.map((name) => {
     const input = inputs[name];
     if (!input) throw new UlasanError('Internal', `Stage ${definition.stage} needs input '${name}'.`, { stage: definition.stage });

@@ -7,9 +7,9 @@
  *
  * Plain JavaScript reaches about 1.5 GFLOP/s on the dot loop; a 128-bit SIMD kernel with a 2×4
  * register block reaches 15–25 GFLOP/s on the same machine, which is what lets the brute-force
- * search keep up with scikit-learn's BLAS-backed one. No wasm toolchain is among the dependencies,
- * so the module is assembled here from opcodes (about 100 instructions); the tests check it against
- * a scalar loop. Where SIMD is unavailable, `createKernels` returns JavaScript versions with the
+ * search keep up with scikit-learn's BLAS-backed one. The module is assembled here from opcodes (about
+ * 100 instructions): it predates wabt in the dependencies and is the one module not yet written as
+ * `.wat` (kernels/wat/, assembled by kernels/wat.ts); the tests check it against a scalar loop. Where SIMD is unavailable, `createKernels` returns JavaScript versions with the
  * same contract and the same float32 summation order.
  */
 

@@ -6,7 +6,7 @@ import { UlasanError } from '../../core/errors';
 import type { BaselineKind, BaselineModel, BaselineParams, CsrMatrix, DenseMatrix, FeatureMatrix } from './index';
 import { BASELINE_KINDS, fitBaseline, predictBaseline } from './index';
 
-/** fixtures/sklearn-baselines.json, made by activities/evaluate/fixtures/make-vectors.py (sklearn 1.2.1). */
+/** fixtures/sklearn-baselines.json, made by fixtures/make-baselines.py (sklearn 1.2.1). */
 interface JsonMatrix {
   rows: number;
   cols: number;

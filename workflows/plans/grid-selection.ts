@@ -57,12 +57,13 @@ export function meanScores(folds: Partial<Record<SelectionMetric, number>>[]): P
   return Object.fromEntries(metrics.map((m) => [m, folds.reduce((sum, f) => sum + f[m]!, 0) / folds.length]));
 }
 
-/** Validation: (features →) resample → train → score on the validation split. */
+/** Validation: (features →) resample (none for `onFeatures` cells) → train → score on the validation split. */
 export async function runValidationCell(acts: GridActivities, ctx: CellContext, cell: GridCell, steps: Producers): Promise<CellResult> {
   const params = featuresOf(cell, ctx.planFeatures);
   const features = sameFeatures(params, ctx.planFeatures) || !ctx.split ? ctx.features! : (await steps.run(() => acts.features({ split: ctx.split!, params }))).ref;
-  const train = await steps.run(() => acts.resample({ features, params: cell.resample }));
-  const model = await steps.run(() => acts.trainModel({ train: train.ref, features, params: cell.train }));
+  // A leaky grid's cells train on its features as they are: they were resampled before the split.
+  const train = cell.onFeatures ? features : (await steps.run(() => acts.resample({ features, params: cell.resample }))).ref;
+  const model = await steps.run(() => acts.trainModel({ train, features, params: cell.train }));
   const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
   const shared = features.key === ctx.features?.key ? {} : { featuresKey: features.key };
   return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: pickScores(val.summary), ...shared };

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
+import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { cellFailure, epochsTrained, refitCell, refitEpochsOf, resolveSelection, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
 
@@ -307,5 +308,30 @@ describe('runGrid', () => {
     const trainedOn = calls.filter((c) => c.name === 'train').map((c) => (c.input as { features: { key: string } }).features.key);
     expect(new Set(trainedOn)).toEqual(new Set(['features-of-split-key']));
     expect(result.selected).toBe('c2');
+  });
+
+  const leakyResample: ResampleParams = { sampler: { method: 'random-over', samplingStrategy: 'auto', shrinkage: null }, seed: 1, partition: 'train' };
+
+  it('leaky: cells train on the leaky split as it is (no resample of their own), auto selects on its val rows, no folds', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    const lookup = acts.lookupCells;
+    acts.lookupCells = async (input) => (await lookup(input)).map((slot) => ({ ...slot, cell: { ...slot.cell!, onFeatures: true as const } }));
+    // The fakes' split has no val counts: an honest auto grid would cross-validate here.
+    const result = await done(acts, { ...plan, leakyResample, selection: { method: 'auto', folds: 5, seed: 1, minValClassRows: 200 } });
+    expect(result.selected).toBe('c2');
+    expect(calls.filter((c) => c.name === 'fold')).toHaveLength(0);
+    // The one resample is the leaky sampler over every row, before the leaky split.
+    expect(calls.filter((c) => c.name === 'resample').map((c) => c.input)).toEqual([{ features: { key: 'features-of-split-key', stage: 'features' }, params: leakyResample }]);
+    const leaky = { key: 'leaky-split-key', stage: 'leaky-split' };
+    expect(calls.filter((c) => c.name === 'train').every((c) => JSON.stringify(c.input).includes('"train":' + JSON.stringify(leaky)))).toBe(true);
+    expect(calls.filter((c) => c.name === 'evaluate:test').map((c) => c.input)).toEqual([{ model: { key: 'model-0.3', stage: 'train' }, features: leaky, params: { partition: 'test' } }]);
+  });
+
+  it('leaky: refuses cross-validation with a typed error before any stage runs', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    const run = runGrid(acts, { ...plan, leakyResample, selection: { method: 'cv', folds: 5, seed: 1, minValClassRows: 200 } });
+    await expect(run).rejects.toThrow(GridFailedError);
+    await expect(run).rejects.toMatchObject({ type: 'BadInput', message: expect.stringMatching(/leaky .*cannot cross-validate/) });
+    expect(calls).toHaveLength(0);
   });
 });

@@ -43,7 +43,7 @@ import {
 
 // What other modules use of the selection (metrics, methods, cv helpers) is reachable from here too.
 export * from './grid-selection';
-import { checkStores, PIPELINE_PROFILES, prepareSplit, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import { checkStores, PIPELINE_PROFILES, prepareLeakyFeatures, prepareSplit, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from '../../core/failures';
 import type { ProfileName, RunRouting } from '../../core/profiles';
 
@@ -58,6 +58,11 @@ export interface GridCell {
   features?: FeaturesParams;
   resample: ResampleParams;
   train: TrainParams;
+  /**
+   * Train on the grid's features as they are, with no resample stage: set in a leaky grid, whose features are
+   * a leaky split already resampled before splitting (a sampler refuses anything but a training split). @default absent
+   */
+  onFeatures?: true;
 }
 
 /**
@@ -81,6 +86,12 @@ export interface GridPlan extends UpstreamPlan, RunRouting {
   metric: SelectionMetric;
   /** Cells running at once. */
   parallel: number;
+  /**
+   * LEAKY grid, only to reproduce a published setup that oversampled before splitting: this sampler runs over
+   * every labelled row before a random split (pipeline.ts' leaky branch) and the cells train on that split
+   * (their own resample is `none`). @default absent: honest
+   */
+  leakyResample?: ResampleParams;
   /** Continue as new after this many cells finish in one run (Temporal history stays small). @default 500 */
   cellsPerRun?: number;
   report: ReportParams;
@@ -193,6 +204,9 @@ export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
   recordFailures: 'io',
   recordGrid: 'io',
 };
+
+/** The activities a runner with threads runs off its main thread: every `cpu` and `train` one (`io` ones wait on disk or network, not on a core). */
+export const POOLED_ACTIVITIES: ReadonlySet<string> = new Set(Object.entries(GRID_PROFILES).filter(([, profile]) => profile !== 'io').map(([name]) => name));
 
 export interface RecordGridInput {
   test: ArtifactRef;
@@ -438,17 +452,37 @@ function allFailed(plan: GridPlan, state: GridState): GridFailedError {
 }
 
 /**
- * The shared stages, once per grid: the split, then (validation) the plan's features. A run continued
- * from one started before features could vary has its features and no split: it goes on as it was.
+ * A leaky grid's method: validation on the leaky split's `val` rows. Its features are built and resampled over
+ * every labelled row before that split, so there is no honest training split to fold; cv is refused.
+ */
+function leakySelection(plan: GridPlan): SelectionMethod {
+  if (plan.selection?.method === 'cv') {
+    throw new GridFailedError(`Grid '${plan.name}' is leaky (its sampler runs over every row before the split): it cannot cross-validate. Set grid.selection to validation or auto.`, 'BadInput');
+  }
+  return 'validation';
+}
+
+/** An honest grid's shared stages: the split, the method it resolves to, and (validation) the plan's features. */
+async function prepareHonest(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>): Promise<void> {
+  const { split, summary } = await prepareSplit(acts, plan, record);
+  state.split = split;
+  state.trainRows = trainRowsOf(summary);
+  state.method = resolveSelection(plan.selection, summary, plan.annotate.rule.classes.length);
+  if (state.method === 'validation') state.features = await record('features', () => acts.features({ split, params: plan.features }));
+}
+
+/**
+ * The shared stages, once per grid: the split, then (validation) the plan's features; a leaky grid's leaky
+ * features (its cells train on them as they are, and select on their `val` rows). A run continued from one
+ * started before features could vary has its features and no split: it goes on as it was.
  */
 async function prepareShared(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>): Promise<CellContext> {
   if (!state.features && !state.split) {
+    const leakyResample = plan.leakyResample;
+    if (leakyResample) state.method = leakySelection(plan);
     if (plan.storeId) await checkStores(acts, plan.storeId);
-    const { split, summary } = await prepareSplit(acts, plan, record);
-    state.split = split;
-    state.trainRows = trainRowsOf(summary);
-    state.method = resolveSelection(plan.selection, summary, plan.annotate.rule.classes.length);
-    if (state.method === 'validation') state.features = await record('features', () => acts.features({ split, params: plan.features }));
+    if (leakyResample) state.features = await prepareLeakyFeatures(acts, { ...plan, leakyResample }, record);
+    else await prepareHonest(acts, plan, state, record);
   }
   const method = state.method ?? 'validation';
   const cv = method === 'cv' ? { folds: plan.selection!.folds, seed: plan.selection!.seed } : undefined;

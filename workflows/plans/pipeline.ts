@@ -169,15 +169,27 @@ export async function prepareFeatures(
 }
 
 /**
+ * The leaky features of the published studies: features and resampling (`leakyResample`) over ALL labelled
+ * rows (a split with everything in train), then a random split of the resampled rows, copies on both sides.
+ */
+export async function prepareLeakyFeatures(
+  acts: Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate' | 'split' | 'features' | 'resample' | 'leakySplit'>,
+  plan: UpstreamPlan & { leakyResample: ResampleParams },
+  record: ReturnType<typeof stageRecorder>,
+): Promise<ArtifactRef> {
+  // Everything in train: nothing is scored on this split, so no support check.
+  const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } }, support: undefined };
+  const features = await prepareFeatures(acts, whole, record);
+  const resampled = await record('resample', () => acts.resample({ features, params: plan.leakyResample }));
+  return record('leaky-split', () => acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
+}
+
+/**
  * The leaky setup of the published studies: features and resampling over ALL labelled rows (a split
  * with everything in train), then a random split of the resampled rows. Returns the evaluation.
  */
 async function runLeakyBranch(acts: PipelineActivities, plan: PipelinePlan, record: ReturnType<typeof stageRecorder>): Promise<ArtifactRef> {
-  // Everything in train: nothing is scored on this split, so no support check.
-  const whole = { ...plan, split: { ...plan.split, strategy: 'ratios' as const, ratios: { train: 1, val: 0, test: 0 } }, support: undefined };
-  const features = await prepareFeatures(acts, whole, record);
-  const resampled = await record('resample', () => acts.resample({ features, params: plan.resample }));
-  const leaky = await record('leaky-split', () => acts.leakySplit({ resampled, features, params: { ratios: plan.split.ratios, seed: plan.split.seed } }));
+  const leaky = await prepareLeakyFeatures(acts, { ...plan, leakyResample: plan.resample }, record);
   const model = await record('train', () => acts.trainModel({ train: leaky, features: leaky, params: plan.train }));
   return record('evaluate', () => acts.evaluate({ model, features: leaky, params: plan.evaluate }));
 }

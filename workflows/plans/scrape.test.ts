@@ -2,11 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import type { StageOutcome } from '../../activities/context';
 import { UlasanError } from '../../core/errors';
-import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
-import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape-app';
+import type { ScrapeWindow } from '../../activities/scrape/scrape';
 import type { PipelinePlan, PipelineResult } from './pipeline';
 import { describeFailure } from '../../core/failures';
 import type { ScoringPlan, ScoringResult } from './score';
+import { DEFAULT_QUEUE_TIMEOUT_MS } from '../../core/profiles';
 import {
   SCRAPE_ACTIVITY_PROFILE,
   runNightlyScrape,
@@ -176,14 +177,20 @@ describe('plan helpers', () => {
     ]);
   });
 
-  it('routes the scrape activity to its own queue (scrape by default), with the plan\'s heartbeat timeout', () => {
-    expect(scrapeActivityOptions(scrapeRouting(plan))).toEqual({ ...SCRAPE_ACTIVITY_PROFILE, taskQueue: 'scrape' });
-    const routed = { ...plan, scrapeTaskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000 };
-    expect(scrapeRouting(routed)).toEqual({ taskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000 });
-    expect(scrapeActivityOptions(scrapeRouting(routed))).toMatchObject({ taskQueue: 'scrape-eu', heartbeatTimeout: 5_000, startToCloseTimeout: SCRAPE_ACTIVITY_PROFILE.startToCloseTimeout });
-    expect(validateNightlyPlan({ ...plan, scrapeTaskQueue: 'a b', heartbeatTimeoutMs: 10 })).toEqual([
+  it('routes the scrape activity to its own queue (scrape by default), with the plan\'s heartbeat and queue timeouts', () => {
+    expect(scrapeActivityOptions(scrapeRouting(plan))).toEqual({ ...SCRAPE_ACTIVITY_PROFILE, taskQueue: 'scrape', scheduleToStartTimeout: DEFAULT_QUEUE_TIMEOUT_MS });
+    const routed = { ...plan, scrapeTaskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000, queueTimeoutMs: 30_000 };
+    expect(scrapeRouting(routed)).toEqual({ taskQueue: 'scrape-eu', heartbeatTimeoutMs: 5_000, queueTimeoutMs: 30_000 });
+    expect(scrapeActivityOptions(scrapeRouting(routed))).toMatchObject({
+      taskQueue: 'scrape-eu',
+      heartbeatTimeout: 5_000,
+      scheduleToStartTimeout: 30_000,
+      startToCloseTimeout: SCRAPE_ACTIVITY_PROFILE.startToCloseTimeout,
+    });
+    expect(validateNightlyPlan({ ...plan, scrapeTaskQueue: 'a b', heartbeatTimeoutMs: 10, queueTimeoutMs: 1.5 })).toEqual([
       'scrapeTaskQueue: a task queue name without spaces, got "a b".',
       'heartbeatTimeoutMs: an integer of at least 1000 (ms), got 10.',
+      'queueTimeoutMs: an integer of at least 1000 (ms), got 1.5.',
     ]);
   });
 

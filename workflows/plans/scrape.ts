@@ -7,10 +7,10 @@
  */
 import type { StageOutcome } from '../../activities/context';
 import type { ReviewSort } from '../../activities/scrape/play-client';
-import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape';
-import type { ScrapeWindow } from '../../activities/scrape/snapshot';
+import type { CombineScrapesInput, ScrapeAppInput, ScrapeAppOutput } from '../../activities/scrape/scrape-app';
+import type { ScrapeWindow } from '../../activities/scrape/scrape';
 import type { PipelinePlan, PipelineResult } from './pipeline';
-import { PROFILES, type ActivityProfile } from '../../core/profiles';
+import { DEFAULT_QUEUE_TIMEOUT_MS, PROFILES, type ActivityProfile } from '../../core/profiles';
 import { describeFailure, type FailureSummary } from '../../core/failures';
 import type { ScoringPlan, ScoringResult } from './score';
 
@@ -52,6 +52,8 @@ export interface NightlyScrapePlan {
   scrapeTaskQueue?: string;
   /** Temporal only: how long a scrape may go without a heartbeat before its worker is presumed dead and it resumes elsewhere. @default 120000 */
   heartbeatTimeoutMs?: number;
+  /** Temporal only: how long a scrape may wait for a worker on `scrapeTaskQueue` before the app fails naming the queue. @default 1 hour */
+  queueTimeoutMs?: number;
 }
 
 /** The activities the plan calls (the worker registers them; `ulasan scrape` calls them in-process). */
@@ -118,20 +120,26 @@ export const DEFAULT_SCRAPE_TASK_QUEUE = 'scrape';
 export interface ScrapeRouting {
   taskQueue?: string;
   heartbeatTimeoutMs?: number;
+  queueTimeoutMs?: number;
 }
 
 export function scrapeRouting(plan: NightlyScrapePlan): ScrapeRouting {
   return {
     ...(plan.scrapeTaskQueue !== undefined ? { taskQueue: plan.scrapeTaskQueue } : {}),
     ...(plan.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: plan.heartbeatTimeoutMs } : {}),
+    ...(plan.queueTimeoutMs !== undefined ? { queueTimeoutMs: plan.queueTimeoutMs } : {}),
   };
 }
 
-/** The scrape activity's options on Temporal: its profile on its own task queue. */
-export function scrapeActivityOptions(routing: ScrapeRouting): ActivityProfile & { taskQueue: string } {
+/**
+ * The scrape activity's options on Temporal: its profile on its own task queue, with a schedule-to-start timeout there
+ * (a mistyped queue or a scrape worker that never started fails the app, instead of waiting forever).
+ */
+export function scrapeActivityOptions(routing: ScrapeRouting): ActivityProfile & { taskQueue: string; scheduleToStartTimeout: number } {
   return {
     ...SCRAPE_ACTIVITY_PROFILE,
     taskQueue: routing.taskQueue ?? DEFAULT_SCRAPE_TASK_QUEUE,
+    scheduleToStartTimeout: routing.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     ...(routing.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: routing.heartbeatTimeoutMs } : {}),
   };
 }
@@ -150,6 +158,9 @@ export function validateNightlyPlan(plan: NightlyScrapePlan): string[] {
   }
   if (plan.heartbeatTimeoutMs !== undefined && !(Number.isInteger(plan.heartbeatTimeoutMs) && plan.heartbeatTimeoutMs >= 1000)) {
     problems.push(`heartbeatTimeoutMs: an integer of at least 1000 (ms), got ${plan.heartbeatTimeoutMs}.`);
+  }
+  if (plan.queueTimeoutMs !== undefined && !(Number.isInteger(plan.queueTimeoutMs) && plan.queueTimeoutMs >= 1000)) {
+    problems.push(`queueTimeoutMs: an integer of at least 1000 (ms), got ${plan.queueTimeoutMs}.`);
   }
   if (plan.score) problems.push(...scoringProblems(plan));
   return problems;

@@ -3,7 +3,7 @@
  * saved the way the train stage saves models. Token id 2 pulls towards class 1, id 3 towards class 0,
  * so predictions are known without training.
  */
-import { saveModel } from '../../../models/model-io';
+import { saveModel } from '../../../models/testing/save-model';
 import { tf, tfReady } from '../../../models/tf-runtime';
 
 export async function writeTinyModel(dir: string, vocabSize: number, seqLen: number): Promise<void> {

@@ -1,6 +1,8 @@
 /**
- * `scrapeReviews` under `withRetry`, resuming each attempt from the last page handed to `onPage`: what
- * the workflow gets from Temporal (activity retries + heartbeat details), for the CLI and local runner.
+ * Test helper: `scrapeReviews` under `withRetry`, resuming each attempt from the last page handed to
+ * `onPage`, as the scrape activity does under Temporal (activity retries + heartbeat details). The
+ * play-client tests use it to show a retried window neither loses nor repeats reviews; production code
+ * resumes through the activity's heartbeat checkpoint instead (activities/scrape/scrape-app.ts).
  */
 import { scrapeReviews, type ScrapeHooks, type ScrapeOptions, type ScrapeResult } from '../play-client';
 import { withRetry, type RetryOptions } from '../../../core/retry';

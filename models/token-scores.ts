@@ -1,8 +1,11 @@
-/** A tfjs model's class probabilities on padded token ids (loads tfjs: import lazily, as score-model.ts does). */
-import { argmax, type RowScores } from '../../models/baselines/matrix';
-import { tf } from '../../models/tf-runtime';
+/**
+ * A tfjs model's class probabilities on padded token ids: the one predict path, for the predict and evaluate
+ * stages (activities/predict/score-model.ts, which loads this lazily) and the fit loop's validation.
+ */
+import { argmax, type RowScores } from './baselines/matrix';
+import { tf } from './tf-runtime';
 
-/** Rows scored per tfjs call, so memory stays flat whatever the input size. */
+/** Rows scored per tfjs call by default, so memory stays flat whatever the input size. */
 const TFJS_BATCH = 512;
 
 /**
@@ -10,12 +13,12 @@ const TFJS_BATCH = 512;
  * (binary models from models/builders.ts) gives [1 − p, p] and class 1 when p > 0.5; a softmax head its outputs
  * and their argmax (ties to the lowest class, as tf.argMax).
  */
-export function scoreTokenIds(model: tf.LayersModel, ids: Int32Array, rows: number, seqLen: number): RowScores {
+export function scoreTokenIds(model: tf.LayersModel, ids: Int32Array, rows: number, seqLen: number, batchRows = TFJS_BATCH): RowScores {
   const labels = new Int32Array(rows);
   let scores = new Float64Array(0);
   let k = 0;
-  for (let start = 0; start < rows; start += TFJS_BATCH) {
-    const end = Math.min(rows, start + TFJS_BATCH);
+  for (let start = 0; start < rows; start += batchRows) {
+    const end = Math.min(rows, start + batchRows);
     const output = tf.tidy(() => {
       const x = tf.tensor2d(ids.subarray(start * seqLen, end * seqLen), [end - start, seqLen], 'int32');
       return model.predict(x) as tf.Tensor2D;

@@ -23,8 +23,8 @@ import {
   type ScrapeAppInput,
   type ScrapeAppOutput,
   type ScrapeCheckpoint,
-} from './scrape';
-import { indexPath, readScrapeIndex, scrapeStage, scrapesDir, SCRAPE_COLUMNS, type ScrapeWindow } from './snapshot';
+} from './scrape-app';
+import { indexPath, readScrapeIndex, scrapeStage, scrapesDir, SCRAPE_COLUMNS, type ScrapeWindow } from './scrape';
 import { startFakePlayServer, type FakePlayServer } from './testing/fake-play-server';
 
 const APP = 'com.example.app';
