@@ -7,6 +7,7 @@ import { createCleanActivity } from './clean/clean';
 import { createCheckStoreActivity } from './check-store';
 import type { ActivityDeps } from './context';
 import { classifyError } from '../core/errors';
+import { createEnsembleActivity } from './evaluate/ensemble';
 import { createEvaluateActivity } from './evaluate/evaluate';
 import { createLookupCellsActivity, createRecordFailuresActivity, createRecordGridActivity } from './grid/grid';
 import { createFeaturesActivity } from './features/features';
@@ -19,9 +20,10 @@ import { createSemiActivities } from './semi/semi';
 import { createReportActivity } from './report/report';
 import { createResampleActivity } from './resample/resample';
 import { createCombineScrapesActivity, createScrapeActivity } from './scrape/scrape-app';
+import { createFoldActivity } from './split/folds';
 import { createSplitActivity } from './split/split';
 import { createTrainActivity } from './train/train';
-import { cleanStage, createTrainStage, evaluateStage, featuresStage, predictStage } from './stages';
+import { cleanStage, createTrainStage, ensembleStage, evaluateStage, featuresStage, predictStage } from './stages';
 
 export type { ActivityDeps } from './context';
 
@@ -41,6 +43,8 @@ export function createActivities(deps: ActivityDeps) {
     checkStore: createCheckStoreActivity(deps),
     checkTrainStore: createCheckStoreActivity(deps),
     lookupCells: createLookupCellsActivity(deps),
+    fold: createFoldActivity(deps),
+    ensemble: createEnsembleActivity(deps, ensembleStage),
     recordFailures: createRecordFailuresActivity(deps),
     recordGrid: createRecordGridActivity(deps),
     scrapeApp: createScrapeActivity(deps),

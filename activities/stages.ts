@@ -7,6 +7,7 @@
 import { withLazyCompute, type StageDefinition } from '../data/store/stage';
 import { annotateStage } from './annotate/annotate';
 import { cleanIdentity, type CleanParams } from './clean/clean';
+import { ensembleIdentity, type EnsembleParams } from './evaluate/ensemble';
 import { evaluateIdentity, type EvaluateParams } from './evaluate/evaluate';
 import { featuresIdentity, type FeaturesParams } from './features/features';
 import { gridCellsStage, gridFailuresStage, gridStage } from './grid/grid';
@@ -18,6 +19,7 @@ import { reportStage } from './report/report';
 import { resampleStage } from './resample/resample';
 import { scrapeStage } from './scrape/scrape';
 import { labelFractionStage, pseudoLabelStage } from './semi/semi';
+import { foldStage } from './split/folds';
 import { splitStage } from './split/split';
 import { trainIdentity, type TrainHooks, type TrainStageParams } from './train/train';
 
@@ -26,6 +28,8 @@ export const cleanStage = withLazyCompute<CleanParams>(cleanIdentity, async () =
 export const featuresStage = withLazyCompute<FeaturesParams>(featuresIdentity, async () => (await import('./features/features-compute')).computeFeatures);
 
 export const evaluateStage = withLazyCompute<EvaluateParams>(evaluateIdentity, async () => (await import('./evaluate/evaluate-compute')).scoreEvaluateStage);
+
+export const ensembleStage = withLazyCompute<EnsembleParams>(ensembleIdentity, async () => (await import('./evaluate/ensemble-compute')).computeEnsemble);
 
 export const predictStage = withLazyCompute<Record<string, never>>(predictIdentity, async () => (await import('./predict/predict-compute')).computePredictions);
 
@@ -45,10 +49,12 @@ export const STAGES: Record<string, StageDefinition<unknown>> = Object.fromEntri
     cleanStage,
     annotateStage,
     splitStage,
+    foldStage,
     featuresStage,
     resampleStage,
     trainStage,
     evaluateStage,
+    ensembleStage,
     reportStage,
     gridStage,
     gridCellsStage,

@@ -14,6 +14,7 @@ import { codeVersion } from '../data/store/code-version';
 import { collectLineage, formatLineage } from '../data/store/lineage';
 import { TEXT_ENCODINGS, type TextEncoding } from '../activities/import/columns';
 import type { ReviewFileFormat } from '../activities/import/import';
+import { standingsLines } from '../activities/grid/standings';
 import { realActivities } from './local-runner';
 import type { RunSummary } from './records';
 import { stageWarnings } from '../workflows/plans/pipeline';
@@ -47,7 +48,9 @@ function printRun(summary: RunSummary, json: boolean, headline: string[]): void 
       console.log(`  ${cell.id === summary.selected ? '*' : ' '} ${cell.id} ${(cell.error ? 'failed' : 'scored').padEnd(6)} ${score}`);
     }
     const counts = summary.counts;
-    console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} on validation${counts ? `; this run: ${counts.done} trained, ${counts.cached} cached, ${counts.failed} failed` : ''})`);
+    for (const line of summary.standings ? standingsLines(summary.standings) : []) console.log(line);
+    const how = summary.standings?.method === 'cv' ? 'by cross-validation, refitted on the whole training split' : 'on validation';
+    console.log(`grid:    ${summary.gridKey} (selected ${summary.selected} ${how}${counts ? `; this run: ${counts.done} trained, ${counts.cached} cached, ${counts.failed} failed` : ''})`);
   }
   for (const warning of stageWarnings(summary.stages)) console.log(`WARNING: ${warning}`);
   for (const line of headline) console.log(line);

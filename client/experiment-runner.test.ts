@@ -93,7 +93,7 @@ describe('refused before any stage runs', () => {
   it.each([
     ['split.test: 0', 'split: {train: 1, test: 0}\n', 'split.test: must be greater than 0'],
     ['split.train: 0', 'split: {train: 0, val: 0.5, test: 0.5}\n', 'split.train: must be greater than 0'],
-    ['split.val: 0 in a grid', 'split: {train: 0.8, val: 0, test: 0.2}\ngrid: {values: {model.alpha: [0.5, 1]}}\n', 'split.val: must be greater than 0 because a grid selects'],
+    ['split.val: 0 in a grid selecting on validation', 'split: {train: 0.8, val: 0, test: 0.2}\ngrid: {selection: validation, values: {model.alpha: [0.5, 1]}}\n', 'split.val: must be greater than 0 because grid.selection is validation'],
     ['split.val: 0 scored on val', 'split: {train: 0.8, val: 0, test: 0.2}\nevaluate: {partition: val}\n', 'split.val: must be greater than 0 because evaluate.partition is val'],
   ])('%s', async (name, body, message) => {
     const path = await spec(name.replace(/\W+/g, '-'), `source: {file: reviews.csv}\n${BASELINE}${body}`);

@@ -32,8 +32,10 @@ export interface Headline {
   accuracy: number;
   n: number;
   partition: string;
-  /** Grids: the cell chosen on validation. */
+  /** Grids: the selected cell. */
   selected?: string;
+  /** Grids: how it was selected. @default 'validation' */
+  selection?: 'validation' | 'cv';
   warnings: string[];
 }
 
@@ -41,6 +43,7 @@ export interface Headline {
 export interface HeadlineRun {
   metricsKey: string;
   selected?: string;
+  standings?: { method: 'validation' | 'cv' };
   /** The grid's recorded cells: a failed one carries its failure. */
   cells?: { id: string; error?: { type: string; message: string } }[];
 }
@@ -64,6 +67,7 @@ export async function runHeadline(store: ArtifactStore, run: HeadlineRun): Promi
     n: metrics.n,
     partition: metrics.partition,
     ...(run.selected ? { selected: run.selected } : {}),
+    ...(run.standings ? { selection: run.standings.method } : {}),
     warnings,
   };
 }
@@ -78,7 +82,7 @@ export function headlineText(h: Headline): string {
 export function formatHeadline(h: Headline): string[] {
   return [
     `result:  ${headlineText(h)}`,
-    ...(h.selected ? [`         selected cell ${h.selected} (chosen on validation, scored once on ${h.partition})`] : []),
+    ...(h.selected ? [`         selected cell ${h.selected} (chosen ${h.selection === 'cv' ? 'by cross-validation, refitted on the whole training split' : 'on validation'}, scored once on ${h.partition})`] : []),
     ...h.warnings.map((w) => `WARNING: ${w}`),
   ];
 }

@@ -11,6 +11,7 @@ import { runIdStamp } from '../workflows/plans/score';
 import { REPORT_HTML } from '../activities/report/report';
 import { writeRunReport } from '../activities/report/per-run';
 import { readGridFile, type GridFile } from '../activities/grid/grid';
+import { gridStandings, type GridStandings } from '../activities/grid/standings';
 
 export interface RunSummary {
   runId: string;
@@ -24,6 +25,8 @@ export interface RunSummary {
   selected?: string;
   counts?: GridResult['counts'];
   cells?: GridFile['cells'];
+  /** Grid runs: how cells were compared, winner, runner-up and each family's best (activities/grid/standings.ts). */
+  standings?: GridStandings;
 }
 
 /**
@@ -33,6 +36,11 @@ export interface RunSummary {
  */
 export function newRunId(plan: PipelinePlan | GridPlan | ExpandedGridPlan, now = new Date(), nonce = randomBytes(4).toString('hex')): string {
   return `run-${runIdStamp(now)}-${sha256Hex(canonicalJson(plan)).slice(0, 8)}-${nonce}`;
+}
+
+async function gridSummary(store: ArtifactStore, result: GridResult): Promise<Pick<RunSummary, 'gridKey' | 'selected' | 'counts' | 'cells' | 'standings'>> {
+  const grid = await readGridFile(store, result.gridKey);
+  return { gridKey: result.gridKey, selected: result.selected, counts: result.counts, cells: grid.cells, standings: gridStandings(grid) };
 }
 
 export async function recordRun(
@@ -50,7 +58,7 @@ export async function recordRun(
     runReportPath: reportPath,
     metricsKey: result.metricsKey,
     stages: result.stages,
-    ...('gridKey' in result ? { gridKey: result.gridKey, selected: result.selected, counts: result.counts, cells: (await readGridFile(store, result.gridKey)).cells } : {}),
+    ...('gridKey' in result ? await gridSummary(store, result) : {}),
   };
   try {
     summary.runReportPath = await writeRunReport(store, { runId, stages: result.stages, runner });

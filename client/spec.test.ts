@@ -71,7 +71,7 @@ describe('loadSpec', () => {
   it('a grid path that cannot vary says which can', async () => {
     const path = await specFile(`${VALID}grid:\n  values:\n    label.rule: [binary, ternary]\n`);
     await expect(loadExperiment(path)).rejects.toThrow(
-      'grid.values.label.rule: only model.*, train.* and resample.* can vary in a grid (e.g. model.arch, train.learningRate, resample.method)',
+      'grid.values.label.rule: only model, features, resample, train and paths under them (model.*, features.*, ...) can vary in a grid (e.g. model.arch, train.learningRate, resample.method, features)',
     );
   });
 });

@@ -19,7 +19,7 @@ const QUEUE = 'grid-e2e';
 const TRAIN_QUEUE = 'grid-e2e-train';
 
 /** A small synthetic grid: 7 cells that train and one (classWeight for 3 classes on a binary task) that cannot. */
-function gridSpec(name: string, grid: string): string {
+function gridSpec(name: string, grid: string, selection = 'validation # 600 rows would cross-validate by default; these tests are about cells on workers'): string {
   return `name: ${name}
 seed: 7
 source: { synthetic: { rows: 600 } }
@@ -31,6 +31,7 @@ train: { epochs: 1 }
 evaluate: { minSupport: 5 } # 600 synthetic rows leave ~9 negative rows in val and test; these tests are about the grid
 grid:
   trainTaskQueue: ${TRAIN_QUEUE}
+  selection: ${selection}
 ${grid}`;
 }
 
@@ -63,6 +64,14 @@ const TWO_CELLS = gridSpec(
     train.learningRate: [0.003, 0.005]`,
 );
 
+const TWO_CELLS_CV = gridSpec(
+  'grid-e2e-cv',
+  `  parallel: 2
+  values:
+    train.learningRate: [0.003, 0.005]`,
+  '{ method: cv, folds: 2, ensemble: 0 }',
+);
+
 const CLASS_WEIGHT_ERROR = { type: 'BadInput', message: 'classWeight has 3 weights for 2 classes' };
 
 describe.skipIf(!devServerAvailable('grids on a Temporal server'))('grids on a Temporal server with worker processes', () => {
@@ -77,7 +86,7 @@ describe.skipIf(!devServerAvailable('grids on a Temporal server'))('grids on a T
     root = await mkdtemp(join(tmpdir(), 'ulasan-grid-e2e-'));
     storeRoot = join(root, 'store');
     cliEnv = { TEMPORAL_ADDRESS: env.address, ULASAN_HOME: storeRoot };
-    for (const [name, text] of Object.entries({ eight: EIGHT_CELLS, failing: ALL_FAILING, twice: TWO_CELLS })) {
+    for (const [name, text] of Object.entries({ eight: EIGHT_CELLS, failing: ALL_FAILING, twice: TWO_CELLS, cv: TWO_CELLS_CV })) {
       specs[name] = join(root, `${name}.yaml`);
       await writeFile(specs[name], text);
     }
@@ -128,6 +137,33 @@ describe.skipIf(!devServerAvailable('grids on a Temporal server'))('grids on a T
 
     // The local runner records the same failure, so its grid artifact has the same key.
     const local = await runUlasan(['run', specs.eight!, '--json'], { ULASAN_HOME: storeRoot }, 600_000);
+    expect(local.code, local.output).toBe(0);
+    expect(lastJsonLine<RunSummary>(local.stdout).gridKey).toBe(summary.gridKey);
+  }, 900_000);
+
+  it('cv: runs every fold of every cell as cached activities, resumes from the store, and agrees with the local runner', async () => {
+    const first = await submit(specs.cv!);
+    expect(first.code, first.output).toBe(0);
+    const summary = lastJsonLine<RunSummary>(first.stdout);
+    expect(summary.counts).toEqual({ done: 2, cached: 0, failed: 0 });
+    expect(summary.standings?.method).toBe('cv');
+    const grid = await readGridFile(new ArtifactStore(storeRoot), summary.gridKey!);
+    expect(grid.cells.map((c) => c.foldKeys?.length)).toEqual([2, 2]);
+    const { workflowId } = JSON.parse(await readFile(join(storeRoot, 'runs', `${summary.runId}.progress.json`), 'utf8')) as { workflowId: string };
+    const scheduled = scheduledActivities(await runHistories(env.client, workflowId));
+    // 2 cells × 2 folds, each fold its own fold → features → resample → train → evaluate, plus the winner's refit.
+    expect(scheduled.filter((a) => a === 'fold')).toHaveLength(4);
+    expect(scheduled.filter((a) => a === 'trainModel')).toHaveLength(5);
+
+    const again = await submit(specs.cv!);
+    expect(again.code, again.output).toBe(0);
+    const rerun = lastJsonLine<RunSummary>(again.stdout);
+    expect(rerun.counts).toEqual({ done: 0, cached: 2, failed: 0 });
+    expect(rerun.gridKey).toBe(summary.gridKey);
+    const histories = await runHistories(env.client, workflowId);
+    expect(scheduledActivities([histories.at(-1)!]).filter((a) => a === 'fold')).toHaveLength(0);
+
+    const local = await runUlasan(['run', specs.cv!, '--json'], { ULASAN_HOME: storeRoot }, 600_000);
     expect(local.code, local.output).toBe(0);
     expect(lastJsonLine<RunSummary>(local.stdout).gridKey).toBe(summary.gridKey);
   }, 900_000);

@@ -26,23 +26,43 @@ export async function scoreEvaluateStage({ params, inputs, outDir }: ComputeCont
   const data = await readPartition(features.file(partitionFile(params.partition)));
   const classes = await readClassNames(features.file(LABELS_FILE));
   const { labels: yPred, inferenceMs } = await scoreStoredModel(inputs.model!.dir, data, inputs.model!.key, 'evaluate');
-  const metrics = classificationMetrics(data.labels, yPred, classes);
-  const seed = params.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  const bootstrap = data.rows > 0 ? bootstrapCi(data.labels, yPred, classes.length, new Rng(seed).fork('bootstrap')) : undefined;
-  const document = { partition: params.partition, model: inputs.model!.key, features: features.key, ...metrics, bootstrap };
-  await writeFile(join(outDir, METRICS_FILE), canonicalJson(document) + '\n');
-  const predictions = { sourceRows: [...data.sourceRows], yTrue: [...data.labels], yPred: [...yPred] };
-  await writeFile(join(outDir, PREDICTIONS_FILE), JSON.stringify(predictions) + '\n');
+  const identity = { partition: params.partition, model: inputs.model!.key, features: features.key };
+  return writeEvaluation(outDir, identity, { yTrue: data.labels, yPred, sourceRows: data.sourceRows, classes, inferenceMs, ...(params.seed !== undefined ? { seed: params.seed } : {}) });
+}
+
+/** What an evaluation scored: true and predicted classes per row, and how long inference took. */
+export interface ScoredRows {
+  yTrue: Int32Array;
+  yPred: Int32Array;
+  sourceRows: Int32Array;
+  classes: string[];
+  inferenceMs: number;
+  /** Bootstrap seed. @default DEFAULT_BOOTSTRAP_SEED */
+  seed?: number;
+}
+
+/**
+ * Writes an evaluation's `metrics.json` (`identity` first: partition, model, features, ...; then the
+ * metrics and seeded bootstrap intervals) and `predictions.json`, and returns its row counts and summary.
+ * Evaluate and the soft vote of an ensemble both write through here.
+ */
+export async function writeEvaluation(outDir: string, identity: { partition: string } & Record<string, unknown>, scored: ScoredRows): Promise<ComputeResult> {
+  const { yTrue, yPred, sourceRows, classes, inferenceMs } = scored;
+  const metrics = classificationMetrics(yTrue, yPred, classes);
+  const rows = yTrue.length;
+  const bootstrap = rows > 0 ? bootstrapCi(yTrue, yPred, classes.length, new Rng(scored.seed ?? DEFAULT_BOOTSTRAP_SEED).fork('bootstrap')) : undefined;
+  await writeFile(join(outDir, METRICS_FILE), canonicalJson({ ...identity, ...metrics, bootstrap }) + '\n');
+  await writeFile(join(outDir, PREDICTIONS_FILE), JSON.stringify({ sourceRows: [...sourceRows], yTrue: [...yTrue], yPred: [...yPred] }) + '\n');
   return {
-    rowCounts: { scored: data.rows },
+    rowCounts: { scored: rows },
     summary: {
-      partition: params.partition,
+      partition: identity.partition,
       accuracy: metrics.accuracy,
       macroF1: metrics.macro.f1,
       balancedAccuracy: metrics.balancedAccuracy,
       gMean: metrics.gMean,
       inferenceMs: Math.round(inferenceMs * 100) / 100,
-      inferenceMsPer1000: msPerThousand(inferenceMs, data.rows),
+      inferenceMsPer1000: msPerThousand(inferenceMs, rows),
     },
   };
 }

@@ -159,8 +159,13 @@ function gridSection(model: ReportModel, charts: Map<string, RenderedChart>): st
   const grid = model.grid;
   if (!grid) return '';
   const metric = grid.selectionMetric ?? 'macroF1';
+  const how = grid.crossValidated
+    ? `${grid.cells.length} cells scored by cross-validation of the training split (each figure a mean over folds); the cell with the best mean ${escapeHtml(metric)} was refitted on the whole training split and scored once on the test split.`
+    : `${grid.cells.length} cells scored on the validation split; the cell with the best validation ${escapeHtml(metric)} was scored once on the test split.`;
+  const standings = grid.standings?.length ? `<ul>${grid.standings.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` : '';
   return `<h2 id="grid">Grid</h2>
-<p>${grid.cells.length} cells scored on the validation split; the cell with the best validation ${escapeHtml(metric)} was scored once on the test split. Click a column to sort.</p>
+<p>${how} Click a column to sort.</p>
+${standings}
 ${figure(charts.get('grid'))}
 ${gridTable(grid.cells, grid.selectedKey)}`;
 }

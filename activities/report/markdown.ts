@@ -57,7 +57,7 @@ export function renderReportMarkdown(model: ReportModel): string {
     ...(model.ratings.length > 0 ? ['### Ratings', '', ...counts(model.ratings), ''] : []),
   ];
   if (model.grid) {
-    lines.push('## Grid', '', ...table(['cell', 'params', 'validation metrics'], model.grid.cells.map((c) => [
+    lines.push('## Grid', '', ...(model.grid.standings ?? []).map((line) => `- ${line}`), ...(model.grid.standings?.length ? [''] : []), ...table(['cell', 'params', 'validation metrics'], model.grid.cells.map((c) => [
       `\`${c.key.slice(0, 12)}\`${c.key === model.grid?.selectedKey ? ' (selected)' : ''}`,
       JSON.stringify(c.params),
       Object.entries(c.valMetrics).map(([k, v]) => `${k} ${fixed(v)}`).join(', '),

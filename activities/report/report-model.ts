@@ -46,6 +46,10 @@ export interface ReportGrid {
   selectedKey?: string;
   /** The validation metric the selection maximised. @default 'macroF1' */
   selectionMetric?: string;
+  /** How cells were compared, the winner, runner-up and each family's gain (activities/grid/standings.ts). */
+  standings?: string[];
+  /** cv: cells were scored by cross-validation of the training split (their metrics are fold means). */
+  crossValidated?: boolean;
 }
 
 /** The figures set side by side for honest and leaky evaluations. */

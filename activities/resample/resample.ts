@@ -54,7 +54,8 @@ export async function assertTrainingInput(store: ArtifactStore, features: Artifa
   }
   const manifest = await store.manifest(features.key);
   const parent = manifest.inputs.split ? await store.manifest(manifest.inputs.split) : undefined;
-  if (manifest.stage !== 'features' || parent?.stage !== 'split') {
+  // A fold (activities/split/folds.ts) is a split of the training split: its train rows are training rows.
+  if (manifest.stage !== 'features' || (parent?.stage !== 'split' && parent?.stage !== 'fold')) {
     throw new UlasanError(
       'LeakageRefused',
       `Refusing to resample artifact ${features.key} (stage '${manifest.stage}'): its lineage has no split before it, ` +

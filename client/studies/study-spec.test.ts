@@ -90,4 +90,14 @@ describe('leaky grids', () => {
     expect(() => gridPlanFromSpec(samplers, 'g.yaml')).toThrow(/grid\.values: resample\.method cannot vary in a leaky grid/);
     expect(() => gridPlanFromSpec({ ...base, mode: 'honest-vs-leaky' }, 'g.yaml')).toThrow(/mode: a grid runs one mode; write two specs/);
   });
+
+  it('select a leaky grid on validation (auto included), and refuse cv or features varying there, naming the field', () => {
+    const leaky = gridPlanFromSpec({ ...structuredClone(base), mode: 'leaky' }, 'g.yaml');
+    expect(leaky.selection?.method).toBe('validation');
+    expect(leaky.cells.every((cell) => cell.onFeatures === true)).toBe(true);
+    const cv = { ...structuredClone(base), mode: 'leaky', grid: { ...base.grid, selection: 'cv' } };
+    expect(() => gridPlanFromSpec(cv, 'g.yaml')).toThrow(/grid\.selection\.method: a leaky grid cannot cross-validate/);
+    const features = { ...structuredClone(base), mode: 'leaky', grid: { values: { 'features.maxLen': [16, 32] } } };
+    expect(() => gridPlanFromSpec(features, 'g.yaml')).toThrow(/grid\.values: features\.maxLen cannot vary in a leaky grid/);
+  });
 });

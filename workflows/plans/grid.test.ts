@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { tinyTrain, tinyUpstream } from '../testing/fixtures';
 import type { StageOutcome } from '../../activities/context';
+import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
-import { cellFailure, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
+import { cellFailure, epochsTrained, refitCell, refitEpochsOf, resolveSelection, runGrid, GridFailedError, type CachedCell, type CellFailure, type GridActivities, type GridCell, type GridPlan, type GridProgress, type GridState } from './grid';
 
 const cells: GridCell[] = [0.1, 0.2, 0.3, 0.4, 0.5].map((lr, i) => ({
   id: `c${i}`,
@@ -29,6 +30,10 @@ interface FakeOptions {
   failingOnTemporal?: number[];
   cached?: Record<string, CachedCell>;
   cancelAt?: number;
+  /** cv: each fold's held-out macro-F1 per learning rate (else the validation figure). */
+  foldVal?: Record<number, number[]>;
+  /** cv: the top cells' soft vote per fold. */
+  ensembleVal?: number[];
 }
 
 class Cancelled extends Error {}
@@ -55,7 +60,20 @@ function fakes(options: FakeOptions) {
     clean: simple('clean'),
     annotate: simple('annotate'),
     split: simple('split'),
-    features: simple('features'),
+    async features(input) {
+      calls.push({ name: 'features', input });
+      return outcome(`features-of-${input.split.key}`, 'features');
+    },
+    async ensemble(input) {
+      calls.push({ name: `ensemble:${input.partition}`, input });
+      const fold = /^features-of-fold-(\d+)$/.exec(input.members[0]!.features)?.[1];
+      const macroF1 = input.partition === 'test' ? 0.5 : (options.ensembleVal?.[Number(fold)] ?? 0);
+      return outcome(`vote-${input.partition}-${fold ?? 'all'}`, 'ensemble', { macroF1 });
+    },
+    async fold(input) {
+      calls.push({ name: 'fold', input });
+      return outcome(`fold-${input.params.fold}`, 'fold');
+    },
     resample: simple('resample'),
     async trainModel(input) {
       calls.push({ name: 'train', input });
@@ -72,7 +90,9 @@ function fakes(options: FakeOptions) {
     async evaluate(input) {
       calls.push({ name: `evaluate:${input.params.partition}`, input });
       const lr = lrOfModel(input.model.key);
-      const macroF1 = (input.params.partition === 'val' ? options.val : options.test)[lr]!;
+      const fold = /^features-of-fold-(\d+)$/.exec(input.features.key)?.[1];
+      const foldScore = fold === undefined ? undefined : options.foldVal?.[lr]?.[Number(fold)];
+      const macroF1 = foldScore ?? (input.params.partition === 'val' ? options.val : options.test)[lr]!;
       return outcome(`eval-${input.params.partition}-${lr}`, 'evaluate', { macroF1, accuracy: macroF1 });
     },
     report: simple('report'),
@@ -85,7 +105,7 @@ function fakes(options: FakeOptions) {
       calls.push({ name: 'lookup', input });
       return cells.slice(input.from, input.from + input.count).map((cell, offset) => {
         const cached = options.cached?.[cell.id];
-        return { index: input.from + offset, id: cell.id, ...(cached ? { cached } : { cell }) };
+        return { index: input.from + offset, id: cell.id, cell, ...(cached ? { cached } : {}) };
       });
     },
     async recordFailures(input) {
@@ -209,5 +229,109 @@ describe('runGrid', () => {
     const trained = calls.filter((c) => c.name === 'train').map((c) => (c.input as { params: TrainParams }).params.learningRate);
     expect(trained).toEqual([0.1, 0.2, 0.3, 0.4, 0.5]);
     expect(calls.filter((c) => c.name === 'import')).toHaveLength(1);
+  });
+
+  it('cv: selects on the folds\' mean, refits only the winner on the whole training split, and scores it on test once', async () => {
+    const foldVal = { 0.1: [0.5, 0.5, 0.5], 0.2: [0.7, 0.7, 0.7], 0.3: [0.95, 0.5, 0.5], 0.4: [0.6, 0.6, 0.6], 0.5: [0.1, 0.1, 0.1] };
+    const { acts, calls } = fakes({ val: VAL, test: TEST, foldVal });
+    const result = await done(acts, { ...plan, selection: { method: 'cv', folds: 3, seed: 7, minValClassRows: 200 } });
+    // c1 has the best mean (0.7); c2 the best single fold (0.95); c0 the best test score: neither decides.
+    expect(result.selected).toBe('c1');
+    expect(calls.filter((c) => c.name === 'fold')).toHaveLength(15);
+    expect(calls.filter((c) => c.name === 'fold').map((c) => c.input)).toContainEqual({ split: { key: 'split-key', stage: 'split' }, params: { folds: 3, fold: 2, seed: 7 } });
+    // Every fold model is scored on its fold's held-out part only.
+    const vals = calls.filter((c) => c.name === 'evaluate:val').map((c) => (c.input as { features: { key: string } }).features.key);
+    expect(vals).toHaveLength(15);
+    expect(vals.every((key) => key.startsWith('features-of-fold-'))).toBe(true);
+    // The whole training split is featurised once, after every fold, for the refit; the test split is scored once.
+    const wholeSplit = calls.map((c, i) => ({ ...c, i })).filter((c) => c.name === 'features' && (c.input as { split: { key: string } }).split.key === 'split-key');
+    expect(wholeSplit).toHaveLength(1);
+    expect(wholeSplit[0]!.i).toBeGreaterThan(calls.map((c) => c.name).lastIndexOf('evaluate:val'));
+    const testCalls = calls.filter((c) => c.name === 'evaluate:test');
+    expect(testCalls).toHaveLength(1);
+    expect(testCalls[0]!.input).toMatchObject({ model: { key: 'model-0.2' }, features: { key: 'features-of-split-key' } });
+    expect(calls.find((c) => c.name === 'grid')!.input).toMatchObject({ cv: { folds: 3, seed: 7 }, selected: 'c1', selectedTrainKey: 'model-0.2' });
+  });
+
+  it('auto: cross-validates when validation is empty or its rarest class is small, else validates', () => {
+    const auto = { method: 'auto' as const, folds: 5, seed: 1, minValClassRows: 200 };
+    const counts = (val: Record<string, number>) => ({ perSplitLabelCounts: { train: { 0: 5000, 1: 5000 }, val } });
+    expect(resolveSelection(auto, counts({ 0: 31, 1: 900 }), 2)).toBe('cv');
+    expect(resolveSelection(auto, counts({ 0: 900 }), 2)).toBe('cv');
+    expect(resolveSelection(auto, { perSplitLabelCounts: { train: { 0: 10 } } }, 2)).toBe('cv');
+    expect(resolveSelection(auto, counts({ 0: 200, 1: 900 }), 2)).toBe('validation');
+    expect(resolveSelection(undefined, counts({ 0: 3 }), 2)).toBe('validation');
+    expect(resolveSelection({ ...auto, method: 'cv' }, counts({ 0: 900, 1: 900 }), 2)).toBe('cv');
+  });
+
+  it('cv with early stopping: the refit trains for the folds\' mean best epoch, without a held-out part to stop on', () => {
+    const stopping: GridCell = { ...cells[0]!, train: { ...tinyTrain(0.1), epochs: 20, earlyStopping: { monitor: 'val_loss', patience: 2, minDelta: 0, restoreBestWeights: true } } };
+    const epochs = [{ bestEpoch: 3, history: [1, 2, 3, 4, 5, 6] }, { bestEpoch: 5, history: [] }, { history: [1, 2, 3, 4, 5, 6, 7] }].map(epochsTrained);
+    expect(epochs).toEqual([4, 6, 7]);
+    expect(refitEpochsOf(epochs)).toBe(6);
+    const refit = refitCell(stopping, 6);
+    expect(refit.train.epochs).toBe(6);
+    expect(refit.train).not.toHaveProperty('earlyStopping');
+    expect(refitCell(cells[0]!, 6)).toBe(cells[0]);
+    expect(refitEpochsOf([undefined])).toBeUndefined();
+  });
+
+  it('cv: soft-votes the top cells inside every fold, and selects the vote when its mean beats the best cell', async () => {
+    const foldVal = { 0.1: [0.5, 0.5], 0.2: [0.7, 0.7], 0.3: [0.6, 0.6], 0.4: [0.65, 0.65], 0.5: [0.1, 0.1] };
+    const selection = { method: 'cv' as const, folds: 2, seed: 7, minValClassRows: 200, ensemble: 3 };
+    const losing = fakes({ val: VAL, test: TEST, foldVal, ensembleVal: [0.69, 0.69] });
+    expect((await done(losing.acts, { ...plan, selection })).selected).toBe('c1');
+    // The vote in each fold is of that fold's models of c1, c3, c2 (the top 3), and it never meets the test split.
+    const votes = losing.calls.filter((c) => c.name.startsWith('ensemble'));
+    expect(votes.map((c) => c.name)).toEqual(['ensemble:val', 'ensemble:val']);
+    expect((votes[1]!.input as { members: { features: string }[] }).members.map((m) => m.features)).toEqual(['features-of-fold-1', 'features-of-fold-1', 'features-of-fold-1']);
+    expect(losing.calls.find((c) => c.name === 'grid')!.input).toMatchObject({ selected: 'c1', ensemble: { members: ['c1', 'c3', 'c2'], foldKeys: ['vote-val-0', 'vote-val-1'] } });
+
+    const winning = fakes({ val: VAL, test: TEST, foldVal, ensembleVal: [0.72, 0.74] });
+    const result = await done(winning.acts, { ...plan, selection });
+    expect(result.selected).toBe('ensemble');
+    // Each member refitted on the whole training split, the vote scored once on test, no cell scored on test.
+    expect(winning.calls.filter((c) => c.name === 'features' && (c.input as { split: { key: string } }).split.key === 'split-key')).toHaveLength(3);
+    expect(winning.calls.filter((c) => c.name === 'ensemble:test')).toHaveLength(1);
+    expect(winning.calls.some((c) => c.name === 'evaluate:test')).toBe(false);
+    expect(result.metricsKey).toBe('vote-test-all');
+  });
+
+  it('validation: a cell with features of its own gets them off the split; cells with the plan\'s share its features', async () => {
+    const own = { kind: 'tfidf' as const, ngramRange: [1, 2] as [number, number], minDf: 1, maxDf: 1, maxFeatures: null, useIdf: true, smoothIdf: true, sublinearTf: false, norm: 'l2' as const };
+    const mixed: GridCell[] = cells.map((c, i) => (i === 1 ? { ...c, features: own } : { ...c, features: plan.features }));
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    acts.lookupCells = async (input) => mixed.slice(input.from, input.from + input.count).map((cell, offset) => ({ index: input.from + offset, id: cell.id, cell }));
+    const result = await done(acts, { ...plan, selection: { method: 'validation', folds: 5, seed: 1, minValClassRows: 200 } });
+    const featureCalls = calls.filter((c) => c.name === 'features').map((c) => (c.input as { params: unknown }).params);
+    expect(featureCalls).toEqual([plan.features, own]);
+    const trainedOn = calls.filter((c) => c.name === 'train').map((c) => (c.input as { features: { key: string } }).features.key);
+    expect(new Set(trainedOn)).toEqual(new Set(['features-of-split-key']));
+    expect(result.selected).toBe('c2');
+  });
+
+  const leakyResample: ResampleParams = { sampler: { method: 'random-over', samplingStrategy: 'auto', shrinkage: null }, seed: 1, partition: 'train' };
+
+  it('leaky: cells train on the leaky split as it is (no resample of their own), auto selects on its val rows, no folds', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    const lookup = acts.lookupCells;
+    acts.lookupCells = async (input) => (await lookup(input)).map((slot) => ({ ...slot, cell: { ...slot.cell!, onFeatures: true as const } }));
+    // The fakes' split has no val counts: an honest auto grid would cross-validate here.
+    const result = await done(acts, { ...plan, leakyResample, selection: { method: 'auto', folds: 5, seed: 1, minValClassRows: 200 } });
+    expect(result.selected).toBe('c2');
+    expect(calls.filter((c) => c.name === 'fold')).toHaveLength(0);
+    // The one resample is the leaky sampler over every row, before the leaky split.
+    expect(calls.filter((c) => c.name === 'resample').map((c) => c.input)).toEqual([{ features: { key: 'features-of-split-key', stage: 'features' }, params: leakyResample }]);
+    const leaky = { key: 'leaky-split-key', stage: 'leaky-split' };
+    expect(calls.filter((c) => c.name === 'train').every((c) => JSON.stringify(c.input).includes('"train":' + JSON.stringify(leaky)))).toBe(true);
+    expect(calls.filter((c) => c.name === 'evaluate:test').map((c) => c.input)).toEqual([{ model: { key: 'model-0.3', stage: 'train' }, features: leaky, params: { partition: 'test' } }]);
+  });
+
+  it('leaky: refuses cross-validation with a typed error before any stage runs', async () => {
+    const { acts, calls } = fakes({ val: VAL, test: TEST });
+    const run = runGrid(acts, { ...plan, leakyResample, selection: { method: 'cv', folds: 5, seed: 1, minValClassRows: 200 } });
+    await expect(run).rejects.toThrow(GridFailedError);
+    await expect(run).rejects.toMatchObject({ type: 'BadInput', message: expect.stringMatching(/leaky .*cannot cross-validate/) });
+    expect(calls).toHaveLength(0);
   });
 });

@@ -1,26 +1,61 @@
 /**
- * The grid search as a plan: shared upstream stages once, then one cell (resample → train → score on
- * validation) per combination in a sliding window, failures isolated per cell, selection on the
- * validation metric only, and the selected cell — only it — scored once on the test split.
+ * The grid search as a plan: shared upstream stages once, then one cell per combination in a sliding
+ * window, failures isolated per cell, and the selected cell — only it — scored once on the test split.
+ * A cell may vary its features too (features are computed per cell; cells that agree share the artifact,
+ * its key being the same). Selection (`plan.selection`):
+ * - `validation`: each cell is features → resample → train → score on the validation split.
+ * - `cv`: each cell runs once per fold of the training split (fold → features → resample → train → score
+ *   on the fold's held-out part, every step a cached stage of its own), is scored by its folds' mean, and
+ *   the winner is refitted on the whole training split before its one test score.
+ * - `auto` (the spec's default): `cv` when the validation split is empty or its rarest class has fewer
+ *   than `minValClassRows` rows (a validation score on so few rows is noise), else `validation`.
  *
  * Pure: the Temporal workflow passes proxies plus hooks for continue-as-new and cancellation; the
  * local runner passes real activities (training in worker threads).
  */
 import type { ArtifactRef, StageOutcome } from '../../activities/context';
+import type { FeaturesParams } from '../../activities/features/features';
+import type { EnsembleInput, EnsembleMember } from '../../activities/evaluate/ensemble';
+import type { FoldInput } from '../../activities/split/folds';
 import type { ReportParams } from '../../activities/report/report';
 import type { ResampleParams } from '../../activities/resample/resample';
 import type { TrainParams } from '../../activities/train/train';
 import { Producers } from './recovery';
-import { checkStores, PIPELINE_PROFILES, prepareFeatures, prepareLeakyFeatures, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
+import {
+  better,
+  ensembleOnTest,
+  keepTop,
+  lookupContext,
+  refitCell,
+  resolveSelection,
+  overBudget,
+  runCvCell,
+  runValidationCell,
+  scoreEnsemble,
+  selectedModel,
+  trainRowsOf,
+  ENSEMBLE_ID,
+  type CellContext,
+  type Selection,
+  type SelectionMethod,
+  type SelectionMetric,
+} from './grid-selection';
+
+// What other modules use of the selection (metrics, methods, cv helpers) is reachable from here too.
+export * from './grid-selection';
+import { checkStores, PIPELINE_PROFILES, prepareLeakyFeatures, prepareSplit, stageRecorder, stageWarnings, withWarnings, type PipelineActivities, type StageRecord, type UpstreamPlan } from './pipeline';
 import { FAILURE_TYPES, type FailureType } from '../../core/failures';
 import type { ProfileName, RunRouting } from '../../core/profiles';
-
-export const SELECTION_METRICS = ['macroF1', 'balancedAccuracy', 'gMean', 'accuracy'] as const;
-export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 
 /** One combination of the grid. `id` is stable (its position in the expanded grid). */
 export interface GridCell {
   id: string;
+  /** The family the cell belongs to (`grid.families`), for the report's per-family gains. */
+  family?: string;
+  /** The family's budget: the cell runs only when the training split has at most this many rows. */
+  maxTrainRows?: number;
+  /** The cell's features; absent in grids stored before features could vary: the plan's. */
+  features?: FeaturesParams;
   resample: ResampleParams;
   train: TrainParams;
   /**
@@ -42,6 +77,8 @@ export interface GridCellsRef {
 
 export interface GridPlan extends UpstreamPlan, RunRouting {
   name: string;
+  /** How cells are compared; absent (plans made before it existed): validation. */
+  selection?: Selection;
   cells: GridCellsRef;
   /** Id of the client's store (`ArtifactStore.id`): workers with another store refuse the grid before any work. */
   storeId?: string;
@@ -78,19 +115,31 @@ export interface CellResult {
   trainKey?: string;
   /** The validation evaluation artifact. */
   valKey?: string;
-  /** Validation metrics (selection reads only these). */
+  /** Validation metrics, or with cv the mean over folds (selection reads only these). */
   val?: Partial<Record<SelectionMetric, number>>;
+  /** cv: each fold's held-out evaluation artifact. */
+  foldKeys?: string[];
+  /** cv: each fold's model and features (what an ensemble of cells votes with). */
+  foldModels?: EnsembleMember[];
+  /** Validation: the cell's features artifact when it is not the plan's. */
+  featuresKey?: string;
+  /** cv with early stopping: the epochs the winner's refit trains for (the folds' mean best epoch). */
+  refitEpochs?: number;
   error?: CellFailure;
 }
 
-/** A cached cell as the store knows it. */
+/** A cached cell as the store knows it (cv: no train key of its own until refitted, its folds' evaluations). */
 export interface CachedCell {
-  trainKey: string;
-  valKey: string;
+  trainKey?: string;
+  valKey?: string;
+  foldKeys?: string[];
+  foldModels?: EnsembleMember[];
+  featuresKey?: string;
+  refitEpochs?: number;
   val: Partial<Record<SelectionMetric, number>>;
 }
 
-/** One cell of a batch: its spec when it must run, its stored scores when it need not. */
+/** One cell of a batch: its spec (the winner is refitted from it), and its stored scores when it need not run. */
 export interface CellSlot {
   index: number;
   id: string;
@@ -98,25 +147,60 @@ export interface CellSlot {
   cached?: CachedCell;
 }
 
+/** What `lookupCells` needs to know a cell's keys: the split, and the shared features or the folds. */
+export interface LookupCellsInput {
+  /** The plan's features (validation): a cell with the plan's features uses them. */
+  features?: ArtifactRef;
+  /** The split (absent in runs started before features could vary): per-cell features and folds hang off it. */
+  split?: ArtifactRef;
+  /** Plan-level features params, for cells stored without their own. */
+  planFeatures?: FeaturesParams;
+  /** cv: the folds the cell's scores come from. */
+  cv?: { folds: number; seed: number };
+  cells: GridCellsRef;
+  from: number;
+  count: number;
+}
+
 /** Cells looked up per `lookupCells` call: small enough that a batch of specs is a small payload. */
 export const CELL_BATCH = 50;
 
 export interface GridActivities extends PipelineActivities {
   /** Cells `[from, from + count)` of the stored grid: cached ones with their scores, the rest with their specs. */
-  lookupCells(input: { features: ArtifactRef; cells: GridCellsRef; from: number; count: number }): Promise<CellSlot[]>;
+  lookupCells(input: LookupCellsInput): Promise<CellSlot[]>;
+  /** One fold of the training split as a split artifact of its own (activities/split/folds.ts). */
+  fold(input: FoldInput): Promise<StageOutcome>;
+  /** Soft voting of stored models on one partition, as an evaluation (activities/evaluate/ensemble.ts). */
+  ensemble(input: EnsembleInput): Promise<StageOutcome>;
   /** Stores failed cells (one batch per run) so results never travel as one big payload; returns its key. */
   recordFailures(input: { failures: Record<string, CellFailure> }): Promise<string>;
   /** Writes the grid artifact: every cell's validation metrics (read from the store), the selection, the test evaluation. */
   recordGrid(input: RecordGridInput): Promise<StageOutcome>;
 }
 
+/** cv: the soft vote of the top cells as the grid records it. */
+export interface RecordedEnsemble {
+  /** Ids of the voting cells, best first. */
+  members: string[];
+  foldKeys: string[];
+  /** When the vote won: each member refitted on the whole training split (train keys). */
+  refits?: string[];
+}
+
 /** A cell as the grid artifact keys it: only what is the same on every run (no status, no timings). */
-export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'error'>;
+export type RecordedCell = Pick<CellResult, 'id' | 'trainKey' | 'valKey' | 'val' | 'foldKeys' | 'error'> & {
+  /** Why the cell did not run (its family's budget), when it did not. */
+  skipped?: string;
+  /** cv: the selection metric's standard deviation over folds. */
+  sd?: Partial<Record<SelectionMetric, number>>;
+};
 
 /** Timeout/retry profile of each grid activity (the pipeline's, plus the grid's own). */
 export const GRID_PROFILES: Record<keyof GridActivities, ProfileName> = {
   ...PIPELINE_PROFILES,
   lookupCells: 'io',
+  fold: 'cpu',
+  ensemble: 'cpu',
   recordFailures: 'io',
   recordGrid: 'io',
 };
@@ -127,6 +211,16 @@ export const POOLED_ACTIVITIES: ReadonlySet<string> = new Set(Object.entries(GRI
 export interface RecordGridInput {
   test: ArtifactRef;
   features: ArtifactRef;
+  /** The split and selection, to find each cell's artifacts (absent: the old single-features grid). */
+  split?: ArtifactRef;
+  planFeatures?: FeaturesParams;
+  cv?: { folds: number; seed: number };
+  /** cv: the selected cell's model refitted on the whole training split. */
+  selectedTrainKey?: string;
+  /** Rows of the training split, against which cells' `maxTrainRows` budgets were checked. */
+  trainRows?: number;
+  /** cv: the soft vote of the top cells, its fold evaluations and whether it won. */
+  ensemble?: RecordedEnsemble;
   cells: GridCellsRef;
   /** Keys of the failure batches `recordFailures` stored. */
   failures: string[];
@@ -156,7 +250,12 @@ export interface GridHooks {
 export interface BestCell {
   id: string;
   index: number;
-  trainKey: string;
+  /** Validation: the cell's model. cv: absent until the winner is refitted. */
+  trainKey?: string;
+  /** Validation: the cell's features artifact when it is not the plan's. */
+  featuresKey?: string;
+  /** cv: the spec the winner is refitted from. */
+  cell?: GridCell;
   score: number;
 }
 
@@ -165,8 +264,27 @@ export interface BestCell {
  * of the first cell not yet run (cells run in order and a run drains before handing over), counts, the
  * best cell, and the keys of stored failure batches.
  */
+/** cv: one of the best cells so far, with what its folds trained (an ensemble's voters). */
+export interface TopCell {
+  id: string;
+  index: number;
+  score: number;
+  cell: GridCell;
+  foldModels: EnsembleMember[];
+}
+
 export interface GridState {
+  /** The plan's features (validation selection). */
   features?: ArtifactRef;
+  split?: ArtifactRef;
+  /** Resolved after the split; absent in runs started before cv existed: validation. */
+  method?: SelectionMethod;
+  /** Rows of the training split (cells over their family's budget are skipped). */
+  trainRows?: number;
+  /** Cells skipped for their family's budget: out of the progress total. */
+  skipped?: number;
+  /** cv with an ensemble: the top cells so far, best first. */
+  top?: TopCell[];
   next: number;
   counts: Omit<GridProgress, 'total' | 'running'>;
   best?: BestCell;
@@ -221,28 +339,16 @@ export function cellFailure(error: unknown): CellFailure {
   return { type, message: inner?.message ?? String(error) };
 }
 
-async function runCell(acts: GridActivities, features: ArtifactRef, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
+async function runCell(acts: GridActivities, ctx: CellContext, slot: CellSlot, hooks: GridHooks, upstream?: Producers): Promise<CellResult> {
   const cell = slot.cell!;
   // The cell's own steps, so an unreadable resampled or trained artifact (or the run's features) is recomputed once (recovery.ts).
   const steps = new Producers(upstream);
   try {
-    const train = cell.onFeatures ? features : (await steps.run(() => acts.resample({ features, params: cell.resample }))).ref;
-    const model = await steps.run(() => acts.trainModel({ train, features, params: cell.train }));
-    const val = await steps.run(() => acts.evaluate({ model: model.ref, features, params: { partition: 'val' } }));
-    const metrics = Object.fromEntries(SELECTION_METRICS.filter((m) => typeof val.summary[m] === 'number').map((m) => [m, val.summary[m] as number]));
-    return { id: cell.id, status: 'done', trainKey: model.ref.key, valKey: val.ref.key, val: metrics };
+    return await (ctx.method === 'cv' ? runCvCell : runValidationCell)(acts, ctx, cell, steps);
   } catch (error) {
     if (hooks.isCancellation?.(error)) throw error;
     return { id: cell.id, status: 'failed', error: cellFailure(error) };
   }
-}
-
-/** Keeps the better of the best so far and a finished cell: higher score, ties to the cell listed first. */
-function better(best: BestCell | undefined, index: number, result: CellResult, metric: SelectionMetric): BestCell | undefined {
-  const score = result.val?.[metric];
-  if (result.status === 'failed' || typeof score !== 'number' || !result.trainKey) return best;
-  if (best && (best.score > score || (best.score === score && best.index < index))) return best;
-  return { id: result.id, index, trainKey: result.trainKey, score };
 }
 
 /** The run's bookkeeping: counts, best cell, this run's failures, and what is queued and running. */
@@ -262,13 +368,21 @@ class CellRun {
   }
 
   progress(): GridProgress {
-    return { total: this.plan.cells.count, ...this.state.counts, running: this.running.size };
+    return { total: this.plan.cells.count - (this.state.skipped ?? 0), ...this.state.counts, running: this.running.size };
   }
 
-  finish(index: number, result: CellResult): void {
+  /** A cell over its family's training-row budget: never run, out of the total. */
+  skip(): void {
+    this.state.skipped = (this.state.skipped ?? 0) + 1;
+    this.hooks.onProgress?.(this.progress());
+  }
+
+  finish(index: number, result: CellResult, cell?: GridCell): void {
     const { state } = this;
     state.counts[result.status]++;
-    state.best = better(state.best, index, result, this.plan.metric);
+    state.best = better(state.best, index, result, this.plan.metric, cell);
+    const k = this.plan.selection?.ensemble ?? 0;
+    if (k >= 2 && result.foldModels && cell) state.top = keepTop(state.top ?? [], index, result, refitCell(cell, result.refitEpochs), this.plan.metric, k);
     if (result.error) {
       this.failures[result.id] = result.error;
       if (state.firstFailures.length < FIRST_FAILURES_KEPT) state.firstFailures.push({ id: result.id, ...result.error });
@@ -283,34 +397,38 @@ class CellRun {
 }
 
 /** Fetches the next batch when the queue runs short; cached cells finish at once, in order. */
-async function refill(acts: GridActivities, run: CellRun, features: ArtifactRef): Promise<void> {
+async function refill(acts: GridActivities, run: CellRun, ctx: CellContext): Promise<void> {
   const { plan } = run;
   while (run.queue.length < Math.max(1, plan.parallel) && run.fetched < plan.cells.count) {
     const count = Math.min(CELL_BATCH, plan.cells.count - run.fetched);
-    run.queue.push(...(await acts.lookupCells({ features, cells: plan.cells, from: run.fetched, count })));
+    run.queue.push(...(await acts.lookupCells({ ...lookupContext(ctx), cells: plan.cells, from: run.fetched, count })));
     run.fetched += count;
   }
 }
 
 /** Runs the pending cells, at most `plan.parallel` at once, until done or asked to continue as new. */
-async function runCells(acts: GridActivities, run: CellRun, features: ArtifactRef, upstream?: Producers): Promise<boolean> {
+async function runCells(acts: GridActivities, run: CellRun, ctx: CellContext, upstream?: Producers): Promise<boolean> {
   const { plan, hooks } = run;
   let paused = false;
   hooks.onProgress?.(run.progress());
   for (;;) {
-    if (!paused) await refill(acts, run, features);
+    if (!paused) await refill(acts, run, ctx);
     while (!paused && run.queue.length > 0 && (run.queue[0]!.cached || run.running.size < Math.max(1, plan.parallel))) {
       const slot = run.queue.shift()!;
-      if (slot.cached) {
-        run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached });
+      if (slot.cell && overBudget(slot.cell, run.state.trainRows)) {
+        run.skip();
         continue;
       }
-      run.running.set(slot.index, runCell(acts, features, slot, hooks, upstream).then((result) => {
+      if (slot.cached) {
+        run.finish(slot.index, { id: slot.id, status: 'cached', ...slot.cached }, slot.cell);
+        continue;
+      }
+      run.running.set(slot.index, runCell(acts, ctx, slot, hooks, upstream).then((result) => {
         run.running.delete(slot.index);
         run.finishedThisRun++;
-        run.finish(slot.index, result);
+        run.finish(slot.index, result, slot.cell);
       }));
-      if (run.queue.length === 0) await refill(acts, run, features);
+      if (run.queue.length === 0) await refill(acts, run, ctx);
     }
     if (run.running.size === 0) {
       if (paused || run.queue.length === 0) break;
@@ -333,24 +451,72 @@ function allFailed(plan: GridPlan, state: GridState): GridFailedError {
   );
 }
 
+/**
+ * A leaky grid's method: validation on the leaky split's `val` rows. Its features are built and resampled over
+ * every labelled row before that split, so there is no honest training split to fold; cv is refused.
+ */
+function leakySelection(plan: GridPlan): SelectionMethod {
+  if (plan.selection?.method === 'cv') {
+    throw new GridFailedError(`Grid '${plan.name}' is leaky (its sampler runs over every row before the split): it cannot cross-validate. Set grid.selection to validation or auto.`, 'BadInput');
+  }
+  return 'validation';
+}
+
+/** An honest grid's shared stages: the split, the method it resolves to, and (validation) the plan's features. */
+async function prepareHonest(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>): Promise<void> {
+  const { split, summary } = await prepareSplit(acts, plan, record);
+  state.split = split;
+  state.trainRows = trainRowsOf(summary);
+  state.method = resolveSelection(plan.selection, summary, plan.annotate.rule.classes.length);
+  if (state.method === 'validation') state.features = await record('features', () => acts.features({ split, params: plan.features }));
+}
+
+/**
+ * The shared stages, once per grid: the split, then (validation) the plan's features; a leaky grid's leaky
+ * features (its cells train on them as they are, and select on their `val` rows). A run continued from one
+ * started before features could vary has its features and no split: it goes on as it was.
+ */
+async function prepareShared(acts: GridActivities, plan: GridPlan, state: GridState, record: ReturnType<typeof stageRecorder>): Promise<CellContext> {
+  if (!state.features && !state.split) {
+    const leakyResample = plan.leakyResample;
+    if (leakyResample) state.method = leakySelection(plan);
+    if (plan.storeId) await checkStores(acts, plan.storeId);
+    if (leakyResample) state.features = await prepareLeakyFeatures(acts, { ...plan, leakyResample }, record);
+    else await prepareHonest(acts, plan, state, record);
+  }
+  const method = state.method ?? 'validation';
+  const cv = method === 'cv' ? { folds: plan.selection!.folds, seed: plan.selection!.seed } : undefined;
+  return { method, planFeatures: plan.features, ...(state.features ? { features: state.features } : {}), ...(state.split ? { split: state.split } : {}), ...(cv ? { cv } : {}) };
+}
+
 export async function runGrid(acts: GridActivities, plan: GridPlan, previous: GridState = initialGridState(), hooks: GridHooks = {}): Promise<GridOutcome> {
   const state: GridState = { ...previous, counts: { ...previous.counts }, firstFailures: [...previous.firstFailures], failureKeys: [...previous.failureKeys], stages: [...previous.stages] };
   const record = stageRecorder(state.stages);
-  if (!state.features && plan.storeId) await checkStores(acts, plan.storeId);
-  const leakyResample = plan.leakyResample;
-  const features = state.features ?? (leakyResample ? await prepareLeakyFeatures(acts, { ...plan, leakyResample }, record) : await prepareFeatures(acts, plan, record));
-  state.features = features;
+  const ctx = await prepareShared(acts, plan, state, record);
   const run = new CellRun(plan, state, hooks);
-  const complete = await runCells(acts, run, features, record.producers);
+  const complete = await runCells(acts, run, ctx, record.producers);
   state.next = run.nextIndex();
   if (Object.keys(run.failures).length > 0) state.failureKeys.push(await acts.recordFailures({ failures: run.failures }));
   if (!complete) return { kind: 'continue', state };
 
   const best = state.best;
   if (!best) throw allFailed(plan, state);
-  const test = await record('evaluate', () => acts.evaluate({ model: { key: best.trainKey, stage: 'train' }, features, params: { partition: 'test' } }));
+  const vote = await scoreEnsemble(acts, plan, state, record);
   const { name, metric } = plan;
-  const grid = await record('grid', () => acts.recordGrid({ test, features, cells: plan.cells, failures: state.failureKeys, name, metric, selected: best.id }));
+  const trainRows = state.trainRows !== undefined ? { trainRows: state.trainRows } : {};
+  let recorded: Pick<RecordGridInput, 'test' | 'features' | 'selected' | 'selectedTrainKey' | 'ensemble'>;
+  if (vote && vote.score > best.score) {
+    const { test, features, refits } = await ensembleOnTest(acts, ctx, state.top!, record);
+    recorded = { test, features, selected: ENSEMBLE_ID, ensemble: { ...vote.recorded, refits } };
+  } else {
+    const { model, features } = await selectedModel(acts, ctx, best, record);
+    const test = await record('evaluate', () => acts.evaluate({ model, features, params: { partition: 'test' } }));
+    recorded = { test, features, selected: best.id, ...(best.trainKey ? {} : { selectedTrainKey: model.key }), ...(vote ? { ensemble: vote.recorded } : {}) };
+  }
+  const { test } = recorded;
+  const grid = await record('grid', () =>
+    acts.recordGrid({ ...recorded, ...lookupContext(ctx), cells: plan.cells, failures: state.failureKeys, name, metric, ...trainRows }),
+  );
   const report = await record('report', () => acts.report({ evaluation: test, grid, params: withWarnings(plan.report, stageWarnings(state.stages)) }));
-  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: best.id, counts: state.counts, stages: state.stages } };
+  return { kind: 'done', result: { metricsKey: test.key, reportKey: report.key, gridKey: grid.key, selected: recorded.selected, counts: state.counts, stages: state.stages } };
 }

@@ -141,15 +141,30 @@ export async function withSourceImported<P extends { source: ImportSource }>(
 /** The stages every experiment shares: import → clean → annotate → split → features. */
 export type UpstreamPlan = Pick<PipelinePlan, 'source' | 'clean' | 'annotate' | 'split' | 'features' | 'support'>;
 
+/** import → clean → annotate → split; returns the split and its manifest summary (rows per split and class). */
+export async function prepareSplit(
+  acts: Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate' | 'split'>,
+  plan: Omit<UpstreamPlan, 'features'>,
+  record: ReturnType<typeof stageRecorder>,
+): Promise<{ split: ArtifactRef; summary: Record<string, unknown> }> {
+  const reviews = await record('import', () => acts.importReviews({ source: plan.source }));
+  const cleaned = await record('clean', () => acts.clean({ table: reviews, config: plan.clean }));
+  const labelled = await record('annotate', () => acts.annotate({ table: cleaned, params: plan.annotate }));
+  let summary: Record<string, unknown> = {};
+  const split = await record('split', async () => {
+    const outcome = await acts.split({ table: labelled, params: plan.split, ...(plan.support ? { support: plan.support } : {}) });
+    summary = outcome.summary;
+    return outcome;
+  });
+  return { split, summary };
+}
+
 export async function prepareFeatures(
   acts: Pick<PipelineActivities, 'importReviews' | 'clean' | 'annotate' | 'split' | 'features'>,
   plan: UpstreamPlan,
   record: ReturnType<typeof stageRecorder>,
 ): Promise<ArtifactRef> {
-  const reviews = await record('import', () => acts.importReviews({ source: plan.source }));
-  const cleaned = await record('clean', () => acts.clean({ table: reviews, config: plan.clean }));
-  const labelled = await record('annotate', () => acts.annotate({ table: cleaned, params: plan.annotate }));
-  const split = await record('split', () => acts.split({ table: labelled, params: plan.split, ...(plan.support ? { support: plan.support } : {}) }));
+  const { split } = await prepareSplit(acts, plan, record);
   return record('features', () => acts.features({ split, params: plan.features }));
 }
 

@@ -58,7 +58,7 @@ const PIPELINE_SPEC = {
 const GRID_SPEC = {
   ...PIPELINE_SPEC,
   name: 'histories-grid',
-  grid: { metric: 'macroF1', parallel: 1, values: { 'train.learningRate': [0.002, 0.005, 0.01] } },
+  grid: { metric: 'macroF1', parallel: 1, selection: 'validation', values: { 'train.learningRate': [0.002, 0.005, 0.01] } },
 };
 
 /** Temporal's JSON history, one event per line: small, and a re-recording diffs event by event. */
