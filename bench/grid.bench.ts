@@ -22,7 +22,8 @@ const TRAIN_QUEUE = 'bench-grid-train';
 /**
  * 8 cells of equal cost (4 learning rates × 2 dropout rates), so two workers share them evenly: a small CNN on 6,000
  * synthetic reviews, 3 epochs, sized so that training, not per-cell scheduling, dominates a cell. `variant` nudges
- * the learning rates, so each measurement trains cells of its own (same work, other keys).
+ * the learning rates, so each measurement trains cells of its own (same work, other keys). Selected on validation:
+ * the default (auto) would cross-validate this split, five fits per cell, and time folds rather than cells.
  */
 function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
   const learningRates = [0.002, 0.004, 0.006, 0.008].map((lr) => lr + variant * 1e-6);
@@ -35,7 +36,7 @@ function expandedGrid(variant: number, parallel: number): ExpandedGridPlan {
     features: { maxVocab: 3000, maxLen: 64 },
     model: { arch: 'cnn-small', embeddingDim: 64, filters: 128 },
     train: { epochs: 3, batchSize: 32 },
-    grid: { parallel, trainTaskQueue: TRAIN_QUEUE, values: { 'train.learningRate': learningRates, 'model.dropout': [0.2, 0.4] } },
+    grid: { parallel, trainTaskQueue: TRAIN_QUEUE, selection: 'validation', values: { 'train.learningRate': learningRates, 'model.dropout': [0.2, 0.4] } },
   };
   return gridPlanFromSpec(spec, 'bench/grid.bench.ts');
 }
