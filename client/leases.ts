@@ -8,11 +8,12 @@
  * if a gc took it meanwhile (a cache hit on an old artifact), so every later stage finds its inputs.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { notFound } from '../core/errors';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import { writeFileWhole } from '../data/write-whole';
 
 export interface LeaseRecord {
   runId: string;
@@ -52,9 +53,7 @@ export class RunLease {
   private write(): Promise<void> {
     // Writes queue up (stages of a grid finish concurrently); each is whole, renamed into place.
     this.writes = this.writes.then(async () => {
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify({ ...this.record, keys: [...this.keys] } satisfies LeaseRecord) + '\n');
-      await rename(tmp, this.path);
+      await writeFileWhole(this.path, JSON.stringify({ ...this.record, keys: [...this.keys] } satisfies LeaseRecord) + '\n');
     });
     return this.writes;
   }

@@ -4,12 +4,13 @@
  * evaluation scored: the selected cell of a grid) or a tag — to a train artifact key.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABELS_FILE, readClassNames } from '../activities/annotate/annotate';
 import { badInput, notFound } from '../core/errors';
 import { runsDir } from '../activities/lineage/run-record';
 import type { ArtifactStore } from '../data/store/artifact-store';
+import { writeFileWhole } from '../data/write-whole';
 import type { Manifest } from '../data/store/types';
 import type { FailureSummary } from '../core/failures';
 
@@ -84,12 +85,6 @@ export async function resolveModel(store: ArtifactStore, ref: string): Promise<s
   );
 }
 
-/** Writes `value` as JSON aside and renames it in: a reader (gc, predict) never sees half a file. */
-async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  await writeFile(`${path}.tmp`, JSON.stringify(value, null, 2) + '\n');
-  await rename(`${path}.tmp`, path);
-}
-
 /** Gives `name` to the model `ref` resolves to (a tag moves when given again). */
 export async function tagModel(store: ArtifactStore, ref: string, name: string, now = new Date()): Promise<ModelTag> {
   if (!TAG_NAME.test(name)) {
@@ -97,7 +92,7 @@ export async function tagModel(store: ArtifactStore, ref: string, name: string, 
   }
   const tag: ModelTag = { name, key: await resolveModel(store, ref), taggedAt: now.toISOString() };
   await mkdir(tagsDir(store), { recursive: true });
-  await writeJsonAtomically(join(tagsDir(store), `${name}.json`), tag);
+  await writeFileWhole(join(tagsDir(store), `${name}.json`), JSON.stringify(tag, null, 2) + '\n');
   return tag;
 }
 
@@ -116,7 +111,7 @@ const pinPath = (store: ArtifactStore, scheduleId: string): string => join(sched
 
 export async function pinScheduleModel(store: ArtifactStore, scheduleId: string, model: string, now = new Date()): Promise<void> {
   await mkdir(schedulePinsDir(store), { recursive: true });
-  await writeJsonAtomically(pinPath(store, scheduleId), { scheduleId, model, pinnedAt: now.toISOString() } satisfies SchedulePin);
+  await writeFileWhole(pinPath(store, scheduleId), JSON.stringify({ scheduleId, model, pinnedAt: now.toISOString() } satisfies SchedulePin, null, 2) + '\n');
 }
 
 /** Drops a schedule's pin (deleted, or no longer scored); absent pins are fine. */

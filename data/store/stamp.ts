@@ -15,8 +15,9 @@
  *   small artifacts (JSON, vocabularies, small tables). Anything else is what `verify` is for.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileWhole } from '../write-whole';
 
 /** The stamp file beside `manifest.json`; not an artifact file, never hashed into the manifest. */
 export const STAMP_FILE = '.stamp.json';
@@ -76,9 +77,7 @@ export async function writeStamps(dir: string, names: readonly string[]): Promis
     await utimes(join(dir, name), settled, settled);
     files[name] = await stampOf(join(dir, name));
   }
-  const temp = join(dir, `${STAMP_FILE}.${process.pid}.tmp`);
-  await writeFile(temp, JSON.stringify({ files } satisfies StampFile) + '\n');
-  await rename(temp, join(dir, STAMP_FILE));
+  await writeFileWhole(join(dir, STAMP_FILE), JSON.stringify({ files } satisfies StampFile) + '\n');
 }
 
 async function readStamps(dir: string): Promise<StampFile | undefined> {
