@@ -22,11 +22,22 @@ export function devServerAvailable(suite: string): boolean {
   return false;
 }
 
-/** A dev server of its own for one test file (in-memory SQLite), or the server at TEMPORAL_ADDRESS. */
-export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+/**
+ * A dev server of its own for one test file (in-memory SQLite), or the server at TEMPORAL_ADDRESS. The SDK gives a
+ * starting server 5 s to answer, a hard-coded limit a cold binary on a busy 2-core machine can miss; such a start is
+ * retried (the binary is warm in the page cache by then) rather than failing the suite.
+ */
+export async function startDevServer(attempts = 3): Promise<TestWorkflowEnvironment> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (address) return TestWorkflowEnvironment.createFromExistingServer({ address });
-  return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] },
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] },
+      });
+    } catch (error) {
+      if (attempt >= attempts || !/did not start within/.test(String(error))) throw error;
+      console.warn(`Temporal dev server did not answer in time (attempt ${attempt} of ${attempts}); starting it again`);
+    }
+  }
 }
